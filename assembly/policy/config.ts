@@ -1,0 +1,468 @@
+// Plugin configuration → compiled Policy (docs/internals.md §1; DESIGN.md §2).
+//
+//   const r = compilePolicy(ptr, len, ROLE_INBOUND);   // config time: allocates freely
+//   if (r.policy === null) for (e of r.errors) logError(e);   // then fail proxy_on_configure
+//   r.digest                                            // sha256 hex of the bytes, always set
+//
+// The whole document is validated (both `inbound` and `egress`, so both filters agree on what is
+// valid); only the section of `role` is compiled, and it must be present. ALL problems are
+// collected, one string each, shaped `<json.field.path>: <message>` or
+// `<json.field.path>: <message>: <value as JSON>`, e.g.
+//   inbound.rules[2].from[0]: trust domain has a character outside [a-z0-9._-]: "spiffe://Example.ORG/x"
+// A JSON syntax error is a single `json: <message> at byte <offset>`.
+//
+// Tables are built only when there are no errors, in two passes: validate everything (pass 1,
+// collecting per-rule field nodes), then build the role's rule tables in the policy arena
+// (pass 2). Field rules:
+// - top level: trustDomain (required), mode (enforce|audit), identity, inbound, egress.
+// - identity: from (peer-certificate|xfcc|local), trustedProxies (exact IDs; required non-empty
+//   with xfcc, forbidden otherwise), id (exact ID; required with local, forbidden otherwise).
+// - inbound/egress: default (deny|allow), rules (list).
+// - rule: name (required, [A-Za-z0-9_-]{1,64}, unique in its section), action (allow|deny),
+//   mode (enforce|audit), and the role's matcher fields; every list non-empty; unknown keys are
+//   errors (a field of the other role says so).
+
+import { JsonDoc, parseJson, J_STRING, J_ARRAY, J_OBJECT, J_NUMBER, jsonKindName } from "../util/json";
+import { sha256Hex } from "../util/sha256";
+import { StrBuf } from "../util/strbuf";
+import { ByteTable } from "../util/bytetable";
+import { validateSpiffeId, validateTrustDomain, spiffeCodeMessage, SPIFFE_OK } from "../spiffe/id";
+import { IdentityResolver, SOURCE_PEER_CERTIFICATE, SOURCE_XFCC, SOURCE_LOCAL } from "../spiffe/identity";
+import {
+  Policy, Rule, ROLE_INBOUND, ROLE_EGRESS, roleName, ACTION_ALLOW, ACTION_DENY,
+  F_FROM, F_NOT_FROM, F_METHODS, F_NOT_METHODS, F_PATHS, F_NOT_PATHS, F_HOSTS, F_NOT_HOSTS,
+  F_PORTS, F_NOT_PORTS, F_CIDRS, F_NOT_CIDRS, F_COUNT, fieldName, fieldCode, fieldInRole,
+} from "./policy";
+import { FromEntry, parseFromEntry, IdSet, MethodSet, PortSet, methodError } from "./matchers";
+import { PathPattern, parsePathPattern, PathSet } from "./path";
+import { hostPatternError, parseCidr, cidrBitsScratch, HostSet, CidrSet } from "./host";
+
+export class CompileResult {
+  /** The compiled policy, or null when there were errors. */
+  policy: Policy | null = null;
+  errors: string[] = [];
+  /** Lowercase hex sha256 of the configuration bytes. */
+  digest: string = "";
+}
+
+const MAX_QUOTED: i32 = 256;
+
+class RuleDesc {
+  index: i32 = 0;
+  nameNode: i32 = -1;
+  action: i32 = ACTION_ALLOW;
+  audit: bool = false;
+  fields: StaticArray<i32> = new StaticArray<i32>(F_COUNT);
+  constructor() { for (let f = 0; f < F_COUNT; f++) this.fields[f] = -1; }
+}
+
+class Compiler {
+  errors: string[] = [];
+  fromScratch: FromEntry = new FromEntry();
+  quoteBuf: StrBuf = new StrBuf(512);
+  // what pass 1 learned
+  tdNode: i32 = -1;
+  auditMode: bool = false;
+  idSource: i32 = SOURCE_PEER_CERTIFICATE;
+  proxiesNode: i32 = -1;
+  localIdNode: i32 = -1;
+  sectionFound: bool = false;
+  defaultAllow: bool = false;
+  rules: RuleDesc[] = [];
+
+  constructor(public doc: JsonDoc, public role: i32) {}
+
+  err(path: string, msg: string): void { this.errors.push(path + ": " + msg); }
+
+  errV(path: string, msg: string, node: i32): void { this.errors.push(path + ": " + msg + ": " + this.quote(node)); }
+
+  quote(node: i32): string {
+    const doc = this.doc;
+    if (doc.kind(node) != J_STRING) return doc.raw(node);
+    const b = this.quoteBuf.clear();
+    const n = doc.strLen(node);
+    b.json(doc.strPtr(node), n < MAX_QUOTED ? n : MAX_QUOTED);
+    if (n > MAX_QUOTED) b.str("...");
+    return b.toString();
+  }
+
+  kindErr(path: string, want: string, node: i32): void {
+    this.err(path, "must be " + want + ", got " + jsonKindName(this.doc.kind(node)));
+  }
+
+  isString(node: i32, path: string): bool {
+    if (this.doc.kind(node) == J_STRING) return true;
+    this.kindErr(path, "a string", node);
+    return false;
+  }
+
+  /** A non-empty list; reports type and emptiness problems. */
+  isList(node: i32, path: string): bool {
+    const doc = this.doc;
+    if (doc.kind(node) != J_ARRAY) { this.kindErr(path, "a list", node); return false; }
+    if (doc.count(node) == 0) { this.err(path, "must not be empty"); return false; }
+    return true;
+  }
+
+  /** Value of a string field among the given choices: its index, or -1 (error reported). */
+  choice(node: i32, path: string, a: string, b: string, c: string = ""): i32 {
+    if (!this.isString(node, path)) return -1;
+    const s = this.doc.str(node);
+    if (s == a) return 0;
+    if (s == b) return 1;
+    if (c.length > 0 && s == c) return 2;
+    const opts = c.length > 0 ? "\"" + a + "\", \"" + b + "\" or \"" + c + "\"" : "\"" + a + "\" or \"" + b + "\"";
+    this.errV(path, "must be " + opts, node);
+    return -1;
+  }
+
+  // ---- pass 1 -------------------------------------------------------------------------------
+
+  document(): void {
+    const doc = this.doc;
+    if (doc.kind(0) != J_OBJECT) { this.kindErr("(document)", "an object", 0); return; }
+    let c = 1;
+    const n = doc.count(0);
+    for (let k = 0; k < n; k++) {
+      const v = c + 1;
+      const key = doc.str(c);
+      if (key == "trustDomain") this.trustDomain(v);
+      else if (key == "mode") { const m = this.choice(v, "mode", "enforce", "audit"); this.auditMode = m == 1; }
+      else if (key == "identity") this.identity(v);
+      else if (key == "inbound") this.section(v, ROLE_INBOUND);
+      else if (key == "egress") this.section(v, ROLE_EGRESS);
+      else this.err(key, "unknown field");
+      c = doc.next(v);
+    }
+    if (this.tdNode < 0 && doc.member(0, "trustDomain") < 0) this.err("trustDomain", "required");
+    if (doc.member(0, "identity") < 0) this.idSource = SOURCE_PEER_CERTIFICATE;
+    const rn = roleName(this.role);
+    if (doc.member(0, rn) < 0) this.err(rn, "required by the meshgate_" + rn + " filter");
+  }
+
+  trustDomain(v: i32): void {
+    if (!this.isString(v, "trustDomain")) return;
+    const code = validateTrustDomain(this.doc.strPtr(v), this.doc.strLen(v));
+    if (code != SPIFFE_OK) { this.errV("trustDomain", spiffeCodeMessage(code), v); return; }
+    this.tdNode = v;
+  }
+
+  identity(v: i32): void {
+    const doc = this.doc;
+    if (doc.kind(v) != J_OBJECT) { this.kindErr("identity", "an object", v); return; }
+    let source = SOURCE_PEER_CERTIFICATE;
+    let sourceOk = true;
+    let proxies = -1, id = -1;
+    let c = v + 1;
+    const n = doc.count(v);
+    for (let k = 0; k < n; k++) {
+      const f = c + 1;
+      const key = doc.str(c);
+      if (key == "from") {
+        const m = this.choice(f, "identity.from", "peer-certificate", "xfcc", "local");
+        if (m < 0) sourceOk = false; else source = m == 1 ? SOURCE_XFCC : m == 2 ? SOURCE_LOCAL : SOURCE_PEER_CERTIFICATE;
+      } else if (key == "trustedProxies") {
+        proxies = f;
+        if (this.isList(f, "identity.trustedProxies")) {
+          let e = f + 1;
+          for (let i = 0; i < doc.count(f); i++) {
+            const p = "identity.trustedProxies[" + i.toString() + "]";
+            if (this.isString(e, p)) {
+              const code = validateSpiffeId(doc.strPtr(e), doc.strLen(e));
+              if (code != SPIFFE_OK) this.errV(p, spiffeCodeMessage(code), e);
+            }
+            e = doc.next(e);
+          }
+        }
+      } else if (key == "id") {
+        id = f;
+        if (this.isString(f, "identity.id")) {
+          const code = validateSpiffeId(doc.strPtr(f), doc.strLen(f));
+          if (code != SPIFFE_OK) this.errV("identity.id", spiffeCodeMessage(code), f);
+        }
+      } else {
+        this.err("identity." + key, "unknown field");
+      }
+      c = doc.next(f);
+    }
+    if (sourceOk) {
+      if (source == SOURCE_XFCC && proxies < 0) this.err("identity.trustedProxies", "required with identity.from: xfcc");
+      if (source != SOURCE_XFCC && proxies >= 0) this.err("identity.trustedProxies", "only allowed with identity.from: xfcc");
+      if (source == SOURCE_LOCAL && id < 0) this.err("identity.id", "required with identity.from: local");
+      if (source != SOURCE_LOCAL && id >= 0) this.err("identity.id", "only allowed with identity.from: local");
+    }
+    this.idSource = source;
+    this.proxiesNode = proxies;
+    this.localIdNode = id;
+  }
+
+  section(v: i32, role: i32): void {
+    const doc = this.doc;
+    const rn = roleName(role);
+    const mine = role == this.role;
+    if (doc.kind(v) != J_OBJECT) { this.kindErr(rn, "an object", v); return; }
+    if (mine) this.sectionFound = true;
+    let c = v + 1;
+    const n = doc.count(v);
+    for (let k = 0; k < n; k++) {
+      const f = c + 1;
+      const key = doc.str(c);
+      if (key == "default") {
+        const m = this.choice(f, rn + ".default", "deny", "allow");
+        if (mine) this.defaultAllow = m == 1;
+      } else if (key == "rules") {
+        if (doc.kind(f) != J_ARRAY) this.kindErr(rn + ".rules", "a list", f);
+        else this.ruleList(f, role, mine);
+      } else {
+        this.err(rn + "." + key, "unknown field");
+      }
+      c = doc.next(f);
+    }
+  }
+
+  ruleList(list: i32, role: i32, mine: bool): void {
+    const doc = this.doc;
+    const rn = roleName(role);
+    const names = new Map<string, i32>();
+    let e = list + 1;
+    const n = doc.count(list);
+    for (let i = 0; i < n; i++) {
+      const path = rn + ".rules[" + i.toString() + "]";
+      const d = this.rule(e, role, path);
+      if (d !== null) {
+        d.index = i;
+        if (d.nameNode >= 0) {
+          const name = doc.str(d.nameNode);
+          if (names.has(name)) {
+            this.errV(path + ".name", "duplicate rule name (also rules[" + names.get(name).toString() + "])", d.nameNode);
+          } else names.set(name, i);
+        }
+        if (mine) this.rules.push(d);
+      }
+      e = doc.next(e);
+    }
+  }
+
+  rule(v: i32, role: i32, path: string): RuleDesc | null {
+    const doc = this.doc;
+    if (doc.kind(v) != J_OBJECT) { this.kindErr(path, "an object", v); return null; }
+    const d = new RuleDesc();
+    let c = v + 1;
+    const n = doc.count(v);
+    let hasName = false;
+    for (let k = 0; k < n; k++) {
+      const f = c + 1;
+      const key = doc.str(c);
+      const fp = path + "." + key;
+      if (key == "name") {
+        hasName = true;
+        if (this.isString(f, fp)) {
+          if (ruleNameOk(doc.strPtr(f), doc.strLen(f))) d.nameNode = f;
+          else this.errV(fp, "rule name must match [A-Za-z0-9_-]{1,64}", f);
+        }
+      } else if (key == "action") {
+        d.action = this.choice(f, fp, "allow", "deny") == 1 ? ACTION_DENY : ACTION_ALLOW;
+      } else if (key == "mode") {
+        d.audit = this.choice(f, fp, "enforce", "audit") == 1;
+      } else {
+        const code = fieldCode(key);
+        if (code < 0) { this.err(fp, "unknown field"); }
+        else if (!fieldInRole(code, role)) {
+          this.err(fp, "unknown field (" + key + " is " + (role == ROLE_INBOUND ? "an egress" : "an inbound") + " field)");
+        } else {
+          d.fields[code] = f;
+          this.field(code, f, fp);
+        }
+      }
+      c = doc.next(f);
+    }
+    if (!hasName) this.err(path + ".name", "required");
+    return d;
+  }
+
+  /** Validates one matcher list. */
+  field(code: i32, list: i32, path: string): void {
+    const doc = this.doc;
+    if (!this.isList(list, path)) return;
+    let e = list + 1;
+    const n = doc.count(list);
+    const fe = this.fromScratch;
+    const ip = heap.alloc(16);
+    for (let i = 0; i < n; i++) {
+      const p = path + "[" + i.toString() + "]";
+      if (code == F_PORTS || code == F_NOT_PORTS) {
+        if (doc.kind(e) != J_NUMBER) this.kindErr(p, "a number", e);
+        else if (portOf(doc, e) < 0) this.errV(p, "port must be an integer 1..65535", e);
+      } else if (this.isString(e, p)) {
+        const sp = doc.strPtr(e);
+        const sl = doc.strLen(e);
+        let msg: string | null = null;
+        if (code == F_FROM || code == F_NOT_FROM) msg = parseFromEntry(sp, sl, fe).error;
+        else if (code == F_METHODS || code == F_NOT_METHODS) msg = methodError(sp, sl);
+        else if (code == F_PATHS || code == F_NOT_PATHS) msg = parsePathPattern(sp, sl).error;
+        else if (code == F_HOSTS || code == F_NOT_HOSTS) msg = hostPatternError(sp, sl);
+        else if (code == F_CIDRS || code == F_NOT_CIDRS) msg = parseCidr(sp, sl, ip);
+        if (msg !== null) this.errV(p, msg, e);
+      }
+      e = doc.next(e);
+    }
+    heap.free(ip);
+  }
+
+  // ---- pass 2 -------------------------------------------------------------------------------
+
+  build(policy: Policy): void {
+    const doc = this.doc;
+    const arena = policy.arena;
+    policy.role = this.role;
+    policy.auditMode = this.auditMode;
+    policy.defaultAllow = this.defaultAllow;
+    policy.tdLen = doc.strLen(this.tdNode);
+    policy.tdPtr = arena.dup(doc.strPtr(this.tdNode), policy.tdLen);
+    policy.identitySource = this.idSource;
+    let trusted: ByteTable | null = null;
+    let localPtr: usize = 0, localLen = 0;
+    if (this.proxiesNode >= 0) {
+      const l = this.proxiesNode;
+      trusted = ByteTable.create(arena, doc.count(l), false);
+      let e = l + 1;
+      for (let i = 0; i < doc.count(l); i++) { trusted.insert(arena, doc.strPtr(e), doc.strLen(e), <u32>i); e = doc.next(e); }
+    }
+    if (this.localIdNode >= 0) {
+      localLen = doc.strLen(this.localIdNode);
+      localPtr = arena.dup(doc.strPtr(this.localIdNode), localLen);
+    }
+    policy.resolver = new IdentityResolver(this.idSource, trusted, localPtr, localLen);
+
+    const n = this.rules.length;
+    policy.ruleCount = n;
+    policy.rules = arena.alloc((n > 0 ? <usize>n : 1) * 4);
+    let nd = 0, na = 0, nu = 0;
+    for (let i = 0; i < n; i++) {
+      const d = this.rules[i];
+      if (d.audit) nu++; else if (d.action == ACTION_DENY) nd++; else na++;
+    }
+    policy.denyRules = arena.alloc((nd > 0 ? <usize>nd : 1) * 4);
+    policy.allowRules = arena.alloc((na > 0 ? <usize>na : 1) * 4);
+    policy.auditRules = arena.alloc((nu > 0 ? <usize>nu : 1) * 4);
+    for (let i = 0; i < n; i++) {
+      const d = this.rules[i];
+      const r = changetype<Rule>(arena.alloc(offsetof<Rule>()));
+      store<u32>(policy.rules + (<usize>i << 2), <u32>changetype<usize>(r));
+      r.action = d.action;
+      r.audit = d.audit;
+      r.nameLen = doc.strLen(d.nameNode);
+      r.namePtr = arena.dup(doc.strPtr(d.nameNode), r.nameLen);
+      const fold = d.action == ACTION_DENY; // deny rules match paths ASCII-case-insensitively
+      for (let f = 0; f < F_COUNT; f++) {
+        const node = d.fields[f];
+        if (node < 0) continue;
+        r.fieldMask |= 1 << f;
+        r.fieldCount++;
+        const m = this.buildField(policy, f, node, fold);
+        switch (f) {
+          case F_FROM: r.from = changetype<IdSet>(m); break;
+          case F_NOT_FROM: r.notFrom = changetype<IdSet>(m); break;
+          case F_METHODS: r.methods = changetype<MethodSet>(m); break;
+          case F_NOT_METHODS: r.notMethods = changetype<MethodSet>(m); break;
+          case F_PATHS: r.paths = changetype<PathSet>(m); break;
+          case F_NOT_PATHS: r.notPaths = changetype<PathSet>(m); break;
+          case F_HOSTS: r.hosts = changetype<HostSet>(m); break;
+          case F_NOT_HOSTS: r.notHosts = changetype<HostSet>(m); break;
+          case F_PORTS: r.ports = changetype<PortSet>(m); break;
+          case F_NOT_PORTS: r.notPorts = changetype<PortSet>(m); break;
+          case F_CIDRS: r.cidrs = changetype<CidrSet>(m); break;
+          case F_NOT_CIDRS: r.notCidrs = changetype<CidrSet>(m); break;
+        }
+      }
+      if (d.audit) { store<i32>(policy.auditRules + (<usize>policy.auditCount << 2), i); policy.auditCount++; }
+      else if (d.action == ACTION_DENY) { store<i32>(policy.denyRules + (<usize>policy.denyCount << 2), i); policy.denyCount++; }
+      else { store<i32>(policy.allowRules + (<usize>policy.allowCount << 2), i); policy.allowCount++; }
+    }
+  }
+
+  /** Builds one matcher in the policy arena; returns its address. */
+  buildField(policy: Policy, f: i32, list: i32, fold: bool): usize {
+    const doc = this.doc;
+    const arena = policy.arena;
+    const n = doc.count(list);
+    const ptrs = new Array<usize>(n);
+    const lens = new Array<i32>(n);
+    let e = list + 1;
+    for (let i = 0; i < n; i++) {
+      if (doc.kind(e) == J_STRING) { ptrs[i] = doc.strPtr(e); lens[i] = doc.strLen(e); }
+      else { lens[i] = portOf(doc, e); }
+      e = doc.next(e);
+    }
+    if (f == F_FROM || f == F_NOT_FROM) {
+      const kinds = new Array<i32>(n);
+      const keyLens = new Array<i32>(n);
+      const fe = this.fromScratch;
+      for (let i = 0; i < n; i++) {
+        parseFromEntry(ptrs[i], lens[i], fe);
+        kinds[i] = fe.kind;
+        keyLens[i] = fe.keyLen;
+      }
+      return changetype<usize>(IdSet.build(arena, kinds, ptrs, keyLens));
+    }
+    if (f == F_METHODS || f == F_NOT_METHODS) return changetype<usize>(MethodSet.build(arena, ptrs, lens));
+    if (f == F_PATHS || f == F_NOT_PATHS) {
+      const pats = new Array<PathPattern>(n);
+      for (let i = 0; i < n; i++) pats[i] = parsePathPattern(ptrs[i], lens[i]);
+      return changetype<usize>(PathSet.build(arena, fold, pats, ptrs, lens));
+    }
+    if (f == F_HOSTS || f == F_NOT_HOSTS) return changetype<usize>(HostSet.build(arena, ptrs, lens));
+    if (f == F_PORTS || f == F_NOT_PORTS) return changetype<usize>(PortSet.build(arena, lens));
+    // cidrs
+    const addrs = new Array<usize>(n);
+    const bits = new Array<i32>(n);
+    const tmp = heap.alloc(<usize>n * 16);
+    for (let i = 0; i < n; i++) {
+      addrs[i] = tmp + <usize>i * 16;
+      parseCidr(ptrs[i], lens[i], addrs[i]);
+      bits[i] = cidrBitsScratch;
+    }
+    const s = CidrSet.build(arena, addrs, bits);
+    heap.free(tmp);
+    return changetype<usize>(s);
+  }
+}
+
+/** The port value of a number node, or -1 when not an integer in 1..65535. */
+function portOf(doc: JsonDoc, node: i32): i32 {
+  if (doc.kind(node) != J_NUMBER) return -1;
+  const v = doc.num(node);
+  if (!(v >= 1 && v <= 65535) || v != Math.floor(v)) return -1;
+  return <i32>v;
+}
+
+function ruleNameOk(p: usize, n: i32): bool {
+  if (n < 1 || n > 64) return false;
+  for (let i = 0; i < n; i++) {
+    const c = <u32>load<u8>(p + <usize>i);
+    if (!((c | 0x20) - 0x61 < 26 || c - 0x30 < 10 || c == 0x5F || c == 0x2D)) return false;
+  }
+  return true;
+}
+
+/** Parses, validates and compiles the plugin configuration for `role` (ROLE_INBOUND/EGRESS). */
+export function compilePolicy(ptr: usize, len: i32, role: i32): CompileResult {
+  const res = new CompileResult();
+  res.digest = sha256Hex(ptr, len);
+  const doc = parseJson(ptr, len);
+  if (doc.error !== null) {
+    res.errors.push("json: " + doc.error! + " at byte " + doc.errorOffset.toString());
+    return res;
+  }
+  const c = new Compiler(doc, role);
+  c.document();
+  res.errors = c.errors;
+  if (c.errors.length > 0) { c.quoteBuf.dispose(); return res; }
+  const p = new Policy();
+  p.digest = res.digest;
+  p.digest12 = res.digest.substring(0, 12);
+  c.build(p);
+  c.quoteBuf.dispose();
+  res.policy = p;
+  return res;
+}

@@ -1,0 +1,375 @@
+// Request paths: the canonical-path check (docs/internals.md §2), `paths` pattern validation
+// (internals §1) and the compiled matcher of one `paths`/`notPaths` list.
+//
+// Canonical path (PathFacts.set): `:path` up to the first '?' must start with '/' and contain no
+// "//", no "." or ".." segment, no '\', '#', byte ≤ 0x20, 0x7F or ≥ 0x80, no '%' that is not
+// followed by two hex digits, no %2F/%5C (any case) and no percent-encoded unreserved byte
+// ([A-Za-z0-9-._~], e.g. %2e, %61). Anything else → the request is denied (non_canonical_path)
+// before any rule is looked at.
+//
+// Patterns (parsePathPattern):
+//   "*"            any path ("/*" and "/{**}" mean the same)
+//   "/a/b"         exact; "/" is the root. Literal bytes: RFC 3986 pchar minus '%' and minus '*'
+//                  ([A-Za-z0-9-._~!$&'()+,;=:@]), no empty segment (so no trailing '/' except
+//                  the root), no "." / ".." segment.
+//   "/a/*"         segment prefix: the path starts with "/a/" (matches "/a/", "/a/x/y"; not "/a",
+//                  not "/ab"). '*' only as the whole last segment.
+//   "*.json"       suffix: the path ends with ".json"; '*' then ≥ 1 literal byte, no '/', no '*'.
+//   "/a/{*}/b"     template: {*} = exactly one non-empty segment; a final {**} = any remainder,
+//                  possibly empty ("/a/{**}" matches "/a/" and "/a/x/y", not "/a"; it is the same
+//                  as "/a/*"). '{' and '}' only as whole "{*}" / "{**}" segments. A final "*"
+//                  segment after a {*} is the same as "{**}".
+// A literal '*' inside a segment ("/a*") is rejected rather than taken literally: it reads like
+// a glob and would silently never match what its author meant.
+//
+// Matching (PathSet.match) is byte-exact for allow rules. A PathSet built with fold=true (deny
+// rules) compares ASCII case-insensitively, so "/ADMIN" cannot slip past a deny of "/admin" on an
+// upstream that folds case. Exact paths and prefixes are hashed (one ByteTable lookup per path,
+// one per '/'-terminated prefix of the path); suffixes and templates are scanned.
+
+import { Arena } from "../util/arena";
+import { ByteTable } from "../util/bytetable";
+import { hash64, hash64Fold, hashPrefixes, bytesEqual, bytesEqualFold, endsWith, hexVal } from "../util/bytes";
+
+// ---- canonical request paths ----------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline
+function isUnreserved(c: u32): bool {
+  return ((c | 0x20) - 0x61 < 26) || (c - 0x30 < 10) || c == 0x2D || c == 0x2E || c == 0x5F || c == 0x7E;
+}
+
+/**
+ * Length of the path part of `:path` (bytes before the first '?') if it is canonical, else -1.
+ * Allocates nothing.
+ */
+export function canonicalPathLength(ptr: usize, len: i32): i32 {
+  let n = len;
+  for (let i = 0; i < len; i++) {
+    if (load<u8>(ptr + <usize>i) == 0x3F) { n = i; break; }
+  }
+  if (n == 0 || load<u8>(ptr) != 0x2F) return -1;
+  let seg = 0; // index of the '/' that starts the current segment
+  for (let i = 1; i < n; i++) {
+    const c = <u32>load<u8>(ptr + <usize>i);
+    if (c == 0x2F) {
+      if (isBadSegment(ptr, seg, i)) return -1;
+      seg = i;
+      continue;
+    }
+    if (c <= 0x20 || c >= 0x7F || c == 0x5C || c == 0x23) return -1;
+    if (c == 0x25) {
+      if (i + 2 >= n) return -1;
+      const h = hexVal(load<u8>(ptr + <usize>(i + 1)));
+      const l = hexVal(load<u8>(ptr + <usize>(i + 2)));
+      if (h < 0 || l < 0) return -1;
+      const v = <u32>((h << 4) | l);
+      if (v == 0x2F || v == 0x5C || isUnreserved(v)) return -1;
+      i += 2;
+    }
+  }
+  // the last segment may be empty (a trailing '/'), but not "." or ".."
+  const last = n - seg - 1;
+  if (last > 0 && isBadSegment(ptr, seg, n)) return -1;
+  return n;
+}
+
+/** Empty, "." or ".." segment between the '/' at `slash` and `end`. */
+// @ts-ignore: decorator
+@inline
+function isBadSegment(ptr: usize, slash: i32, end: i32): bool {
+  const n = end - slash - 1;
+  if (n == 0) return true;
+  return n <= 2 && load<u8>(ptr + <usize>(slash + 1)) == 0x2E && (n == 1 || load<u8>(ptr + <usize>(slash + 2)) == 0x2E);
+}
+
+/** Most '/'-terminated prefixes whose hashes are precomputed; deeper ones are hashed on demand. */
+export const PATH_MAX_PREFIXES: i32 = 64;
+
+/**
+ * The request path as the matchers need it, computed once per request (pre-allocate one per
+ * stream context; `set` allocates nothing). The path bytes are NOT copied: they must stay valid
+ * while deciding.
+ */
+export class PathFacts {
+  ptr: usize = 0;
+  /** Length of the path without the query; -1 when not canonical. */
+  len: i32 = -1;
+  canonical: bool = false;
+  hash: u64 = 0;
+  prefixCount: i32 = 0;
+  readonly prefixLens: usize = heap.alloc(<usize>PATH_MAX_PREFIXES * 4);
+  readonly prefixHashes: usize = heap.alloc(<usize>PATH_MAX_PREFIXES * 8);
+  // case-folded hashes, computed on first use by a fold (deny) matcher
+  foldReady: bool = false;
+  hashFold: u64 = 0;
+  readonly prefixHashesFold: usize = heap.alloc(<usize>PATH_MAX_PREFIXES * 8);
+
+  /** Takes `:path` (query included); returns whether it is canonical. */
+  set(ptr: usize, len: i32): bool {
+    this.ptr = ptr;
+    this.foldReady = false;
+    const n = canonicalPathLength(ptr, len);
+    this.len = n;
+    this.canonical = n > 0;
+    if (!this.canonical) { this.prefixCount = 0; return false; }
+    this.hash = hash64(ptr, n);
+    this.prefixCount = hashPrefixes(ptr, n, 0, 0x2F, false, this.prefixLens, this.prefixHashes, PATH_MAX_PREFIXES);
+    return true;
+  }
+
+  ensureFold(): void {
+    if (this.foldReady) return;
+    this.hashFold = hash64Fold(this.ptr, this.len);
+    hashPrefixes(this.ptr, this.len, 0, 0x2F, true, this.prefixLens, this.prefixHashesFold, PATH_MAX_PREFIXES);
+    this.foldReady = true;
+  }
+
+  dispose(): void {
+    heap.free(this.prefixLens);
+    heap.free(this.prefixHashes);
+    heap.free(this.prefixHashesFold);
+  }
+}
+
+// ---- patterns -------------------------------------------------------------------------------
+
+export const PAT_ANY: i32 = 0;
+export const PAT_EXACT: i32 = 1;
+export const PAT_PREFIX: i32 = 2;   // literal = the prefix, ending with '/'
+export const PAT_SUFFIX: i32 = 3;   // literal = the suffix (after the '*')
+export const PAT_TEMPLATE: i32 = 4;
+
+/** Result of parsePathPattern (config time). */
+export class PathPattern {
+  kind: i32 = PAT_ANY;
+  /** Error message when invalid, else null. */
+  error: string | null = null;
+  /** EXACT / PREFIX / SUFFIX: offset and length of the literal within the pattern bytes. */
+  litOff: i32 = 0;
+  litLen: i32 = 0;
+  /** TEMPLATE: per segment kind (SEG_*), offset, length within the pattern bytes. */
+  segKinds: i32[] = [];
+  segOffs: i32[] = [];
+  segLens: i32[] = [];
+}
+
+export const SEG_LITERAL: i32 = 0;
+export const SEG_ONE: i32 = 1;  // {*}
+export const SEG_REST: i32 = 2; // {**}, or a final * in a template
+
+/** RFC 3986 pchar minus '%' and '*': unreserved, sub-delims except '*', ':' and '@'. */
+export function isPatternLiteralChar(c: u32): bool {
+  if (isUnreserved(c)) return true;
+  switch (c) {
+    case 0x21: case 0x24: case 0x26: case 0x27: case 0x28: case 0x29: case 0x2B: case 0x2C:
+    case 0x3B: case 0x3D: case 0x3A: case 0x40: return true;
+  }
+  return false;
+}
+
+const MSG_STAR = "'*' is only allowed alone, as the whole last segment (\"/a/*\") or as a leading suffix wildcard (\"*.json\")";
+const MSG_BRACE = "'{' and '}' are only allowed as whole \"{*}\" or \"{**}\" segments";
+const MSG_CHAR = "path pattern has a character outside [A-Za-z0-9-._~!$&'()+,;=:@]";
+
+/** Validates and classifies a `paths` entry. */
+export function parsePathPattern(p: usize, n: i32): PathPattern {
+  const r = new PathPattern();
+  if (n == 0) { r.error = "path pattern is empty"; return r; }
+  const c0 = <u32>load<u8>(p);
+  if (c0 == 0x2A) {
+    if (n == 1) { r.kind = PAT_ANY; return r; }
+    for (let i = 1; i < n; i++) {
+      const c = <u32>load<u8>(p + <usize>i);
+      if (c == 0x2F) { r.error = "a suffix pattern (\"*.json\") cannot contain '/'"; return r; }
+      if (c == 0x2A) { r.error = MSG_STAR; return r; }
+      if (c == 0x7B || c == 0x7D) { r.error = MSG_BRACE; return r; }
+      if (!isPatternLiteralChar(c)) { r.error = MSG_CHAR; return r; }
+    }
+    r.kind = PAT_SUFFIX;
+    r.litOff = 1;
+    r.litLen = n - 1;
+    return r;
+  }
+  if (c0 != 0x2F) { r.error = "path pattern must start with '/', or be '*' or a suffix pattern (\"*.json\")"; return r; }
+  if (n == 1) { r.kind = PAT_EXACT; r.litOff = 0; r.litLen = 1; return r; }
+  // split into segments after each '/'
+  let hasOne = false;
+  let restAt = -1; // index of the '/' before a final rest segment
+  let segStart = 1;
+  const kinds = r.segKinds, offs = r.segOffs, lens = r.segLens;
+  while (true) {
+    let e = segStart;
+    while (e < n && load<u8>(p + <usize>e) != 0x2F) e++;
+    const sl = e - segStart;
+    const isLast = e >= n;
+    const sp = p + <usize>segStart;
+    if (sl == 0) { r.error = "path pattern has an empty segment"; return r; }
+    if (restAt >= 0) { r.error = "'{**}' must be the last segment"; return r; }
+    if (sl == 1 && load<u8>(sp) == 0x2A) {
+      if (!isLast) { r.error = MSG_STAR; return r; }
+      restAt = segStart - 1;
+      kinds.push(SEG_REST); offs.push(segStart); lens.push(1);
+    } else if (sl == 3 && load<u8>(sp) == 0x7B && load<u8>(sp + 1) == 0x2A && load<u8>(sp + 2) == 0x7D) {
+      hasOne = true;
+      kinds.push(SEG_ONE); offs.push(segStart); lens.push(3);
+    } else if (sl == 4 && load<u8>(sp) == 0x7B && load<u8>(sp + 1) == 0x2A && load<u8>(sp + 2) == 0x2A && load<u8>(sp + 3) == 0x7D) {
+      restAt = segStart - 1;
+      kinds.push(SEG_REST); offs.push(segStart); lens.push(4);
+    } else {
+      for (let i = 0; i < sl; i++) {
+        const c = <u32>load<u8>(sp + <usize>i);
+        if (c == 0x2A) { r.error = MSG_STAR; return r; }
+        if (c == 0x7B || c == 0x7D) { r.error = MSG_BRACE; return r; }
+        if (!isPatternLiteralChar(c)) { r.error = MSG_CHAR; return r; }
+      }
+      if (sl <= 2 && load<u8>(sp) == 0x2E && (sl == 1 || load<u8>(sp + 1) == 0x2E)) {
+        r.error = "path pattern has a '.' or '..' segment";
+        return r;
+      }
+      kinds.push(SEG_LITERAL); offs.push(segStart); lens.push(sl);
+    }
+    if (isLast) break;
+    segStart = e + 1;
+    if (segStart >= n) { r.error = "path pattern has an empty segment"; return r; }
+  }
+  if (hasOne) { r.kind = PAT_TEMPLATE; return r; }
+  if (restAt >= 0) {
+    if (restAt == 0) { r.kind = PAT_ANY; return r; } // "/*", "/{**}"
+    r.kind = PAT_PREFIX;
+    r.litOff = 0;
+    r.litLen = restAt + 1; // including the '/'
+    return r;
+  }
+  r.kind = PAT_EXACT;
+  r.litOff = 0;
+  r.litLen = n;
+  return r;
+}
+
+// ---- compiled matcher -----------------------------------------------------------------------
+
+// Template layout in the arena: i32 count, then per segment (i32 kind, u32 ptr, i32 len).
+// Suffix list: per entry (u32 ptr, i32 len).
+
+// @ts-ignore: decorator
+@unmanaged
+export class PathSet {
+  any: bool;
+  fold: bool;
+  exact: ByteTable | null;
+  prefixes: ByteTable | null;
+  suffixes: usize;
+  suffixCount: i32;
+  templates: usize; // array of u32 pointers to template blocks
+  templateCount: i32;
+
+  /** Builds the matcher of one list; `pats[i]` describes the bytes (ptrs[i], lens[i]). */
+  static build(arena: Arena, fold: bool, pats: PathPattern[], ptrs: usize[], lens: i32[]): PathSet {
+    const s = changetype<PathSet>(arena.alloc(offsetof<PathSet>()));
+    s.fold = fold;
+    let nExact = 0, nPrefix = 0, nSuffix = 0, nTemplate = 0;
+    for (let i = 0; i < pats.length; i++) {
+      const k = pats[i].kind;
+      if (k == PAT_ANY) s.any = true;
+      else if (k == PAT_EXACT) nExact++;
+      else if (k == PAT_PREFIX) nPrefix++;
+      else if (k == PAT_SUFFIX) nSuffix++;
+      else nTemplate++;
+    }
+    s.exact = nExact > 0 ? ByteTable.create(arena, nExact, fold) : null;
+    s.prefixes = nPrefix > 0 ? ByteTable.create(arena, nPrefix, fold) : null;
+    s.suffixes = nSuffix > 0 ? arena.alloc(<usize>nSuffix * 8) : 0;
+    s.templates = nTemplate > 0 ? arena.alloc(<usize>nTemplate * 4) : 0;
+    for (let i = 0; i < pats.length; i++) {
+      const pt = pats[i];
+      const base = ptrs[i];
+      if (pt.kind == PAT_EXACT) {
+        s.exact!.insert(arena, base + <usize>pt.litOff, pt.litLen, 0);
+      } else if (pt.kind == PAT_PREFIX) {
+        s.prefixes!.insert(arena, base + <usize>pt.litOff, pt.litLen, 0);
+      } else if (pt.kind == PAT_SUFFIX) {
+        const e = s.suffixes + <usize>s.suffixCount * 8;
+        store<u32>(e, <u32>arena.dup(base + <usize>pt.litOff, pt.litLen));
+        store<i32>(e + 4, pt.litLen);
+        s.suffixCount++;
+      } else if (pt.kind == PAT_TEMPLATE) {
+        const ns = pt.segKinds.length;
+        const t = arena.alloc(4 + <usize>ns * 12);
+        store<i32>(t, ns);
+        for (let k = 0; k < ns; k++) {
+          const e = t + 4 + <usize>k * 12;
+          store<i32>(e, pt.segKinds[k]);
+          if (pt.segKinds[k] == SEG_LITERAL) {
+            store<u32>(e + 4, <u32>arena.dup(base + <usize>pt.segOffs[k], pt.segLens[k]));
+            store<i32>(e + 8, pt.segLens[k]);
+          }
+        }
+        store<u32>(s.templates + <usize>s.templateCount * 4, <u32>t);
+        s.templateCount++;
+      }
+    }
+    return s;
+  }
+
+  /** Does the (canonical) path match any entry? Allocates nothing. */
+  match(f: PathFacts): bool {
+    if (this.any) return true;
+    const fold = this.fold;
+    if (fold) f.ensureFold();
+    const p = f.ptr;
+    const n = f.len;
+    const exact = this.exact;
+    if (exact !== null && exact.find(p, n, fold ? f.hashFold : f.hash) >= 0) return true;
+    const prefixes = this.prefixes;
+    if (prefixes !== null) {
+      const cached = f.prefixCount < PATH_MAX_PREFIXES ? f.prefixCount : PATH_MAX_PREFIXES;
+      const hashes = fold ? f.prefixHashesFold : f.prefixHashes;
+      for (let k = 0; k < cached; k++) {
+        if (prefixes.find(p, load<i32>(f.prefixLens + (<usize>k << 2)), load<u64>(hashes + (<usize>k << 3))) >= 0) return true;
+      }
+      if (f.prefixCount > PATH_MAX_PREFIXES) {
+        // deep paths: hash the remaining prefixes on demand
+        let from = load<i32>(f.prefixLens + (<usize>(PATH_MAX_PREFIXES - 1) << 2));
+        for (let i = from; i < n; i++) {
+          if (load<u8>(p + <usize>i) != 0x2F) continue;
+          const pl = i + 1;
+          if (prefixes.find(p, pl, fold ? hash64Fold(p, pl) : hash64(p, pl)) >= 0) return true;
+        }
+      }
+    }
+    for (let k = 0; k < this.suffixCount; k++) {
+      const e = this.suffixes + <usize>k * 8;
+      if (endsWith(p, n, <usize>load<u32>(e), load<i32>(e + 4), fold)) return true;
+    }
+    for (let k = 0; k < this.templateCount; k++) {
+      if (matchTemplate(<usize>load<u32>(this.templates + <usize>k * 4), p, n, fold)) return true;
+    }
+    return false;
+  }
+}
+
+/** Matches a template block against a canonical path. */
+function matchTemplate(t: usize, p: usize, n: i32, fold: bool): bool {
+  const ns = load<i32>(t);
+  let pos = 0; // at a '/' (or n when the path is used up)
+  for (let k = 0; k < ns; k++) {
+    const e = t + 4 + <usize>k * 12;
+    const kind = load<i32>(e);
+    if (pos >= n) return false; // template wants another segment (or a '/' for {**})
+    if (kind == SEG_REST) return true; // remainder after this '/' is anything, possibly empty
+    let end = pos + 1;
+    while (end < n && load<u8>(p + <usize>end) != 0x2F) end++;
+    const sp = p + <usize>(pos + 1);
+    const sl = end - pos - 1;
+    if (kind == SEG_ONE) {
+      if (sl == 0) return false;
+    } else {
+      const lp = <usize>load<u32>(e + 4);
+      const ll = load<i32>(e + 8);
+      if (fold ? !bytesEqualFold(sp, sl, lp, ll) : !bytesEqual(sp, sl, lp, ll)) return false;
+    }
+    pos = end;
+  }
+  return pos >= n;
+}

@@ -1,0 +1,213 @@
+// The identity decision: which SPIFFE ID (if any) the caller has, per the policy's `identity`
+// section (DESIGN.md "Identity", docs/internals.md §2). Pure: the glue passes the host values.
+//
+// A caller is authenticated only if the source yields EXACTLY ONE valid SPIFFE ID:
+//   peer-certificate  the URI SANs parsed from `connection.peer_certificate` (not Envoy's
+//                     `uri_san_peer_certificate`, which shows only the first one).
+//                     no cert → no_peer_certificate; unparsable → malformed_peer_certificate;
+//                     0 URI SANs → no_uri_san; ≥ 2 → multiple_uri_sans; invalid → invalid_spiffe_id.
+//   xfcc              believed only if the direct peer (its certificate, as above) is
+//                     authenticated AND listed in `trustedProxies` (else untrusted_xfcc_peer);
+//                     no header → no_xfcc; unparsable → malformed_xfcc; the LAST element must have
+//                     exactly one `By` equal to the direct peer's ID (else xfcc_by_mismatch); its
+//                     `URI` values: none or one empty `URI=` → no_uri_san, ≥ 2 → multiple_uri_sans,
+//                     one → must be a valid SPIFFE ID (else invalid_spiffe_id).
+//   local             the configured `identity.id` (validated at configure time).
+// Identities of other trust domains are authenticated too: the policy's matchers decide (a `*`
+// matches only the policy's trust domain; other trust domains only where listed explicitly).
+//
+// API (all allocation-free once the objects exist; pre-allocate them once per root/stream):
+//   const r = new IdentityResolver(source, trustedProxies /* ByteTable|null */, localPtr, localLen);
+//   r.resolve(certPtr, certLen, xfccPtr, xfccLen, out)   // len < 0 = absent
+//   r.resolvePeer(certPtr, certLen, out)                 // the direct peer only (cache it per
+//   r.resolveFromPeer(peer, xfccPtr, xfccLen, out)       //  connection.id, then finish per request)
+//   out.authenticated, out.ptr/out.len (copy owned by `out`), out.reason, identityReasonName(code)
+
+import { ByteTable } from "../util/bytetable";
+import { hash64, hashPrefixes, bytesEqual } from "../util/bytes";
+import { validateSpiffeId, SPIFFE_OK, SPIFFE_MAX_ID, trustDomainEnd } from "./id";
+import { PeerCertificate, X509_OK, X509_NO_CERTIFICATE } from "./x509";
+import { XfccSummary, parseXfcc } from "./xfcc";
+
+export const SOURCE_PEER_CERTIFICATE: i32 = 0;
+export const SOURCE_XFCC: i32 = 1;
+export const SOURCE_LOCAL: i32 = 2;
+
+export const ID_OK: i32 = 0;
+export const ID_NO_PEER_CERTIFICATE: i32 = 1;
+export const ID_MALFORMED_PEER_CERTIFICATE: i32 = 2;
+export const ID_NO_URI_SAN: i32 = 3;
+export const ID_MULTIPLE_URI_SANS: i32 = 4;
+export const ID_INVALID_SPIFFE_ID: i32 = 5;
+export const ID_UNTRUSTED_XFCC_PEER: i32 = 6;
+export const ID_NO_XFCC: i32 = 7;
+export const ID_MALFORMED_XFCC: i32 = 8;
+export const ID_XFCC_BY_MISMATCH: i32 = 9;
+export const ID_NOT_RESOLVED: i32 = 10;
+
+export function identityReasonName(code: i32): string {
+  switch (code) {
+    case ID_OK: return "ok";
+    case ID_NO_PEER_CERTIFICATE: return "no_peer_certificate";
+    case ID_MALFORMED_PEER_CERTIFICATE: return "malformed_peer_certificate";
+    case ID_NO_URI_SAN: return "no_uri_san";
+    case ID_MULTIPLE_URI_SANS: return "multiple_uri_sans";
+    case ID_INVALID_SPIFFE_ID: return "invalid_spiffe_id";
+    case ID_UNTRUSTED_XFCC_PEER: return "untrusted_xfcc_peer";
+    case ID_NO_XFCC: return "no_xfcc";
+    case ID_MALFORMED_XFCC: return "malformed_xfcc";
+    case ID_XFCC_BY_MISMATCH: return "xfcc_by_mismatch";
+    case ID_NOT_RESOLVED: return "not_resolved";
+  }
+  return "unknown";
+}
+
+export function sourceName(s: i32): string {
+  if (s == SOURCE_XFCC) return "xfcc";
+  if (s == SOURCE_LOCAL) return "local";
+  return "peer-certificate";
+}
+
+/** Most '/'-prefixes a valid ID can have (≤ 2048 bytes, non-empty segments). */
+const MAX_PREFIXES: i32 = SPIFFE_MAX_ID / 2;
+
+/**
+ * A resolved caller identity: either authenticated with a valid SPIFFE ID (bytes copied into the
+ * object's own buffer) or not, with a reason. Also carries what the matchers need, computed once:
+ * the trust-domain boundary, hash64 of the ID and of every prefix ending at a '/' of the path.
+ */
+export class Identity {
+  authenticated: bool = false;
+  reason: i32 = ID_NOT_RESOLVED;
+  /** Own buffer of SPIFFE_MAX_ID bytes; the ID is [ptr, ptr+len). */
+  readonly ptr: usize;
+  len: i32 = 0;
+  /** Index just past the trust domain ("spiffe://td" length). */
+  tdEnd: i32 = 0;
+  hash: u64 = 0;
+  prefixCount: i32 = 0;
+  /** i32[MAX_PREFIXES]: length of each '/'-terminated prefix of the path, ascending. */
+  readonly prefixLens: usize;
+  /** u64[MAX_PREFIXES]: hash64 of each prefix. */
+  readonly prefixHashes: usize;
+
+  constructor() {
+    this.ptr = heap.alloc(<usize>SPIFFE_MAX_ID);
+    this.prefixLens = heap.alloc(<usize>MAX_PREFIXES * 4);
+    this.prefixHashes = heap.alloc(<usize>MAX_PREFIXES * 8);
+  }
+
+  /** Marks the identity unauthenticated. */
+  fail(reason: i32): void {
+    this.authenticated = false;
+    this.reason = reason;
+    this.len = 0;
+    this.tdEnd = 0;
+    this.prefixCount = 0;
+  }
+
+  /** Authenticates with the ID at [p, p+n) if it is a valid SPIFFE ID, else fails with
+   *  invalid_spiffe_id. `p` may point into this identity's own buffer. */
+  setId(p: usize, n: i32): bool {
+    if (validateSpiffeId(p, n) != SPIFFE_OK) {
+      this.fail(ID_INVALID_SPIFFE_ID);
+      return false;
+    }
+    if (p != this.ptr) memory.copy(this.ptr, p, <usize>n);
+    this.len = n;
+    this.authenticated = true;
+    this.reason = ID_OK;
+    this.tdEnd = trustDomainEnd(this.ptr, n);
+    this.hash = hash64(this.ptr, n);
+    this.prefixCount = hashPrefixes(this.ptr, n, this.tdEnd, 0x2F, false, this.prefixLens, this.prefixHashes, MAX_PREFIXES);
+    return true;
+  }
+
+  copyFrom(o: Identity): void {
+    if (!o.authenticated) { this.fail(o.reason); return; }
+    memory.copy(this.ptr, o.ptr, <usize>o.len);
+    this.len = o.len;
+    this.authenticated = true;
+    this.reason = ID_OK;
+    this.tdEnd = o.tdEnd;
+    this.hash = o.hash;
+    this.prefixCount = o.prefixCount;
+    memory.copy(this.prefixLens, o.prefixLens, <usize>o.prefixCount * 4);
+    memory.copy(this.prefixHashes, o.prefixHashes, <usize>o.prefixCount * 8);
+  }
+
+  /** Is the ID in trust domain [tdPtr, tdPtr+tdLen) (the bare name, e.g. "example.org")? */
+  inTrustDomain(tdPtr: usize, tdLen: i32): bool {
+    return this.authenticated && this.tdEnd - 9 == tdLen && memory.compare(this.ptr + 9, tdPtr, <usize>tdLen) == 0;
+  }
+
+  toString(): string {
+    return this.authenticated ? String.UTF8.decodeUnsafe(this.ptr, <usize>this.len) : "-";
+  }
+
+  dispose(): void {
+    heap.free(this.ptr);
+    heap.free(this.prefixLens);
+    heap.free(this.prefixHashes);
+  }
+}
+
+export class IdentityResolver {
+  readonly cert: PeerCertificate = new PeerCertificate();
+  readonly xfcc: XfccSummary = new XfccSummary();
+  private readonly peer: Identity = new Identity();
+
+  /**
+   * source: SOURCE_*; trusted: exact SPIFFE IDs whose XFCC is believed (xfcc only, else null);
+   * local ID bytes (local only; must stay valid while the resolver is used, e.g. in the policy
+   * arena).
+   */
+  constructor(public source: i32, public trusted: ByteTable | null, public localPtr: usize, public localLen: i32) {}
+
+  /** The caller's identity for this request. Lengths < 0 mean "absent". */
+  resolve(certPtr: usize, certLen: i32, xfccPtr: usize, xfccLen: i32, out: Identity): void {
+    if (this.source == SOURCE_LOCAL) { out.setId(this.localPtr, this.localLen); return; }
+    if (this.source == SOURCE_PEER_CERTIFICATE) { this.resolvePeer(certPtr, certLen, out); return; }
+    this.resolvePeer(certPtr, certLen, this.peer);
+    this.resolveFromPeer(this.peer, xfccPtr, xfccLen, out);
+  }
+
+  /** The direct peer's identity from its certificate (cacheable per connection). */
+  resolvePeer(certPtr: usize, certLen: i32, out: Identity): void {
+    if (certLen <= 0) { out.fail(ID_NO_PEER_CERTIFICATE); return; }
+    const pc = this.cert;
+    const err = pc.parse(certPtr, certLen);
+    if (err == X509_NO_CERTIFICATE) { out.fail(ID_NO_PEER_CERTIFICATE); return; }
+    if (err != X509_OK) { out.fail(ID_MALFORMED_PEER_CERTIFICATE); return; }
+    if (pc.uriCount == 0) { out.fail(ID_NO_URI_SAN); return; }
+    if (pc.uriCount > 1) { out.fail(ID_MULTIPLE_URI_SANS); return; }
+    out.setId(unchecked(pc.uriPtr[0]), unchecked(pc.uriLen[0]));
+  }
+
+  /** Finishes the decision for the xfcc source given the direct peer's identity. For the other
+   *  sources this just copies `peer` (peer-certificate) or sets the local ID. */
+  resolveFromPeer(peer: Identity, xfccPtr: usize, xfccLen: i32, out: Identity): void {
+    if (this.source == SOURCE_LOCAL) { out.setId(this.localPtr, this.localLen); return; }
+    if (this.source == SOURCE_PEER_CERTIFICATE) { out.copyFrom(peer); return; }
+    const trusted = this.trusted;
+    if (!peer.authenticated || trusted === null || trusted.find(peer.ptr, peer.len, peer.hash) < 0) {
+      out.fail(ID_UNTRUSTED_XFCC_PEER);
+      return;
+    }
+    if (xfccLen < 0) { out.fail(ID_NO_XFCC); return; }
+    const x = this.xfcc;
+    if (!parseXfcc(xfccPtr, xfccLen, x)) { out.fail(ID_MALFORMED_XFCC); return; }
+    if (x.byCount != 1 || !bytesEqual(unchecked(x.byPtr[0]), unchecked(x.byLen[0]), peer.ptr, peer.len)) {
+      out.fail(ID_XFCC_BY_MISMATCH);
+      return;
+    }
+    if (x.uriCount == 0 || (x.uriCount == 1 && unchecked(x.uriLen[0]) == 0)) { out.fail(ID_NO_URI_SAN); return; }
+    if (x.uriCount > 1) { out.fail(ID_MULTIPLE_URI_SANS); return; }
+    out.setId(unchecked(x.uriPtr[0]), unchecked(x.uriLen[0]));
+  }
+
+  dispose(): void {
+    this.cert.dispose();
+    this.peer.dispose();
+  }
+}

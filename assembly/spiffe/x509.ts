@@ -1,0 +1,240 @@
+// URI SANs of the peer certificate, from Envoy's `connection.peer_certificate` property
+// (URL-encoded PEM, e.g. "-----BEGIN%20CERTIFICATE-----%0AMIIB...").
+//
+// Envoy's `connection.uri_san_peer_certificate` shows only the FIRST URI SAN, and a certificate
+// with two URI SANs is not an X.509-SVID, so meshgate reads them all here:
+//   1. percent-decode the property (a '%' must be followed by two hex digits);
+//   2. take the first "-----BEGIN CERTIFICATE-----" ... "-----END CERTIFICATE-----" block and
+//      base64-decode it (RFC 4648 alphabet, whitespace ignored, '=' padding only at the end);
+//   3. walk the DER (X.690; definite lengths of at most 4 bytes, every TLV inside its parent):
+//      Certificate SEQUENCE → tbsCertificate SEQUENCE → [3] extensions → SEQUENCE OF Extension →
+//      the one with extnID 2.5.29.17 (subjectAltName; a second one is malformed, RFC 5280
+//      §4.2) → OCTET STRING → GeneralNames SEQUENCE → every [6] uniformResourceIdentifier (tag
+//      0x86), reported as views into the parser's own buffer.
+// Nothing else of the certificate is interpreted: Envoy already verified it during the handshake.
+//
+//   const pc = new PeerCertificate();       // once; its buffer grows to the largest cert seen
+//   const err = pc.parse(ptr, len);         // X509_OK or an error code
+//   pc.uriCount; pc.uriPtr[i], pc.uriLen[i] (i < min(uriCount, X509_MAX_URIS))
+// Views stay valid until the next parse(). No allocation once the buffer is large enough.
+
+export const X509_OK: i32 = 0;
+export const X509_NO_CERTIFICATE: i32 = 1; // empty input or no PEM certificate block
+export const X509_BAD_PEM: i32 = 2;        // bad percent-encoding, unterminated block, bad base64
+export const X509_BAD_DER: i32 = 3;        // the DER structure does not parse
+export const X509_TOO_LARGE: i32 = 4;      // input larger than X509_MAX_INPUT
+
+export const X509_MAX_URIS: i32 = 8;
+export const X509_MAX_INPUT: i32 = 256 * 1024;
+
+export function x509CodeName(code: i32): string {
+  switch (code) {
+    case X509_OK: return "ok";
+    case X509_NO_CERTIFICATE: return "no_certificate";
+    case X509_BAD_PEM: return "bad_pem";
+    case X509_BAD_DER: return "bad_der";
+    case X509_TOO_LARGE: return "too_large";
+  }
+  return "unknown";
+}
+
+const BEGIN = "-----BEGIN CERTIFICATE-----";
+const END = "-----END CERTIFICATE-----";
+
+export class PeerCertificate {
+  buf: usize = 0;
+  cap: i32 = 0;
+  /** DER bytes of the first certificate: [buf, buf+derLen). */
+  derLen: i32 = 0;
+  uriCount: i32 = 0;
+  uriPtr: StaticArray<usize> = new StaticArray<usize>(X509_MAX_URIS);
+  uriLen: StaticArray<i32> = new StaticArray<i32>(X509_MAX_URIS);
+
+  private ensure(n: i32): void {
+    if (n <= this.cap) return;
+    let c = this.cap > 0 ? this.cap : 4096;
+    while (c < n) c <<= 1;
+    this.buf = this.buf == 0 ? heap.alloc(<usize>c) : heap.realloc(this.buf, <usize>c);
+    this.cap = c;
+  }
+
+  dispose(): void {
+    if (this.buf != 0) heap.free(this.buf);
+    this.buf = 0;
+    this.cap = 0;
+  }
+
+  /** Parses the URL-encoded (or plain) PEM at [ptr, ptr+len). */
+  parse(ptr: usize, len: i32): i32 {
+    this.uriCount = 0;
+    this.derLen = 0;
+    if (len <= 0) return X509_NO_CERTIFICATE;
+    if (len > X509_MAX_INPUT) return X509_TOO_LARGE;
+    this.ensure(len);
+    const b = this.buf;
+    // 1. percent-decode
+    let n = 0;
+    for (let i = 0; i < len; i++) {
+      let c = <u32>load<u8>(ptr + <usize>i);
+      if (c == 0x25) {
+        if (i + 2 >= len) return X509_BAD_PEM;
+        const h = hexv(load<u8>(ptr + <usize>(i + 1)));
+        const l = hexv(load<u8>(ptr + <usize>(i + 2)));
+        if (h < 0 || l < 0) return X509_BAD_PEM;
+        c = <u32>((h << 4) | l);
+        i += 2;
+      }
+      store<u8>(b + <usize>n, <u8>c);
+      n++;
+    }
+    // 2. the first PEM certificate block
+    const begin = find(b, n, BEGIN, 0);
+    if (begin < 0) return X509_NO_CERTIFICATE;
+    const bodyStart = begin + BEGIN.length;
+    const end = find(b, n, END, bodyStart);
+    if (end < 0) return X509_BAD_PEM;
+    // base64-decode [bodyStart, end) in place to the start of the buffer
+    let acc: u32 = 0;
+    let bits = 0;
+    let out = 0;
+    let pad = 0;
+    for (let i = bodyStart; i < end; i++) {
+      const c = <u32>load<u8>(b + <usize>i);
+      if (c == 0x0A || c == 0x0D || c == 0x20 || c == 0x09) continue;
+      if (c == 0x3D) { pad++; continue; }
+      if (pad > 0) return X509_BAD_PEM; // data after padding
+      const v = b64v(c);
+      if (v < 0) return X509_BAD_PEM;
+      acc = (acc << 6) | <u32>v;
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        store<u8>(b + <usize>out, <u8>(acc >> <u32>bits));
+        out++;
+      }
+    }
+    if (pad > 2 || bits >= 6) return X509_BAD_PEM;
+    this.derLen = out;
+    // 3. DER walk
+    return walkDer(this, b, out);
+  }
+}
+
+// ---- DER -------------------------------------------------------------------------------------
+// A TLV read result is returned through module-level scratch (no allocation): tag, content
+// start and content end.
+let tTag: u32 = 0;
+let tStart: i32 = 0;
+let tEnd: i32 = 0;
+
+/** Reads the TLV at pos within [.., limit). Returns false if malformed. */
+function readTlv(b: usize, pos: i32, limit: i32): bool {
+  if (pos + 2 > limit) return false;
+  const tag = <u32>load<u8>(b + <usize>pos);
+  if ((tag & 0x1F) == 0x1F) return false; // high tag numbers do not occur in certificates
+  let l = <u32>load<u8>(b + <usize>(pos + 1));
+  let p = pos + 2;
+  if (l >= 0x80) {
+    const k = <i32>(l & 0x7F);
+    if (k == 0 || k > 4 || p + k > limit) return false; // indefinite or absurd lengths
+    l = 0;
+    for (let i = 0; i < k; i++) l = (l << 8) | <u32>load<u8>(b + <usize>(p + i));
+    p += k;
+    if (l > <u32>(limit - p)) return false;
+  }
+  if (<i32>l > limit - p) return false;
+  tTag = tag;
+  tStart = p;
+  tEnd = p + <i32>l;
+  return true;
+}
+
+function walkDer(pc: PeerCertificate, b: usize, n: i32): i32 {
+  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }
+  if (!readTlv(b, 0, n) || tTag != 0x30) return X509_BAD_DER;
+  const certEnd = tEnd;
+  if (!readTlv(b, tStart, certEnd) || tTag != 0x30) return X509_BAD_DER;
+  const tbsEnd = tEnd;
+  let p = tStart;
+  let sawSan = false;
+  while (p < tbsEnd) {
+    if (!readTlv(b, p, tbsEnd)) return X509_BAD_DER;
+    const next = tEnd;
+    if (tTag == 0xA3) {
+      // [3] EXPLICIT Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension
+      if (!readTlv(b, tStart, next) || tTag != 0x30 || tEnd != next) return X509_BAD_DER;
+      const extsEnd = tEnd;
+      let q = tStart;
+      while (q < extsEnd) {
+        if (!readTlv(b, q, extsEnd) || tTag != 0x30) return X509_BAD_DER;
+        const extEnd = tEnd;
+        let r = tStart;
+        q = extEnd;
+        // extnID OBJECT IDENTIFIER
+        if (!readTlv(b, r, extEnd) || tTag != 0x06) return X509_BAD_DER;
+        const isSan = tEnd - tStart == 3 && load<u8>(b + <usize>tStart) == 0x55 &&
+          load<u8>(b + <usize>(tStart + 1)) == 0x1D && load<u8>(b + <usize>(tStart + 2)) == 0x11;
+        r = tEnd;
+        // critical BOOLEAN DEFAULT FALSE
+        if (!readTlv(b, r, extEnd)) return X509_BAD_DER;
+        if (tTag == 0x01) {
+          r = tEnd;
+          if (!readTlv(b, r, extEnd)) return X509_BAD_DER;
+        }
+        // extnValue OCTET STRING
+        if (tTag != 0x04 || tEnd != extEnd) return X509_BAD_DER;
+        if (!isSan) continue;
+        if (sawSan) return X509_BAD_DER;
+        sawSan = true;
+        const valEnd = tEnd;
+        // GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName
+        if (!readTlv(b, tStart, valEnd) || tTag != 0x30 || tEnd != valEnd) return X509_BAD_DER;
+        const gnEnd = tEnd;
+        let g = tStart;
+        while (g < gnEnd) {
+          if (!readTlv(b, g, gnEnd)) return X509_BAD_DER;
+          if (tTag == 0x86) {
+            if (pc.uriCount < X509_MAX_URIS) {
+              unchecked(pc.uriPtr[pc.uriCount] = b + <usize>tStart);
+              unchecked(pc.uriLen[pc.uriCount] = tEnd - tStart);
+            }
+            pc.uriCount++;
+          }
+          g = tEnd;
+        }
+      }
+      if (q != extsEnd) return X509_BAD_DER;
+    }
+    p = next;
+  }
+  return X509_OK;
+}
+
+function hexv(c: u32): i32 {
+  if (c - 0x30 < 10) return <i32>(c - 0x30);
+  const l = c | 0x20;
+  if (l - 0x61 < 6) return <i32>(l - 0x61 + 10);
+  return -1;
+}
+
+function b64v(c: u32): i32 {
+  if (c - 0x41 < 26) return <i32>(c - 0x41);
+  if (c - 0x61 < 26) return <i32>(c - 0x61 + 26);
+  if (c - 0x30 < 10) return <i32>(c - 0x30 + 52);
+  if (c == 0x2B) return 62;
+  if (c == 0x2F) return 63;
+  return -1;
+}
+
+/** Index of the ASCII `s` in [b, b+n) at or after `from`, or -1. */
+function find(b: usize, n: i32, s: string, from: i32): i32 {
+  const m = s.length;
+  const first = <u32>s.charCodeAt(0);
+  for (let i = from; i + m <= n; i++) {
+    if (<u32>load<u8>(b + <usize>i) != first) continue;
+    let k = 1;
+    while (k < m && <u32>load<u8>(b + <usize>(i + k)) == <u32>s.charCodeAt(k)) k++;
+    if (k == m) return i;
+  }
+  return -1;
+}

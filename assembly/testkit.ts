@@ -1,0 +1,415 @@
+// Test entry point: `npx asc assembly/testkit.ts --target testkit` → build/testkit.wasm.
+// Exposes the pure components (util/, spiffe/, policy/) to the jest tests in test/unit/wasm/.
+// Not part of the filter module.
+//
+// Protocol: the host copies inputs in with `tk_alloc(len)` (free with `tk_free`); every tk_*
+// function that produces text writes UTF-8 into one output buffer and returns its byte length;
+// read it at `tk_out_ptr()` (the pointer may move between calls). Lengths < 0 mean "absent".
+// Structured results are JSON; decisions are compact lines:
+//   <allow|deny|audit_deny> rule=<name|default|reason> nearest=<name|-> field=<field|-> audit=<name:allow|deny,...|->
+// The only import is env.proxy_log (from the abort handler).
+
+import "./proxywasm/abort";
+import { StrBuf } from "./util/strbuf";
+import { parseJson, JsonDoc, J_NULL, J_TRUE, J_FALSE, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT } from "./util/json";
+import { sha256Hex } from "./util/sha256";
+import { hash64, hash64Fold, hashPrefixes } from "./util/bytes";
+import { Arena } from "./util/arena";
+import { ByteTable } from "./util/bytetable";
+import { validateSpiffeId, validateTrustDomain, spiffeCodeName } from "./spiffe/id";
+import { XfccSummary, parseXfcc, XFCC_MAX_VALUES } from "./spiffe/xfcc";
+import { PeerCertificate, x509CodeName, X509_OK, X509_MAX_URIS } from "./spiffe/x509";
+import { Identity, identityReasonName, ID_NO_PEER_CERTIFICATE } from "./spiffe/identity";
+import { compilePolicy } from "./policy/config";
+import { Policy, ROLE_EGRESS, ROLE_INBOUND, fieldName, ACTION_DENY } from "./policy/policy";
+import { canonicalPathLength, parsePathPattern, PathSet, PathFacts, PathPattern } from "./policy/path";
+import { EgressTarget, targetReasonName, formatIp, hostPatternError, HostSet, parseCidr } from "./policy/host";
+import {
+  InboundFacts, EgressFacts, Decision, decideInbound, decideEgress, decisionName, writeRuleLabel,
+  writeFilterState, writeDebugLine, MAX_AUDIT, BY_DEFAULT,
+} from "./policy/decide";
+
+const out = new StrBuf(4096);
+const identity = new Identity();
+const inFacts = new InboundFacts(identity);
+const egFacts = new EgressFacts(identity);
+const decision = new Decision();
+const xfcc = new XfccSummary();
+const cert = new PeerCertificate();
+let policy: Policy | null = null;
+
+function done(): i32 { return out.len; }
+
+export function tk_alloc(len: i32): usize { return heap.alloc(len > 0 ? <usize>len : 1); }
+export function tk_free(ptr: usize): void { heap.free(ptr); }
+export function tk_out_ptr(): usize { return out.ptr; }
+
+/** Address a fresh 16-byte heap block would get; equal before/after code that allocated nothing
+ *  (used to check that the hot path allocates nothing). */
+export function tk_alloc_probe(): usize {
+  const p = heap.alloc(16);
+  heap.free(p);
+  return p;
+}
+
+// ---- util -----------------------------------------------------------------------------------
+
+export function tk_sha256(ptr: usize, len: i32): i32 {
+  out.clear().str(sha256Hex(ptr, len));
+  return done();
+}
+
+export function tk_hash(ptr: usize, len: i32, fold: bool): u64 {
+  return fold ? hash64Fold(ptr, len) : hash64(ptr, len);
+}
+
+/** 1 if hashPrefixes agrees with hash64 on every '/'-prefix at or after `from`. */
+export function tk_hash_prefixes_agree(ptr: usize, len: i32, from: i32, fold: bool): i32 {
+  const lens = heap.alloc(4 * 4096);
+  const hashes = heap.alloc(8 * 4096);
+  const n = hashPrefixes(ptr, len, from, 0x2F, fold, lens, hashes, 4096);
+  let ok = 1;
+  let k = 0;
+  for (let i = from; i < len; i++) {
+    if (load<u8>(ptr + <usize>i) != 0x2F) continue;
+    if (k >= n || load<i32>(lens + (<usize>k << 2)) != i + 1) { ok = 0; break; }
+    const want = fold ? hash64Fold(ptr, i + 1) : hash64(ptr, i + 1);
+    if (load<u64>(hashes + (<usize>k << 3)) != want) { ok = 0; break; }
+    k++;
+  }
+  if (k != n) ok = 0;
+  heap.free(lens);
+  heap.free(hashes);
+  return ok;
+}
+
+/** Builds a ByteTable from `n` NUL-separated keys at ptr (fold as given), then looks every key
+ *  up by value. Writes JSON {"inserted":n,"found":[value per key...],"dups":k}. */
+export function tk_bytetable(ptr: usize, len: i32, fold: bool, probePtr: usize, probeLen: i32): i32 {
+  const arena = new Arena();
+  const t = ByteTable.create(arena, 4, fold);
+  let s = 0, idx = 0, dups = 0;
+  for (let i = 0; i <= len; i++) {
+    if (i < len && load<u8>(ptr + <usize>i) != 0) continue;
+    if (t.insert(arena, ptr + <usize>s, i - s, <u32>idx) >= 0) dups++;
+    idx++;
+    s = i + 1;
+  }
+  out.clear().str("{\"keys\":").int(idx).str(",\"dups\":").int(dups).str(",\"count\":").int(t.count).str(",\"probe\":[");
+  s = 0;
+  let first = true;
+  for (let i = 0; i <= probeLen; i++) {
+    if (i < probeLen && load<u8>(probePtr + <usize>i) != 0) continue;
+    if (!first) out.byte(0x2C);
+    first = false;
+    out.int(t.get(probePtr + <usize>s, i - s));
+    s = i + 1;
+  }
+  out.str("]}");
+  arena.dispose();
+  return done();
+}
+
+function writeJsonNode(doc: JsonDoc, i: i32): void {
+  const k = doc.kind(i);
+  if (k == J_NULL) out.str("null");
+  else if (k == J_TRUE) out.str("true");
+  else if (k == J_FALSE) out.str("false");
+  else if (k == J_NUMBER) out.bytes(doc.numPtr(i), doc.numLen(i));
+  else if (k == J_STRING) out.json(doc.strPtr(i), doc.strLen(i));
+  else if (k == J_ARRAY) {
+    out.byte(0x5B);
+    let c = i + 1;
+    for (let n = 0; n < doc.count(i); n++) {
+      if (n > 0) out.byte(0x2C);
+      writeJsonNode(doc, c);
+      c = doc.next(c);
+    }
+    out.byte(0x5D);
+  } else {
+    out.byte(0x7B);
+    let c = i + 1;
+    for (let n = 0; n < doc.count(i); n++) {
+      if (n > 0) out.byte(0x2C);
+      writeJsonNode(doc, c);
+      out.byte(0x3A);
+      writeJsonNode(doc, c + 1);
+      c = doc.next(c + 1);
+    }
+    out.byte(0x7D);
+  }
+}
+
+/** {"ok":true,"value":<the document re-serialized>} or {"ok":false,"error":..,"offset":n}. */
+export function tk_json(ptr: usize, len: i32, maxDepth: i32): i32 {
+  const doc = parseJson(ptr, len, maxDepth);
+  out.clear();
+  if (doc.error !== null) {
+    out.str("{\"ok\":false,\"error\":").jsonStr(doc.error!).str(",\"offset\":").int(doc.errorOffset).str("}");
+  } else {
+    out.str("{\"ok\":true,\"value\":");
+    writeJsonNode(doc, 0);
+    out.str("}");
+  }
+  return done();
+}
+
+// ---- spiffe ---------------------------------------------------------------------------------
+
+export function tk_spiffe_validate(ptr: usize, len: i32): i32 {
+  out.clear().str(spiffeCodeName(validateSpiffeId(ptr, len)));
+  return done();
+}
+
+export function tk_trust_domain_validate(ptr: usize, len: i32): i32 {
+  out.clear().str(spiffeCodeName(validateTrustDomain(ptr, len)));
+  return done();
+}
+
+function xfccValue(p: usize, n: i32, quoted: bool): void {
+  if (!quoted) { out.json(p, n); return; }
+  // decode \" and \\ (other backslashes stay)
+  const tmp = new StrBuf(n + 1);
+  for (let i = 0; i < n; i++) {
+    const c = <u32>load<u8>(p + <usize>i);
+    if (c == 0x5C && i + 1 < n) {
+      const d = <u32>load<u8>(p + <usize>(i + 1));
+      if (d == 0x22 || d == 0x5C) { tmp.byte(d); i++; continue; }
+    }
+    tmp.byte(c);
+  }
+  out.json(tmp.ptr, tmp.len);
+  tmp.dispose();
+}
+
+/** {"ok":true,"elements":n,"by":[..],"uri":[..],"byCount":n,"uriCount":n} or {"ok":false,...}. */
+export function tk_xfcc(ptr: usize, len: i32): i32 {
+  out.clear();
+  if (!parseXfcc(ptr, len, xfcc)) {
+    out.str("{\"ok\":false,\"error\":").jsonStr(xfcc.error).str(",\"offset\":").int(xfcc.errorOffset).str("}");
+    return done();
+  }
+  out.str("{\"ok\":true,\"elements\":").int(xfcc.elements).str(",\"byCount\":").int(xfcc.byCount);
+  out.str(",\"uriCount\":").int(xfcc.uriCount).str(",\"by\":[");
+  const nb = xfcc.byCount < XFCC_MAX_VALUES ? xfcc.byCount : XFCC_MAX_VALUES;
+  for (let k = 0; k < nb; k++) { if (k > 0) out.byte(0x2C); xfccValue(xfcc.byPtr[k], xfcc.byLen[k], xfcc.byQuoted[k]); }
+  out.str("],\"uri\":[");
+  const nu = xfcc.uriCount < XFCC_MAX_VALUES ? xfcc.uriCount : XFCC_MAX_VALUES;
+  for (let k = 0; k < nu; k++) { if (k > 0) out.byte(0x2C); xfccValue(xfcc.uriPtr[k], xfcc.uriLen[k], xfcc.uriQuoted[k]); }
+  out.str("]}");
+  return done();
+}
+
+/** {"ok":true,"count":n,"uris":[..]} or {"ok":false,"error":"bad_der"}. */
+export function tk_x509(ptr: usize, len: i32): i32 {
+  out.clear();
+  const err = cert.parse(ptr, len);
+  if (err != X509_OK) { out.str("{\"ok\":false,\"error\":\"").str(x509CodeName(err)).str("\"}"); return done(); }
+  out.str("{\"ok\":true,\"count\":").int(cert.uriCount).str(",\"uris\":[");
+  const n = cert.uriCount < X509_MAX_URIS ? cert.uriCount : X509_MAX_URIS;
+  for (let k = 0; k < n; k++) { if (k > 0) out.byte(0x2C); out.json(cert.uriPtr[k], cert.uriLen[k]); }
+  out.str("]}");
+  return done();
+}
+
+function writeIdentity(): void {
+  out.str("{\"authenticated\":").str(identity.authenticated ? "true" : "false");
+  if (identity.authenticated) out.str(",\"id\":").json(identity.ptr, identity.len);
+  out.str(",\"reason\":\"").str(identityReasonName(identity.reason)).str("\"}");
+}
+
+/** Sets the identity used by the decide functions: a SPIFFE ID (validated), or len < 0 for an
+ *  unauthenticated caller (reason no_peer_certificate). Writes the identity JSON. */
+export function tk_identity_set(ptr: usize, len: i32): i32 {
+  if (len < 0) identity.fail(ID_NO_PEER_CERTIFICATE);
+  else identity.setId(ptr, len);
+  out.clear();
+  writeIdentity();
+  return done();
+}
+
+/** Resolves the identity with the last compiled policy's `identity` section. */
+export function tk_identity_resolve(certPtr: usize, certLen: i32, xfccPtr: usize, xfccLen: i32): i32 {
+  out.clear();
+  const p = policy;
+  if (p === null) { out.str("{\"error\":\"no policy\"}"); return done(); }
+  p.resolver!.resolve(certPtr, certLen, xfccPtr, xfccLen, identity);
+  writeIdentity();
+  return done();
+}
+
+// ---- policy ---------------------------------------------------------------------------------
+
+/** Compiles (role 0 inbound, 1 egress) and keeps the policy for the decide functions (the
+ *  previous one is disposed). {"ok":bool,"digest":..,"errors":[..],"rules":n,...}. */
+export function tk_compile(role: i32, ptr: usize, len: i32): i32 {
+  const r = compilePolicy(ptr, len, role == 1 ? ROLE_EGRESS : ROLE_INBOUND);
+  const old = policy;
+  if (old !== null) old.dispose();
+  policy = r.policy;
+  out.clear().str("{\"ok\":").str(r.policy !== null ? "true" : "false");
+  out.str(",\"digest\":\"").str(r.digest).str("\",\"errors\":[");
+  for (let i = 0; i < r.errors.length; i++) { if (i > 0) out.byte(0x2C); out.jsonStr(r.errors[i]); }
+  out.str("]");
+  const p = r.policy;
+  if (p !== null) {
+    out.str(",\"rules\":").int(p.ruleCount).str(",\"deny\":").int(p.denyCount);
+    out.str(",\"allow\":").int(p.allowCount).str(",\"audit\":").int(p.auditCount);
+    out.str(",\"arenaBytes\":").int(<i64>p.arena.bytes);
+  }
+  out.str("}");
+  return done();
+}
+
+/** Disposes the kept policy. */
+export function tk_policy_dispose(): void {
+  const p = policy;
+  if (p !== null) p.dispose();
+  policy = null;
+}
+
+function writeDecision(p: Policy): void {
+  const d = decision;
+  out.clear().str(decisionName(d.decision)).str(" rule=");
+  writeRuleLabel(p, d, out);
+  out.str(" nearest=");
+  if (d.by == BY_DEFAULT && d.nearestRule >= 0) {
+    const r = p.rule(d.nearestRule);
+    out.bytes(r.namePtr, r.nameLen).str(" field=").str(fieldName(d.nearestField));
+  } else out.str("- field=-");
+  out.str(" audit=");
+  if (d.auditCount == 0) out.byte(0x2D);
+  const n = d.auditCount < MAX_AUDIT ? d.auditCount : MAX_AUDIT;
+  for (let k = 0; k < n; k++) {
+    if (k > 0) out.byte(0x2C);
+    const i = d.auditRule(k);
+    const r = p.rule(i);
+    out.bytes(r.namePtr, r.nameLen).byte(0x3A).str(r.action == ACTION_DENY ? "deny" : "allow");
+  }
+}
+
+export function tk_decide_inbound(methodPtr: usize, methodLen: i32, pathPtr: usize, pathLen: i32): i32 {
+  const p = policy;
+  if (p === null) { out.clear().str("no policy"); return done(); }
+  inFacts.set(methodPtr, methodLen, pathPtr, pathLen);
+  decideInbound(p, inFacts, decision);
+  writeDecision(p);
+  return done();
+}
+
+export function tk_decide_egress(authPtr: usize, authLen: i32, schemePtr: usize, schemeLen: i32, connect: bool): i32 {
+  const p = policy;
+  if (p === null) { out.clear().str("no policy"); return done(); }
+  egFacts.set(authPtr, authLen, schemePtr, schemeLen, connect);
+  decideEgress(p, egFacts, decision);
+  writeDecision(p);
+  return done();
+}
+
+/** Re-decides the last inbound (or egress) request n times (facts already set); returns the
+ *  decision code. For the allocation and memory-growth checks. */
+export function tk_decide_loop(egress: bool, n: i32): i32 {
+  const p = policy;
+  if (p === null) return -1;
+  for (let i = 0; i < n; i++) {
+    if (egress) decideEgress(p, egFacts, decision); else decideInbound(p, inFacts, decision);
+  }
+  return decision.decision;
+}
+
+/** Like tk_decide_loop but also re-parses the request (facts.set) each time. */
+export function tk_decide_full_loop(egress: bool, n: i32, aPtr: usize, aLen: i32, bPtr: usize, bLen: i32, connect: bool): i32 {
+  const p = policy;
+  if (p === null) return -1;
+  for (let i = 0; i < n; i++) {
+    if (egress) { egFacts.set(aPtr, aLen, bPtr, bLen, connect); decideEgress(p, egFacts, decision); }
+    else { inFacts.set(aPtr, aLen, bPtr, bLen); decideInbound(p, inFacts, decision); }
+  }
+  return decision.decision;
+}
+
+/** The filter-state value and the debug line of the last decision, joined by "\n". */
+export function tk_decision_lines(): i32 {
+  const p = policy;
+  out.clear();
+  if (p === null) return done();
+  writeFilterState(p, decision, identity, out);
+  out.byte(0x0A);
+  writeDebugLine(p, decision, identity, out);
+  return done();
+}
+
+// ---- path / host pieces ---------------------------------------------------------------------
+
+export function tk_path_canonical(ptr: usize, len: i32): i32 { return canonicalPathLength(ptr, len); }
+
+/** {"valid":true,"kind":n} or {"valid":false,"error":".."}. */
+export function tk_path_pattern(ptr: usize, len: i32): i32 {
+  const r = parsePathPattern(ptr, len);
+  out.clear();
+  if (r.error !== null) out.str("{\"valid\":false,\"error\":").jsonStr(r.error!).str("}");
+  else out.str("{\"valid\":true,\"kind\":").int(r.kind).str("}");
+  return done();
+}
+
+const pf = new PathFacts();
+
+/** 1 match, 0 no match, -1 invalid pattern, -2 non-canonical path. fold: deny-rule matching. */
+export function tk_path_match(patPtr: usize, patLen: i32, pathPtr: usize, pathLen: i32, fold: bool): i32 {
+  const pat = parsePathPattern(patPtr, patLen);
+  if (pat.error !== null) return -1;
+  if (!pf.set(pathPtr, pathLen)) return -2;
+  const arena = new Arena();
+  const pats: PathPattern[] = [pat];
+  const s = PathSet.build(arena, fold, pats, [patPtr], [patLen]);
+  const r = s.match(pf) ? 1 : 0;
+  arena.dispose();
+  return r;
+}
+
+const target = new EgressTarget();
+
+/** {"ok":true,"name":..,"port":n} / {"ok":true,"ip":"..","port":n} / {"ok":false,"error":".."}. */
+export function tk_target(aPtr: usize, aLen: i32, sPtr: usize, sLen: i32, connect: bool): i32 {
+  out.clear();
+  if (!target.parse(aPtr, aLen, sPtr, sLen, connect)) {
+    out.str("{\"ok\":false,\"error\":\"").str(targetReasonName(target.reason)).str("\"}");
+    return done();
+  }
+  out.str("{\"ok\":true,");
+  if (target.isIp) { out.str("\"ip\":\""); formatIp(target.ip, out); out.str("\""); }
+  else out.str("\"name\":").json(target.name, target.nameLen);
+  out.str(",\"port\":").int(target.port).str("}");
+  return done();
+}
+
+/** "" when the hosts entry is valid, else the message. */
+export function tk_host_pattern(ptr: usize, len: i32): i32 {
+  const e = hostPatternError(ptr, len);
+  out.clear();
+  if (e !== null) out.str(e);
+  return done();
+}
+
+/** 1/0 whether the name (parsed as an http authority) matches the hosts pattern; -1 invalid
+ *  pattern; -2 the name is not a valid target. */
+export function tk_host_match(patPtr: usize, patLen: i32, namePtr: usize, nameLen: i32): i32 {
+  if (hostPatternError(patPtr, patLen) !== null) return -1;
+  const http = String.UTF8.encode("http");
+  if (!target.parse(namePtr, nameLen, changetype<usize>(http), 4, false)) return -2;
+  const arena = new Arena();
+  const s = HostSet.build(arena, [patPtr], [patLen]);
+  const r = s.match(target) ? 1 : 0;
+  arena.dispose();
+  return r;
+}
+
+/** "" when the cidrs entry is valid, else the message. */
+export function tk_cidr(ptr: usize, len: i32): i32 {
+  const tmp = heap.alloc(16);
+  const e = parseCidr(ptr, len, tmp);
+  heap.free(tmp);
+  out.clear();
+  if (e !== null) out.str(e);
+  return done();
+}

@@ -1,0 +1,152 @@
+/**
+ * The reference configs in envoy/ are what users run with `func-e run -c`; tests load the very
+ * same files and patch only what differs per run: ports (all moved to 0 = free), certificate and
+ * module paths, the plugin configuration, the upstream address and the DNS resolver. Everything
+ * else (TLS settings, path normalization, filter order, failure policy, access log) is tested as
+ * written. Patches find their target by name and fail loudly if the file's shape changed.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import type { Json } from './bootstrap';
+import { repoRoot } from './paths';
+
+export type Role = 'inbound' | 'egress' | 'egress-sidecar';
+
+export function referenceConfigPath(role: Role): string {
+  return path.join(repoRoot(), 'envoy', `${role}.yaml`);
+}
+
+/** Parses envoy/<role>.yaml into plain data (anchors resolved: each use gets its own copy). */
+export function loadReferenceConfig(role: Role): Json {
+  return JSON.parse(JSON.stringify(parse(fs.readFileSync(referenceConfigPath(role), 'utf8'), { merge: true }))) as Json;
+}
+
+export interface CertPaths {
+  /** The trust bundle (CA certificate) clients are validated against. */
+  caFile: string;
+  /** This proxy's own certificate chain and key. */
+  certFile: string;
+  keyFile: string;
+}
+
+export interface ReferencePatch {
+  wasmFile: string;
+  /** The plugin configuration: the compiled policy JSON. */
+  policyJson: string;
+  certs: CertPaths;
+  /** Inbound: the service behind the sidecar (127.0.0.1:port). */
+  upstreamPort?: number;
+  /** Egress: the resolver the dynamic forward proxy asks (127.0.0.1:port, UDP). */
+  dnsPort?: number;
+  /** Inbound with identity.from = xfcc: forward the trusted proxy's header unchanged. */
+  xfccFromTrustedProxy?: boolean;
+  /** Trust bundle for the TLS the egress gateway originates (default: certs.caFile). */
+  upstreamCaFile?: string;
+  /** Replace the module with another one, e.g. a deliberately broken one (fault tests). */
+  pluginName?: string;
+}
+
+function fail(role: string, what: string): never {
+  throw new Error(`envoy/${role}.yaml: ${what} — the reference config changed shape; update harness/envoy/reference.ts`);
+}
+
+function asArray(v: unknown, role: string, what: string): Json[] {
+  if (!Array.isArray(v)) fail(role, `${what} is not a list`);
+  return v as Json[];
+}
+
+/** All HTTP filters of the first HCM of every listener. */
+export function httpFilters(cfg: Json, role = 'config'): Json[] {
+  const out: Json[] = [];
+  for (const l of listeners(cfg, role)) {
+    const hcm = hcmOf(l, role);
+    out.push(...asArray(hcm.http_filters, role, 'http_filters'));
+  }
+  return out;
+}
+
+function listeners(cfg: Json, role: string): Json[] {
+  const sr = cfg.static_resources as Json | undefined;
+  if (!sr) fail(role, 'no static_resources');
+  return asArray(sr.listeners, role, 'static_resources.listeners');
+}
+
+function clusters(cfg: Json, role: string): Json[] {
+  return asArray((cfg.static_resources as Json).clusters, role, 'static_resources.clusters');
+}
+
+export function hcmOf(listener: Json, role = 'config'): Json {
+  for (const chain of asArray(listener.filter_chains, role, 'filter_chains')) {
+    for (const f of asArray(chain.filters, role, 'filters')) {
+      if (f.name === 'envoy.filters.network.http_connection_manager') return f.typed_config as Json;
+    }
+  }
+  fail(role, `listener ${String(listener.name)} has no http_connection_manager`);
+}
+
+export function wasmPluginConfig(cfg: Json, role = 'config'): Json {
+  const f = httpFilters(cfg, role).find((x) => x.name === 'envoy.filters.http.wasm');
+  if (!f) fail(role, 'no envoy.filters.http.wasm filter');
+  return (f.typed_config as Json).config as Json;
+}
+
+/** Returns a patched copy of envoy/<role>.yaml ready for EnvoyProcess.start(). */
+export function renderReference(role: Role, p: ReferencePatch): Json {
+  const cfg = loadReferenceConfig(role);
+  delete cfg.admin; // the harness adds its own admin on a free port
+  for (const l of listeners(cfg, role)) {
+    const sa = ((l.address as Json).socket_address as Json) ?? fail(role, 'listener without socket_address');
+    sa.port_value = 0;
+    for (const chain of asArray(l.filter_chains, role, 'filter_chains')) {
+      const ts = chain.transport_socket as Json | undefined;
+      if (!ts) continue;
+      const ctx = (ts.typed_config as Json).common_tls_context as Json;
+      ctx.tls_certificates = [{ certificate_chain: { filename: p.certs.certFile }, private_key: { filename: p.certs.keyFile } }];
+      (ctx.validation_context as Json).trusted_ca = { filename: p.certs.caFile };
+    }
+    if (p.xfccFromTrustedProxy) {
+      const hcm = hcmOf(l, role);
+      // The trusted proxy's element must arrive as the last one: forward, do not append.
+      hcm.forward_client_cert_details = 'FORWARD_ONLY';
+      delete hcm.set_current_client_cert_details;
+    }
+  }
+
+  const plugin = wasmPluginConfig(cfg, role);
+  (plugin.vm_config as Json).code = { local: { filename: p.wasmFile } };
+  plugin.configuration = { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: p.policyJson };
+  if (p.pluginName) plugin.name = p.pluginName;
+
+  for (const c of clusters(cfg, role)) {
+    if (c.type === 'STATIC' && p.upstreamPort !== undefined) {
+      const eps = ((c.load_assignment as Json).endpoints as Json[])[0].lb_endpoints as Json[];
+      ((((eps[0].endpoint as Json).address as Json).socket_address) as Json).port_value = p.upstreamPort;
+    }
+    const ts = c.transport_socket as Json | undefined;
+    if (ts) {
+      const ctx = (ts.typed_config as Json).common_tls_context as Json;
+      (ctx.validation_context as Json).trusted_ca = { filename: p.upstreamCaFile ?? p.certs.caFile };
+    }
+  }
+  if (p.dnsPort !== undefined) setDnsPort(cfg, p.dnsPort);
+  return cfg;
+}
+
+/** Points every c-ares resolver (filter and clusters share one DNS cache config) at 127.0.0.1:port. */
+function setDnsPort(cfg: Json, port: number): void {
+  let found = 0;
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === 'object') {
+      const o = v as Json;
+      if (o.name === 'envoy.network.dns_resolver.cares') {
+        (o.typed_config as Json).resolvers = [{ socket_address: { address: '127.0.0.1', port_value: port } }];
+        found++;
+      }
+      Object.values(o).forEach(visit);
+    }
+  };
+  visit(cfg);
+  if (found === 0) fail('egress', 'no c-ares resolver to point at the test DNS server');
+}

@@ -1,0 +1,66 @@
+/**
+ * A model of what the reference Envoy listeners do to a request before any HTTP filter sees it,
+ * so the emulator target judges the same request Envoy's filter chain would see.
+ *
+ * Pinned against real Envoy 1.40 by test/e2e/front-model.test.ts (the HCM settings of
+ * envoy/inbound.yaml: normalize_path, merge_slashes, path_with_escaped_slashes_action
+ * REJECT_REQUEST). Observed behaviour it reproduces:
+ * - `#`, an encoded NUL, `%2F`/`%5C` (any case), and a path not starting with `/` → 400;
+ * - `\` becomes `/`; percent-encoded unreserved bytes are decoded (`%61` → `a`, `%2e` → `.`);
+ * - dot segments are resolved (`/a/b/..` → `/a/`, `/..` → `/`), then slashes merged;
+ * - malformed escapes (`%zz`, a lone `%`) and other escapes (`%20`, `%C3%A9`) pass unchanged;
+ * - the query string is left as it is.
+ */
+export type FrontResult = { ok: true; path: string } | { ok: false; status: 400; reason: string };
+
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+export function normalizeRequestPath(target: string): FrontResult {
+  const q = target.indexOf('?');
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const query = q < 0 ? '' : target.slice(q);
+  if (target.includes('#')) return { ok: false, status: 400, reason: 'fragment' };
+  if (!rawPath.startsWith('/')) return { ok: false, status: 400, reason: 'not_origin_form' };
+  if (/%(2f|5c|00)/i.test(rawPath)) return { ok: false, status: 400, reason: 'escaped_slash_or_nul' };
+
+  let decoded = '';
+  for (let i = 0; i < rawPath.length; i++) {
+    const c = rawPath[i];
+    if (c === '\\') {
+      decoded += '/';
+    } else if (c === '%' && /^[0-9A-Fa-f]{2}$/.test(rawPath.slice(i + 1, i + 3))) {
+      const byte = String.fromCharCode(parseInt(rawPath.slice(i + 1, i + 3), 16));
+      if (UNRESERVED.test(byte)) {
+        decoded += byte;
+      } else {
+        decoded += '%' + rawPath.slice(i + 1, i + 3);
+      }
+      i += 2;
+    } else {
+      decoded += c;
+    }
+  }
+  return { ok: true, path: mergeSlashes(removeDotSegments(decoded)) + query };
+}
+
+/** RFC 3986 section 5.2.4, on an absolute path. */
+function removeDotSegments(path: string): string {
+  const input = path.split('/').slice(1);
+  const out: string[] = [];
+  input.forEach((segment, i) => {
+    const last = i === input.length - 1;
+    if (segment === '.') {
+      if (last) out.push('');
+    } else if (segment === '..') {
+      out.pop();
+      if (last) out.push('');
+    } else {
+      out.push(segment);
+    }
+  });
+  return '/' + out.join('/');
+}
+
+function mergeSlashes(path: string): string {
+  return path.replace(/\/{2,}/g, '/');
+}

@@ -1,0 +1,194 @@
+/**
+ * Reads a scenario file: checks every field (unknown ones are errors), resolves the policy (a path
+ * relative to the scenario or an inline mapping) and compiles it with harness/policy.
+ * Errors are `FILE:LINE:COL: message`, all of them, not just the first.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { compilePolicy, compilePolicyFile } from '../policy/compile';
+import type { BadCertKind, Scenario, ScenarioRequest } from './types';
+
+export class ScenarioError extends Error {
+  constructor(readonly messages: string[]) {
+    super(messages.join('\n'));
+    this.name = 'ScenarioError';
+  }
+}
+
+const TOP_KEYS = new Set(['name', 'role', 'policy', 'identities', 'requests', 'description']);
+const REQUEST_KEYS = new Set([
+  'name', 'as', 'cert', 'method', 'path', 'headers', 'raw', 'expect', 'status', 'rule',
+  'host', 'port', 'connect', 'scheme', 'rbac', 'source', 'why',
+]);
+const BAD_CERTS: BadCertKind[] = ['expired', 'foreign-ca', 'two-uri-sans', 'non-spiffe-uri', 'no-uri-san'];
+
+export function loadScenario(file: string): Scenario {
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const errors: string[] = [];
+  const at = (node: Node | null | undefined): string => {
+    const offset = node?.range?.[0] ?? 0;
+    const { line, col } = lines.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  for (const e of doc.errors) {
+    const { line, col } = lines.linePos(e.pos[0]);
+    errors.push(`${file}:${line}:${col}: ${e.message.split('\n')[0]}`);
+  }
+  if (errors.length) throw new ScenarioError(errors);
+  const root = doc.contents;
+  if (!isMap(root)) throw new ScenarioError([`${at(root)}: a scenario is a mapping`]);
+
+  const get = (map: YAMLMap, key: string): Node | undefined => map.get(key, true) as Node | undefined;
+  for (const pair of root.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : '?';
+    if (!TOP_KEYS.has(key)) errors.push(`${at(pair.key as Node)}: unknown field "${key}"`);
+  }
+  const str = (node: Node | undefined, what: string, required = true): string | undefined => {
+    if (node === undefined) {
+      if (required) errors.push(`${at(root)}: missing field "${what}"`);
+      return undefined;
+    }
+    if (!isScalar(node) || typeof node.value !== 'string') {
+      errors.push(`${at(node)}: ${what} must be a string`);
+      return undefined;
+    }
+    return node.value;
+  };
+
+  const name = str(get(root, 'name'), 'name') ?? path.basename(file);
+  const roleNode = get(root, 'role');
+  const role = str(roleNode, 'role');
+  if (role !== undefined && role !== 'inbound' && role !== 'egress') {
+    errors.push(`${at(roleNode)}: role must be "inbound" or "egress", not "${role}"`);
+  }
+
+  const identities: Record<string, string> = {};
+  const idNode = get(root, 'identities');
+  if (idNode !== undefined) {
+    if (!isMap(idNode)) errors.push(`${at(idNode)}: identities must map names to SPIFFE IDs`);
+    else {
+      for (const pair of idNode.items) {
+        const k = isScalar(pair.key) ? String(pair.key.value) : '';
+        const v = pair.value as Node;
+        if (k === 'none') errors.push(`${at(pair.key as Node)}: "none" is reserved (no client certificate)`);
+        if (!isScalar(v) || typeof v.value !== 'string') errors.push(`${at(v)}: identity "${k}" must be a SPIFFE ID string`);
+        else identities[k] = v.value;
+      }
+    }
+  }
+
+  // The policy: a path relative to the scenario file, or an inline mapping.
+  let compiled: ReturnType<typeof compilePolicy> | undefined;
+  const policyNode = get(root, 'policy');
+  if (policyNode === undefined) errors.push(`${at(root)}: missing field "policy"`);
+  else if (isScalar(policyNode) && typeof policyNode.value === 'string') {
+    const policyFile = path.resolve(path.dirname(file), policyNode.value);
+    if (!fs.existsSync(policyFile)) errors.push(`${at(policyNode)}: policy file not found: ${policyFile}`);
+    else compiled = compilePolicyFile(policyFile);
+  } else if (isMap(policyNode)) {
+    compiled = compilePolicy(policyNode, file, lines);
+  } else errors.push(`${at(policyNode)}: policy must be a file path or a mapping`);
+  if (compiled && !compiled.ok) {
+    errors.push(...compiled.errors.map((e) => `${e.file}:${e.line}:${e.col}: ${e.message}`));
+  }
+
+  const requests: ScenarioRequest[] = [];
+  const reqNode = get(root, 'requests');
+  if (!isSeq(reqNode) || reqNode.items.length === 0) {
+    errors.push(`${at(reqNode ?? root)}: requests must be a non-empty list`);
+  } else {
+    reqNode.items.forEach((item, i) => {
+      const r = loadRequest(item as Node, i, identities, role === 'egress', at, errors);
+      if (r) requests.push(r);
+    });
+  }
+
+  if (errors.length) throw new ScenarioError(errors);
+  return {
+    file,
+    name,
+    role: role as Scenario['role'],
+    policyJson: compiled!.json,
+    policyDigest12: compiled!.digest12,
+    policy: compiled!.policy as Record<string, unknown>,
+    identities,
+    requests,
+  };
+}
+
+function loadRequest(
+  node: Node,
+  index: number,
+  identities: Record<string, string>,
+  egress: boolean,
+  at: (n: Node | null | undefined) => string,
+  errors: string[],
+): ScenarioRequest | undefined {
+  const where = at(node);
+  if (!isMap(node)) {
+    errors.push(`${where}: requests[${index}] must be a mapping`);
+    return undefined;
+  }
+  const fields: Record<string, unknown> = {};
+  for (const pair of node.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : '?';
+    if (!REQUEST_KEYS.has(key)) errors.push(`${at(pair.key as Node)}: requests[${index}]: unknown field "${key}"`);
+    fields[key] = (pair.value as Node | null) === null ? null : (pair.value as Node).toJSON();
+  }
+  const fail = (field: string, message: string) => {
+    const valueNode = node.get(field, true) as Node | undefined;
+    errors.push(`${at(valueNode ?? node)}: requests[${index}].${field}: ${message}`);
+  };
+  const as = fields.as;
+  if (typeof as !== 'string') fail('as', 'required: an identity name or "none"');
+  else if (as !== 'none' && !(as in identities)) fail('as', `unknown identity "${as}" (not in identities)`);
+  const expect = fields.expect;
+  if (expect !== 'allow' && expect !== 'deny') fail('expect', 'must be "allow" or "deny"');
+  const cert = fields.cert as BadCertKind | undefined;
+  if (cert !== undefined && !BAD_CERTS.includes(cert)) fail('cert', `must be one of ${BAD_CERTS.join(', ')}`);
+  const headers = (fields.headers ?? {}) as Record<string, string>;
+  if (typeof headers !== 'object' || Array.isArray(headers) || Object.values(headers).some((v) => typeof v !== 'string')) {
+    fail('headers', 'must map header names to strings');
+  }
+  for (const k of ['method', 'path', 'raw', 'rule', 'host', 'rbac', 'source', 'name'] as const) {
+    if (fields[k] !== undefined && typeof fields[k] !== 'string') fail(k, 'must be a string');
+  }
+  if (fields.status !== undefined && !Number.isInteger(fields.status)) fail('status', 'must be an HTTP status code');
+  if (fields.port !== undefined && !(Number.isInteger(fields.port) && (fields.port as number) > 0 && (fields.port as number) < 65536)) {
+    fail('port', 'must be an integer 1..65535');
+  }
+  if (fields.scheme !== undefined && fields.scheme !== 'http' && fields.scheme !== 'https') fail('scheme', 'must be "http" or "https"');
+  if (egress && fields.host === undefined && fields.raw === undefined) fail('host', 'egress requests need a host (or raw bytes)');
+
+  const method = (fields.method as string | undefined) ?? (fields.connect ? 'CONNECT' : 'GET');
+  const reqPath = (fields.path as string | undefined) ?? '/';
+  const label =
+    (fields.name as string | undefined) ??
+    (fields.raw !== undefined
+      ? `raw ${JSON.stringify(String(fields.raw).split('\r\n')[0])}`
+      : egress
+        ? `${method} ${fields.host}:${fields.port ?? ''}${fields.connect ? '' : reqPath}`
+        : `${method} ${reqPath}`);
+  return {
+    where,
+    label,
+    as: as as string,
+    cert,
+    method,
+    path: reqPath,
+    headers,
+    raw: fields.raw as string | undefined,
+    expect: expect as ScenarioRequest['expect'],
+    status: fields.status as number | undefined,
+    rule: fields.rule as string | undefined,
+    host: fields.host as string | undefined,
+    port: fields.port as number | undefined,
+    connect: fields.connect === true,
+    scheme: fields.scheme as ScenarioRequest['scheme'],
+    rbac: fields.rbac as string | undefined,
+    source: fields.source as string | undefined,
+  };
+}
