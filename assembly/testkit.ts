@@ -23,7 +23,7 @@ import { Identity, identityReasonName, ID_NO_PEER_CERTIFICATE } from "./spiffe/i
 import { compilePolicy } from "./policy/config";
 import { Policy, ROLE_EGRESS, ROLE_INBOUND, fieldName, ACTION_DENY } from "./policy/policy";
 import { canonicalPathLength, parsePathPattern, PathSet, PathFacts, PathPattern } from "./policy/path";
-import { EgressTarget, targetReasonName, formatIp, hostPatternError, HostSet, parseCidr } from "./policy/host";
+import { EgressTarget, targetReasonName, formatIp, hostPatternError, HostSet, CidrSet, parseCidr, cidrBitsScratch } from "./policy/host";
 import {
   InboundFacts, EgressFacts, Decision, decideInbound, decideEgress, decisionName, writeRuleLabel,
   writeFilterState, writeDebugLine, MAX_AUDIT, BY_DEFAULT,
@@ -44,12 +44,21 @@ export function tk_alloc(len: i32): usize { return heap.alloc(len > 0 ? <usize>l
 export function tk_free(ptr: usize): void { heap.free(ptr); }
 export function tk_out_ptr(): usize { return out.ptr; }
 
-/** Address a fresh 16-byte heap block would get; equal before/after code that allocated nothing
- *  (used to check that the hot path allocates nothing). */
-export function tk_alloc_probe(): usize {
-  const p = heap.alloc(16);
-  heap.free(p);
-  return p;
+/** A fingerprint of where fresh heap blocks of several sizes would be placed. Unchanged across
+ *  code that allocated nothing (managed objects come from the same TLSF heap, and garbage keeps
+ *  its block until a GC cycle completes); used to check that the hot path allocates nothing. */
+export function tk_alloc_probe(): u32 {
+  // static data only: the probe itself must not allocate managed objects
+  const sizes = memory.data<i32>([8, 16, 24, 32, 40, 48, 64, 80, 96, 128, 192, 256, 512, 1024, 2048, 4096]);
+  const blocks = memory.data(16 * 4);
+  let h: u32 = 2166136261;
+  for (let i = 0; i < 16; i++) {
+    const p = heap.alloc(<usize>load<i32>(sizes + (<usize>i << 2)));
+    store<usize>(blocks + (<usize>i << 2), p);
+    h = (h ^ <u32>p) * 16777619;
+  }
+  for (let i = 15; i >= 0; i--) heap.free(load<usize>(blocks + (<usize>i << 2)));
+  return h;
 }
 
 // ---- util -----------------------------------------------------------------------------------
@@ -179,7 +188,6 @@ function xfccValue(p: usize, n: i32, quoted: bool): void {
     tmp.byte(c);
   }
   out.json(tmp.ptr, tmp.len);
-  tmp.dispose();
 }
 
 /** {"ok":true,"elements":n,"by":[..],"uri":[..],"byCount":n,"uriCount":n} or {"ok":false,...}. */
@@ -412,4 +420,26 @@ export function tk_cidr(ptr: usize, len: i32): i32 {
   out.clear();
   if (e !== null) out.str(e);
   return done();
+}
+
+/** 1/0 whether the authority (parsed with scheme http) lies in the CIDR; -1 invalid CIDR; -2 the
+ *  authority is not a valid target. */
+export function tk_cidr_match(cPtr: usize, cLen: i32, aPtr: usize, aLen: i32): i32 {
+  const tmp = heap.alloc(16);
+  const e = parseCidr(cPtr, cLen, tmp);
+  if (e !== null) { heap.free(tmp); return -1; }
+  const bits = cidrBitsScratch;
+  const http = String.UTF8.encode("http");
+  if (!target.parse(aPtr, aLen, changetype<usize>(http), 4, false)) { heap.free(tmp); return -2; }
+  const arena = new Arena();
+  const s = CidrSet.build(arena, [tmp], [bits]);
+  const r = s.match(target) ? 1 : 0;
+  arena.dispose();
+  heap.free(tmp);
+  return r;
+}
+
+/** Fails an assertion: the abort handler logs through env.proxy_log, then the VM traps. */
+export function tk_trap(): void {
+  assert(false, "testkit trap");
 }

@@ -353,13 +353,12 @@ class Compiler {
       r.audit = d.audit;
       r.nameLen = doc.strLen(d.nameNode);
       r.namePtr = arena.dup(doc.strPtr(d.nameNode), r.nameLen);
-      const fold = d.action == ACTION_DENY; // deny rules match paths ASCII-case-insensitively
       for (let f = 0; f < F_COUNT; f++) {
         const node = d.fields[f];
         if (node < 0) continue;
         r.fieldMask |= 1 << f;
         r.fieldCount++;
-        const m = this.buildField(policy, f, node, fold);
+        const m = this.buildField(policy, f, node, pathFold(d.action, f));
         switch (f) {
           case F_FROM: r.from = changetype<IdSet>(m); break;
           case F_NOT_FROM: r.notFrom = changetype<IdSet>(m); break;
@@ -428,6 +427,17 @@ class Compiler {
   }
 }
 
+/**
+ * Whether a path list is matched ASCII-case-insensitively. internals §2: byte-exact for allow
+ * rules, case-insensitive for deny rules, so that a case variant never slips past a deny nor gains
+ * access. For the negated field the safe direction flips: `notPaths` of a deny rule is byte-exact
+ * (an exception to a deny must not widen to case variants) and `notPaths` of an allow rule is
+ * case-insensitive (an exclusion from an allow covers every case variant).
+ */
+export function pathFold(action: i32, field: i32): bool {
+  return (action == ACTION_DENY) != (field == F_NOT_PATHS);
+}
+
 /** The port value of a number node, or -1 when not an integer in 1..65535. */
 function portOf(doc: JsonDoc, node: i32): i32 {
   if (doc.kind(node) != J_NUMBER) return -1;
@@ -457,12 +467,11 @@ export function compilePolicy(ptr: usize, len: i32, role: i32): CompileResult {
   const c = new Compiler(doc, role);
   c.document();
   res.errors = c.errors;
-  if (c.errors.length > 0) { c.quoteBuf.dispose(); return res; }
+  if (c.errors.length > 0) return res;
   const p = new Policy();
   p.digest = res.digest;
   p.digest12 = res.digest.substring(0, 12);
   c.build(p);
-  c.quoteBuf.dispose();
   res.policy = p;
   return res;
 }

@@ -4,16 +4,19 @@
 //
 //   const facts = new InboundFacts(identity);          // identity: a caller-owned Identity
 //   const d = new Decision();
-//   policy.resolver!.resolve(cert, certLen, xfcc, xfccLen, identity);   // or a cached peer
+//   policy.resolver!.resolve(cert, certLen, xfcc, xfccLen, identity);   // lengths < 0 = absent
 //   facts.set(methodPtr, methodLen, pathPtr, pathLen);                  // `:method`, `:path`
 //   decideInbound(policy, facts, d);
+// (`facts.identity` may be re-pointed per request, e.g. at an Identity cached per connection.id
+// via resolver.resolvePeer, finished per request with resolver.resolveFromPeer.)
 //
 //   const ef = new EgressFacts(identity);
 //   ef.set(authorityPtr, authorityLen, schemePtr, schemeLen, isConnect);
 //   decideEgress(policy, ef, d);
 //
-// Order: an invalid request (inbound: non-canonical path; egress: malformed authority) is denied
-// first, with its reason (BY_INVALID, no rule evaluated). Then the enforced deny rules (the first
+// Order: an invalid request (inbound: non-canonical path; egress: malformed authority; either:
+// a policy of the other role, `wrong_role`) is denied first, with its reason (BY_INVALID, no rule
+// evaluated). Then the enforced deny rules (the first
 // matching one in document order decides: deny), then the enforced allow rules (the first
 // matching one decides: allow), then `default`. Rules with `mode: audit` are evaluated on the
 // side for every valid request and recorded (`auditCount`, `auditRule(k)`, and how many of them
@@ -35,7 +38,7 @@
 import { Identity } from "../spiffe/identity";
 import { hash64 } from "../util/bytes";
 import {
-  Policy, Rule, ACTION_DENY, ROLE_EGRESS,
+  Policy, Rule, ACTION_DENY, ROLE_EGRESS, ROLE_INBOUND,
   F_FROM, F_NOT_FROM, F_METHODS, F_NOT_METHODS, F_PATHS, F_NOT_PATHS, F_HOSTS, F_NOT_HOSTS,
   F_PORTS, F_NOT_PORTS, F_CIDRS, F_NOT_CIDRS, F_COUNT,
 } from "./policy";
@@ -56,6 +59,9 @@ export const BY_INVALID: i32 = 2;
 
 /** Invalid-request reasons: egress uses the TARGET_* codes of host.ts (1..6); inbound: */
 export const REASON_NON_CANONICAL_PATH: i32 = 100;
+/** A programming error in the caller: decideInbound with an egress policy or vice versa (denied,
+ *  never a trap). */
+export const REASON_WRONG_ROLE: i32 = 101;
 
 export const MAX_AUDIT: i32 = 64;
 
@@ -235,6 +241,7 @@ function invalid(p: Policy, out: Decision, reason: i32): void {
 /** Decides an inbound request. Allocates nothing. */
 export function decideInbound(p: Policy, facts: InboundFacts, out: Decision): void {
   out.reset();
+  if (p.role != ROLE_INBOUND) { invalid(p, out, REASON_WRONG_ROLE); return; }
   if (!facts.path.canonical) { invalid(p, out, REASON_NON_CANONICAL_PATH); return; }
   const id = facts.identity;
   cId = id;
@@ -248,6 +255,7 @@ export function decideInbound(p: Policy, facts: InboundFacts, out: Decision): vo
 /** Decides an egress request. Allocates nothing. */
 export function decideEgress(p: Policy, facts: EgressFacts, out: Decision): void {
   out.reset();
+  if (p.role != ROLE_EGRESS) { invalid(p, out, REASON_WRONG_ROLE); return; }
   if (facts.target.reason != TARGET_OK) { invalid(p, out, facts.target.reason); return; }
   const id = facts.identity;
   cId = id;
@@ -260,7 +268,9 @@ export function decideEgress(p: Policy, facts: EgressFacts, out: Decision): void
 
 /** The name of an invalid-request reason. */
 export function invalidReasonName(reason: i32): string {
-  return reason == REASON_NON_CANONICAL_PATH ? "non_canonical_path" : targetReasonName(reason);
+  if (reason == REASON_NON_CANONICAL_PATH) return "non_canonical_path";
+  if (reason == REASON_WRONG_ROLE) return "wrong_role";
+  return targetReasonName(reason);
 }
 
 function ruleNameInto(p: Policy, i: i32, b: StrBuf): void {

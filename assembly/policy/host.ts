@@ -66,16 +66,17 @@ const MAX_LABELS: i32 = 128;
 export class EgressTarget {
   reason: i32 = TARGET_BAD_AUTHORITY;
   isIp: bool = false;
+  private readonly buf: ArrayBuffer = new ArrayBuffer(MAX_LABELS * 12 + 256 + 16);
+  /** For each '.' in the name: hash64 of the suffix after it, and that suffix's offset. */
+  readonly suffixHashes: usize = changetype<usize>(this.buf);
+  readonly suffixOffs: usize = changetype<usize>(this.buf) + MAX_LABELS * 8;
+  suffixCount: i32 = 0;
   /** Lower-case name without the trailing dot: [name, name+nameLen). */
-  readonly name: usize = heap.alloc(256);
+  readonly name: usize = changetype<usize>(this.buf) + MAX_LABELS * 12;
   nameLen: i32 = 0;
   nameHash: u64 = 0;
-  /** For each '.' in the name: offset of the suffix after it, and hash64 of that suffix. */
-  suffixCount: i32 = 0;
-  readonly suffixOffs: usize = heap.alloc(<usize>MAX_LABELS * 4);
-  readonly suffixHashes: usize = heap.alloc(<usize>MAX_LABELS * 8);
   /** 16-byte address (IPv4 as ::ffff:a.b.c.d) when isIp. */
-  readonly ip: usize = heap.alloc(16);
+  readonly ip: usize = changetype<usize>(this.buf) + MAX_LABELS * 12 + 256;
   port: i32 = 0;
 
   get ok(): bool { return this.reason == TARGET_OK; }
@@ -196,13 +197,6 @@ export class EgressTarget {
     }
     this.suffixCount = k;
     return TARGET_OK;
-  }
-
-  dispose(): void {
-    heap.free(this.name);
-    heap.free(this.suffixOffs);
-    heap.free(this.suffixHashes);
-    heap.free(this.ip);
   }
 }
 

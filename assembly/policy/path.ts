@@ -22,9 +22,10 @@
 // A literal '*' inside a segment ("/a*") is rejected rather than taken literally: it reads like
 // a glob and would silently never match what its author meant.
 //
-// Matching (PathSet.match) is byte-exact for allow rules. A PathSet built with fold=true (deny
-// rules) compares ASCII case-insensitively, so "/ADMIN" cannot slip past a deny of "/admin" on an
-// upstream that folds case. Exact paths and prefixes are hashed (one ByteTable lookup per path,
+// Matching (PathSet.match) is byte-exact, or ASCII case-insensitive for a PathSet built with
+// fold=true: `paths` of deny rules (so "/ADMIN" cannot slip past a deny of "/admin" on an upstream
+// that folds case) and `notPaths` of allow rules (an exclusion covers every case variant); see
+// config.ts pathFold. A case variant never gains access. Exact paths and prefixes are hashed (one ByteTable lookup per path,
 // one per '/'-terminated prefix of the path); suffixes and templates are scanned.
 
 import { Arena } from "../util/arena";
@@ -98,12 +99,13 @@ export class PathFacts {
   canonical: bool = false;
   hash: u64 = 0;
   prefixCount: i32 = 0;
-  readonly prefixLens: usize = heap.alloc(<usize>PATH_MAX_PREFIXES * 4);
-  readonly prefixHashes: usize = heap.alloc(<usize>PATH_MAX_PREFIXES * 8);
-  // case-folded hashes, computed on first use by a fold (deny) matcher
+  private readonly buf: ArrayBuffer = new ArrayBuffer(PATH_MAX_PREFIXES * 20);
+  readonly prefixHashes: usize = changetype<usize>(this.buf);
+  // case-folded hashes, computed on first use by a fold matcher
+  readonly prefixHashesFold: usize = changetype<usize>(this.buf) + PATH_MAX_PREFIXES * 8;
+  readonly prefixLens: usize = changetype<usize>(this.buf) + PATH_MAX_PREFIXES * 16;
   foldReady: bool = false;
   hashFold: u64 = 0;
-  readonly prefixHashesFold: usize = heap.alloc(<usize>PATH_MAX_PREFIXES * 8);
 
   /** Takes `:path` (query included); returns whether it is canonical. */
   set(ptr: usize, len: i32): bool {
@@ -123,12 +125,6 @@ export class PathFacts {
     this.hashFold = hash64Fold(this.ptr, this.len);
     hashPrefixes(this.ptr, this.len, 0, 0x2F, true, this.prefixLens, this.prefixHashesFold, PATH_MAX_PREFIXES);
     this.foldReady = true;
-  }
-
-  dispose(): void {
-    heap.free(this.prefixLens);
-    heap.free(this.prefixHashes);
-    heap.free(this.prefixHashesFold);
   }
 }
 

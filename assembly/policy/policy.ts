@@ -139,8 +139,6 @@ export class Policy {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    const r = this.resolver;
-    if (r !== null) r.dispose();
     this.resolver = null;
     this.arena.dispose();
     this.rules = 0;

@@ -22,10 +22,12 @@
 //   r.resolvePeer(certPtr, certLen, out)                 // the direct peer only (cache it per
 //   r.resolveFromPeer(peer, xfccPtr, xfccLen, out)       //  connection.id, then finish per request)
 //   out.authenticated, out.ptr/out.len (copy owned by `out`), out.reason, identityReasonName(code)
+// Identity, IdentityResolver and their buffers are ordinary GC objects holding flat buffers:
+// nothing to dispose.
 
 import { ByteTable } from "../util/bytetable";
 import { hash64, hashPrefixes, bytesEqual } from "../util/bytes";
-import { validateSpiffeId, SPIFFE_OK, SPIFFE_MAX_ID, trustDomainEnd } from "./id";
+import { validateSpiffeId, SPIFFE_OK, SPIFFE_MAX_ID, SCHEME_LEN, trustDomainEnd } from "./id";
 import { PeerCertificate, X509_OK, X509_NO_CERTIFICATE } from "./x509";
 import { XfccSummary, parseXfcc } from "./xfcc";
 
@@ -79,23 +81,20 @@ const MAX_PREFIXES: i32 = SPIFFE_MAX_ID / 2;
 export class Identity {
   authenticated: bool = false;
   reason: i32 = ID_NOT_RESOLVED;
+  // One managed buffer (no pointers inside: nothing for the GC to trace) holding the ID bytes,
+  // the prefix lengths and the prefix hashes. Freed with the object; no dispose() needed.
+  private readonly buf: ArrayBuffer = new ArrayBuffer(SPIFFE_MAX_ID + MAX_PREFIXES * 12);
   /** Own buffer of SPIFFE_MAX_ID bytes; the ID is [ptr, ptr+len). */
-  readonly ptr: usize;
+  readonly ptr: usize = changetype<usize>(this.buf);
   len: i32 = 0;
   /** Index just past the trust domain ("spiffe://td" length). */
   tdEnd: i32 = 0;
   hash: u64 = 0;
   prefixCount: i32 = 0;
-  /** i32[MAX_PREFIXES]: length of each '/'-terminated prefix of the path, ascending. */
-  readonly prefixLens: usize;
-  /** u64[MAX_PREFIXES]: hash64 of each prefix. */
-  readonly prefixHashes: usize;
-
-  constructor() {
-    this.ptr = heap.alloc(<usize>SPIFFE_MAX_ID);
-    this.prefixLens = heap.alloc(<usize>MAX_PREFIXES * 4);
-    this.prefixHashes = heap.alloc(<usize>MAX_PREFIXES * 8);
-  }
+  /** u64[MAX_PREFIXES]: hash64 of each '/'-terminated prefix of the path, ascending. */
+  readonly prefixHashes: usize = changetype<usize>(this.buf) + SPIFFE_MAX_ID;
+  /** i32[MAX_PREFIXES]: length of each prefix. */
+  readonly prefixLens: usize = changetype<usize>(this.buf) + SPIFFE_MAX_ID + MAX_PREFIXES * 8;
 
   /** Marks the identity unauthenticated. */
   fail(reason: i32): void {
@@ -138,17 +137,11 @@ export class Identity {
 
   /** Is the ID in trust domain [tdPtr, tdPtr+tdLen) (the bare name, e.g. "example.org")? */
   inTrustDomain(tdPtr: usize, tdLen: i32): bool {
-    return this.authenticated && this.tdEnd - 9 == tdLen && memory.compare(this.ptr + 9, tdPtr, <usize>tdLen) == 0;
+    return this.authenticated && this.tdEnd - SCHEME_LEN == tdLen && memory.compare(this.ptr + <usize>SCHEME_LEN, tdPtr, <usize>tdLen) == 0;
   }
 
   toString(): string {
     return this.authenticated ? String.UTF8.decodeUnsafe(this.ptr, <usize>this.len) : "-";
-  }
-
-  dispose(): void {
-    heap.free(this.ptr);
-    heap.free(this.prefixLens);
-    heap.free(this.prefixHashes);
   }
 }
 
@@ -206,8 +199,4 @@ export class IdentityResolver {
     out.setId(unchecked(x.uriPtr[0]), unchecked(x.uriLen[0]));
   }
 
-  dispose(): void {
-    this.cert.dispose();
-    this.peer.dispose();
-  }
 }

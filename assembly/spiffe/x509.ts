@@ -16,7 +16,8 @@
 //   const pc = new PeerCertificate();       // once; its buffer grows to the largest cert seen
 //   const err = pc.parse(ptr, len);         // X509_OK or an error code
 //   pc.uriCount; pc.uriPtr[i], pc.uriLen[i] (i < min(uriCount, X509_MAX_URIS))
-// Views stay valid until the next parse(). No allocation once the buffer is large enough.
+// Views stay valid until the next parse(). No allocation once the buffer is large enough (it
+// grows to the largest certificate seen, at most X509_MAX_INPUT bytes).
 
 export const X509_OK: i32 = 0;
 export const X509_NO_CERTIFICATE: i32 = 1; // empty input or no PEM certificate block
@@ -42,6 +43,7 @@ const BEGIN = "-----BEGIN CERTIFICATE-----";
 const END = "-----END CERTIFICATE-----";
 
 export class PeerCertificate {
+  private store: ArrayBuffer = new ArrayBuffer(0);
   buf: usize = 0;
   cap: i32 = 0;
   /** DER bytes of the first certificate: [buf, buf+derLen). */
@@ -54,14 +56,9 @@ export class PeerCertificate {
     if (n <= this.cap) return;
     let c = this.cap > 0 ? this.cap : 4096;
     while (c < n) c <<= 1;
-    this.buf = this.buf == 0 ? heap.alloc(<usize>c) : heap.realloc(this.buf, <usize>c);
+    this.store = new ArrayBuffer(c); // contents need not survive: parse() refills it
+    this.buf = changetype<usize>(this.store);
     this.cap = c;
-  }
-
-  dispose(): void {
-    if (this.buf != 0) heap.free(this.buf);
-    this.buf = 0;
-    this.cap = 0;
   }
 
   /** Parses the URL-encoded (or plain) PEM at [ptr, ptr+len). */

@@ -1,7 +1,7 @@
 // StrBuf: a reusable UTF-8 byte buffer for log lines, filter-state values and test summaries.
 //
-// Memory is one unmanaged block that only grows (to the longest line written), so building a
-// line per request allocates nothing once warm. Pass `ptr`/`len` straight to proxy_log or
+// Memory is one buffer that only grows (to the longest line written), so building a line per
+// request allocates nothing once warm. Pass `ptr`/`len` straight to proxy_log or
 // proxy_set_property; `toString()` (allocates) is for tests and config-time messages.
 //
 //   buf.clear().str("decision=").str(d).str(" rule=").bytes(p, n).int(42);
@@ -9,13 +9,18 @@
 import { utf8SeqLen } from "./json";
 
 export class StrBuf {
+  private store: ArrayBuffer;
+  /** Start of the bytes; moves when the buffer grows. */
   ptr: usize;
   len: i32 = 0;
   cap: i32;
 
   constructor(initial: i32 = 256) {
-    this.cap = initial > 16 ? initial : 16;
-    this.ptr = heap.alloc(<usize>this.cap);
+    const cap = initial > 16 ? initial : 16;
+    const b = new ArrayBuffer(cap);
+    this.store = b;
+    this.ptr = changetype<usize>(b);
+    this.cap = cap;
   }
 
   clear(): StrBuf { this.len = 0; return this; }
@@ -25,7 +30,10 @@ export class StrBuf {
     if (need <= this.cap) return;
     let c = this.cap;
     while (c < need) c <<= 1;
-    this.ptr = heap.realloc(this.ptr, <usize>c);
+    const nb = new ArrayBuffer(c);
+    memory.copy(changetype<usize>(nb), this.ptr, <usize>this.len);
+    this.store = nb;
+    this.ptr = changetype<usize>(nb);
     this.cap = c;
   }
 
@@ -130,11 +138,4 @@ export class StrBuf {
   }
 
   toString(): string { return String.UTF8.decodeUnsafe(this.ptr, <usize>this.len); }
-
-  dispose(): void {
-    if (this.ptr != 0) heap.free(this.ptr);
-    this.ptr = 0;
-    this.cap = 0;
-    this.len = 0;
-  }
 }

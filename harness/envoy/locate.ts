@@ -33,7 +33,7 @@ export interface LocatedEnvoy {
   /** `x.y.z` from `envoy --version`. */
   version: string;
   source: EnvoySource;
-  /** The full `--version` line, for reports. */
+  /** The `version: <sha>/<x.y.z>/<status>/<build>/<ssl>` part of `--version`, for reports. */
   versionLine: string;
 }
 
@@ -125,7 +125,8 @@ export async function readEnvoyVersion(bin: string): Promise<{ version: string; 
     throw new EnvoyHarnessError('ENVOY_VERSION_UNREADABLE', `\`${bin} --version\` failed: ${(e as Error).message}`);
   }
   // e.g. "envoy  version: 9e5580933739775e8bce696a57a2e1bc99368f23/1.40.0/Clean/RELEASE/BoringSSL"
-  const line = out.split('\n').find((l) => /version:/.test(l))?.trim() ?? '';
+  const full = out.split('\n').find((l) => /version:/.test(l)) ?? '';
+  const line = full.slice(full.indexOf('version:')).trim();
   const m = /\/(\d+\.\d+\.\d+)(?:-[\w.]+)?\//.exec(line) ?? /(\d+\.\d+\.\d+)/.exec(line);
   if (!m) throw new EnvoyHarnessError('ENVOY_VERSION_UNREADABLE', `\`${bin} --version\` printed no version: ${JSON.stringify(out.trim())}`);
   return { version: m[1], versionLine: line };

@@ -13,8 +13,12 @@
  * - Hot restart is disabled (`--disable-hot-restart`), so parallel instances share no shared-memory
  *   region and need no distinct `--base-id`.
  * - Envoy runs in its own process group; `stop()` sends SIGTERM to the group (Envoy and, with
- *   func-e, its parent), then SIGKILL after a timeout, and waits for the exit. A process 'exit'
- *   hook kills any instance a test forgot to stop.
+ *   func-e, its parent), then SIGKILL after a timeout, and waits for the exit.
+ * - No orphans: Envoy is started through a small `sh` lifeline (LIFELINE below) that keeps a pipe
+ *   from this Node process. When Node goes away for any reason (a test that forgot `stop()`, a
+ *   crashed or killed jest worker), the pipe closes and the lifeline SIGKILLs the whole group.
+ *   A process 'exit' hook cannot do this job: jest gives each test file a sandboxed `process`
+ *   whose 'exit' listeners never run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -51,6 +55,11 @@ export interface EnvoyStartOptions {
   readyTimeoutMs?: number;
   /** Use this Envoy instead of `locateEnvoy()`. */
   envoy?: LocatedEnvoy;
+  /**
+   * `--file-flush-interval-msec`: how often file access logs are flushed. Default 100 (Envoy's own
+   * default is 10 s, too slow for a test that reads the access log after a request).
+   */
+  fileFlushIntervalMs?: number;
   /** More Envoy command-line arguments, appended last. */
   extraArgs?: string[];
   /** Keep the temp directory (bootstrap, logs) after stop(); also enabled by MESHGATE_KEEP_ENVOY_DIR=1. */
@@ -61,16 +70,13 @@ export interface EnvoyStartOptions {
 const ADMIN_TIMEOUT_MS = 5000;
 const DEFAULT_TAIL_LINES = 60;
 
-const live = new Set<EnvoyProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const p of live) p.killNow();
-  });
-}
+/**
+ * `sh -c LIFELINE <name> <program> <args...>`: keep the stdin pipe from Node on fd 3 of a
+ * background watcher, then exec the program (same pid, stdin /dev/null, no fd 3). The watcher's
+ * read returns only at EOF, i.e. when Node has exited or closed the pipe; it then kills the
+ * process group (the program, func-e's Envoy, and itself).
+ */
+export const LIFELINE = 'exec 3<&0 0</dev/null; (read line <&3; kill -s KILL 0) & exec 3<&- "$@"';
 
 export class EnvoyProcess {
   /** `http://127.0.0.1:<port>` of the admin server. */
@@ -137,6 +143,7 @@ export class EnvoyProcess {
       '--admin-address-path', addressPath,
       '--concurrency', String(options.concurrency ?? 1),
       '--disable-hot-restart',
+      '--file-flush-interval-msec', String(options.fileFlushIntervalMs ?? 100),
       '--log-level', options.logLevel ?? 'info',
       ...(options.componentLogLevel ? ['--component-log-level', options.componentLogLevel] : []),
       ...(options.extraArgs ?? []),
@@ -166,14 +173,18 @@ export class EnvoyProcess {
     const started = Date.now();
     let child: ChildProcess;
     try {
-      child = spawn(file, args, { cwd: options.cwd ?? process.cwd(), env, stdio: ['ignore', out, err], detached: true });
+      child = spawn('/bin/sh', ['-c', LIFELINE, 'meshgate-envoy-lifeline', file, ...args], {
+        cwd: options.cwd ?? process.cwd(),
+        env,
+        stdio: ['pipe', out, err],
+        detached: true,
+      });
+      child.stdin?.on('error', () => undefined); // EPIPE once the group is gone
     } finally {
       fs.closeSync(out);
       fs.closeSync(err);
     }
     const proc = new EnvoyProcess(child, dir, bootstrapPath, envoy, launcher, options.keepDir ?? process.env.MESHGATE_KEEP_ENVOY_DIR === '1');
-    live.add(proc);
-    installExitHook();
     try {
       await proc.waitReady(addressPath, options.readyTimeoutMs ?? 20_000);
     } catch (e) {
@@ -306,15 +317,10 @@ export class EnvoyProcess {
         await sleep(20);
       }
     }
-    live.delete(this);
+    this.child.stdin?.destroy();
     this.finalLog = readIfExists(path.join(this.dir, 'envoy.log'));
     this.finalStdout = readIfExists(path.join(this.dir, 'stdout.log'));
     if (!this.keepDir) fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  /** Synchronous SIGKILL of the whole group (process 'exit' hook). */
-  killNow(): void {
-    if (this.child.pid !== undefined) signalGroup(this.child.pid, 'SIGKILL');
   }
 }
 
@@ -364,44 +370,57 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * True while a live (non-zombie) process is in the group. Zombies count for kill(-pgid, 0) until
+ * init reaps them, which can take seconds, so Linux reads /proc instead.
+ */
 function groupAlive(pgid: number): boolean {
+  if (!hasProcfs()) return signalZeroSucceeds(-pgid);
+  // fields after "(comm)": [0] state, [1] ppid, [2] pgrp
+  return procPids().some((pid) => {
+    const f = procStatFields(pid);
+    return f !== undefined && Number(f[2]) === pgid && f[0] !== 'Z';
+  });
+}
+
+function hasProcfs(): boolean {
+  return fs.existsSync('/proc/self/stat');
+}
+
+function procPids(): number[] {
+  return fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+}
+
+function signalZeroSucceeds(target: number): boolean {
   try {
-    process.kill(-pgid, 0);
+    process.kill(target, 0);
     return true;
   } catch {
     return false;
   }
+}
+
+/** The fields of /proc/<pid>/stat after "pid (comm) " (comm may hold spaces and parentheses). */
+function procStatFields(pid: number): string[] | undefined {
+  const stat = readIfExists(`/proc/${pid}/stat`);
+  if (!stat) return undefined;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** Children of `pid` from /proc (Linux); empty elsewhere. */
 export function childPids(pid: number): number[] {
-  const result: number[] = [];
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return result;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    const stat = readIfExists(`/proc/${e}/stat`);
-    // "pid (comm) state ppid ...": comm may contain spaces and parentheses; split after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(rest[1]) === pid) result.push(Number(e));
-  }
-  return result;
+  if (!hasProcfs()) return [];
+  return procPids().filter((p) => {
+    const f = procStatFields(p);
+    return f !== undefined && Number(f[1]) === pid;
+  });
 }
 
-/** True when a process with this pid exists (and is not a zombie). */
+/** True when a process with this pid exists and is not a zombie. */
 export function pidAlive(pid: number): boolean {
-  const stat = readIfExists(`/proc/${pid}/stat`);
-  if (stat) return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  if (!hasProcfs()) return signalZeroSucceeds(pid);
+  const f = procStatFields(pid);
+  return f !== undefined && f[0] !== 'Z';
 }
 
 function readIfExists(file: string): string {

@@ -150,3 +150,11 @@ function setDnsPort(cfg: Json, port: number): void {
   visit(cfg);
   if (found === 0) fail('egress', 'no c-ares resolver to point at the test DNS server');
 }
+
+/** Removes an HTTP filter by name from every listener (e.g. to see what Envoy does without meshgate). */
+export function removeHttpFilter(cfg: Json, name: string): void {
+  for (const l of listeners(cfg, 'config')) {
+    const hcm = hcmOf(l);
+    hcm.http_filters = asArray(hcm.http_filters, 'config', 'http_filters').filter((f) => f.name !== name);
+  }
+}

@@ -185,30 +185,31 @@ describe('writeTo and a real TLS handshake', () => {
     expect(fs.statSync(files.keyFile).mode & 0o777).toBe(0o600);
   });
 
-  /** Handshake: server `localhost` requiring a client certificate from the CA; returns the peer URI SAN seen by the server. */
+  /**
+   * Handshake with a server for `localhost` that requires a client certificate from the CA.
+   * Resolves with the peer URI SAN the server saw; rejects when either side refuses the handshake.
+   */
   async function handshake(client: MintedCert): Promise<string> {
     const server = await ca.mintServer(['localhost']);
     const srv = tls.createServer({ cert: server.chainPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true });
-    const seen = new Promise<string>((resolve) => {
+    const seen = new Promise<string>((resolve, reject) => {
       srv.on('secureConnection', (s) => {
         resolve(s.getPeerCertificate().subjectaltname ?? '');
         s.end();
       });
+      srv.on('tlsClientError', (e) => reject(e));
     });
+    seen.catch(() => undefined);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
+    const socket = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: ca.certPem, cert: client.chainPem, key: client.keyPem });
+    socket.on('error', () => undefined);
+    socket.resume();
     try {
-      await new Promise<void>((resolve, reject) => {
-        const s = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: ca.certPem, cert: client.chainPem, key: client.keyPem }, () => {
-          s.on('data', () => undefined);
-          s.on('end', resolve);
-          s.on('error', reject);
-        });
-        s.on('error', reject);
-      });
       return await seen;
     } finally {
-      srv.close();
+      socket.destroy();
+      await new Promise((r) => srv.close(r));
     }
   }
 

@@ -1,0 +1,123 @@
+/**
+ * The scenario runner behind `meshgate test`: loads scenario files, starts one executor per
+ * target (real Envoy, or the emulator), sends every request, and judges each against `expect`
+ * and the upstream's record. With several targets, any disagreement between them is a failure.
+ * A "bypass" is a request the scenario expects denied that reached the upstream anyway.
+ */
+import { loadScenario } from './load';
+import type { Observation, RequestResult, Scenario, ScenarioRequest, Target } from './types';
+import type { TargetExecutor } from './targets/executor';
+
+export interface RunOptions {
+  targets: Target[];
+  /** Called once per judged request, in order (the CLI prints a line per call). */
+  onResult?: (r: RequestResult) => void;
+  /** Rule coverage: called with every rule name a decision named. */
+  onRule?: (scenario: Scenario, rule: string) => void;
+}
+
+export interface RunSummary {
+  results: RequestResult[];
+  passed: number;
+  failed: number;
+  bypasses: number;
+  /** Requests where two targets observed different outcomes. */
+  disagreements: number;
+}
+
+export type ExecutorFactory = (scenario: Scenario, target: Target) => Promise<TargetExecutor>;
+
+export async function runScenarioFiles(files: string[], opts: RunOptions, factory: ExecutorFactory): Promise<RunSummary> {
+  const summary: RunSummary = { results: [], passed: 0, failed: 0, bypasses: 0, disagreements: 0 };
+  for (const file of files) {
+    const scenario = loadScenario(file);
+    await runScenario(scenario, opts, factory, summary);
+  }
+  return summary;
+}
+
+export async function runScenario(scenario: Scenario, opts: RunOptions, factory: ExecutorFactory, summary: RunSummary): Promise<void> {
+  const observed = new Map<ScenarioRequest, Map<Target, Observation>>();
+  for (const target of opts.targets) {
+    const executor = await factory(scenario, target);
+    try {
+      for (const req of scenario.requests) {
+        const obs = await executor.run(req);
+        if (!observed.has(req)) observed.set(req, new Map());
+        observed.get(req)!.set(target, obs);
+        if (obs.rule !== undefined) opts.onRule?.(scenario, obs.rule);
+        const result = judge(scenario, req, target, obs);
+        record(summary, result, opts);
+      }
+    } finally {
+      await executor.stop();
+    }
+  }
+  if (opts.targets.length > 1) {
+    for (const req of scenario.requests) {
+      const byTarget = [...(observed.get(req) ?? new Map<Target, Observation>()).entries()];
+      const outcomes = new Set(byTarget.map(([, o]) => o.outcome));
+      if (outcomes.size > 1) {
+        summary.disagreements++;
+        const detail = byTarget.map(([t, o]) => `${t}=${o.outcome}(${o.status}${o.rule ? ' ' + o.rule : ''})`).join(' ');
+        record(
+          summary,
+          {
+            scenario: scenario.name,
+            request: req,
+            target: byTarget[0][0],
+            observed: byTarget[0][1],
+            passed: false,
+            bypass: false,
+            message: `targets disagree: ${detail}`,
+          },
+          opts,
+        );
+      }
+    }
+  }
+}
+
+function record(summary: RunSummary, r: RequestResult, opts: RunOptions): void {
+  summary.results.push(r);
+  if (r.passed) summary.passed++;
+  else summary.failed++;
+  if (r.bypass) summary.bypasses++;
+  opts.onResult?.(r);
+}
+
+/** A request passes when its outcome matches `expect` and any pinned status/rule agree. */
+export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, obs: Observation): RequestResult {
+  const problems: string[] = [];
+  if (obs.outcome !== req.expect) {
+    problems.push(req.expect === 'deny' ? 'reached the upstream but the scenario expects deny' : `denied (${describe(obs)}) but the scenario expects allow`);
+  }
+  if (req.expect === 'deny' && obs.outcome === 'deny') {
+    if (req.status !== undefined && obs.status !== req.status) problems.push(`status ${obs.status}, expected ${req.status}`);
+    if (req.rule !== undefined && obs.rule !== req.rule) problems.push(`denied by ${obs.rule ?? describe(obs)}, expected rule ${req.rule}`);
+  }
+  if (req.expect === 'allow' && req.rule !== undefined && obs.outcome === 'allow' && obs.rule !== undefined && obs.rule !== req.rule) {
+    problems.push(`allowed by ${obs.rule}, expected rule ${req.rule}`);
+  }
+  return {
+    scenario: scenario.name,
+    request: req,
+    target,
+    observed: obs,
+    passed: problems.length === 0,
+    bypass: req.expect === 'deny' && obs.outcome === 'allow',
+    message: problems.length ? `${problems.join('; ')} [${req.where}]` : describe(obs),
+  };
+}
+
+function describe(o: Observation): string {
+  if (o.layer === 'tls') return 'refused at TLS handshake';
+  const rule = o.rule !== undefined ? ` ${o.rule}` : '';
+  return `${o.status} ${o.layer}${rule}`;
+}
+
+/** One line per request: `PASS [envoy] scenario: label — observed`. */
+export function formatResult(r: RequestResult): string {
+  const mark = r.passed ? 'PASS' : r.bypass ? 'BYPASS' : 'FAIL';
+  return `${mark} [${r.target}] ${r.scenario}: ${r.request.label} (as ${r.request.as}) expect ${r.request.expect} — ${r.message}`;
+}

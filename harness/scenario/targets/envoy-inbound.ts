@@ -1,0 +1,80 @@
+/**
+ * The `envoy` target for inbound scenarios: every request goes over a fresh TLS connection (its
+ * own client certificate) to real Envoy running envoy/inbound.yaml + build/meshgate.wasm. The
+ * outcome is read from the recording upstream: "allow" iff it received the request.
+ */
+import { request, rawRequest, parseRawResponse, type ClientResponse } from '../../services/client';
+import { InboundStack } from '../../stack/inbound';
+import type { Observation, Scenario, ScenarioRequest } from '../types';
+import type { TargetExecutor } from './executor';
+import { deniedRule } from './details';
+
+export class EnvoyInboundTarget implements TargetExecutor {
+  readonly name = 'envoy' as const;
+  private httpExchanges = 0;
+
+  private constructor(
+    private readonly scenario: Scenario,
+    readonly stack: InboundStack,
+  ) {}
+
+  static async start(scenario: Scenario): Promise<EnvoyInboundTarget> {
+    const identity = (scenario.policy.identity ?? {}) as { from?: string };
+    const stack = await InboundStack.start({
+      policyJson: scenario.policyJson,
+      trustDomain: String(scenario.policy.trustDomain),
+      xfccFromTrustedProxy: identity.from === 'xfcc',
+    });
+    return new EnvoyInboundTarget(scenario, stack);
+  }
+
+  async run(req: ScenarioRequest): Promise<Observation> {
+    const spiffeId = req.as === 'none' ? null : this.scenario.identities[req.as];
+    const tls = await this.stack.clientTls(spiffeId, req.cert);
+    this.stack.upstream.clear();
+    let res: ClientResponse;
+    try {
+      if (req.raw !== undefined) {
+        res = parseRawResponse(await rawRequest({ port: this.stack.port, tls, bytes: req.raw }));
+      } else {
+        res = await request({
+          port: this.stack.port,
+          tls,
+          method: req.method,
+          path: req.path,
+          headers: { host: 'billing', ...req.headers },
+        });
+      }
+    } catch (e) {
+      // No HTTP exchange at all: the handshake (or the connection) was refused.
+      const received = this.stack.upstream.received().length > 0;
+      return { outcome: received ? 'allow' : 'deny', status: 0, layer: 'tls', detail: (e as Error).message };
+    }
+    this.httpExchanges++;
+    const received = this.stack.upstream.received().length > 0;
+    const details = await this.accessLogDetails(this.httpExchanges);
+    const rule = deniedRule(details);
+    return {
+      outcome: received ? 'allow' : 'deny',
+      status: res.status,
+      layer: received ? 'upstream' : rule !== undefined ? 'meshgate' : 'envoy',
+      rule,
+      detail: details,
+    };
+  }
+
+  /** `%RESPONSE_CODE_DETAILS%` of the n-th logged exchange (the access log is flushed lazily). */
+  private async accessLogDetails(n: number): Promise<string | undefined> {
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      const log = this.stack.accessLog();
+      if (log.length >= n) return log[n - 1].details;
+      if (Date.now() > deadline) return undefined;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  stop(): Promise<void> {
+    return this.stack.stop();
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * An egress stack on loopback: a test CA, a DNS server answering the given external names with
+ * 127.0.0.1, fake external services (HTTPS with a certificate for those names, or plain HTTP) on
+ * the ports the requests use, and a real Envoy running envoy/egress.yaml (or the sidecar form)
+ * with build/meshgate.wasm and the policy. The fake services and the DNS query log prove whether
+ * a request went out: a denied request must cause no DNS query and no connection.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EnvoyProcess, type EnvoyStartOptions } from '../envoy/process';
+import { renderReference, type Role } from '../envoy/reference';
+import { repoRoot } from '../envoy/paths';
+import { TestCa, type BadCertKind } from '../pki/ca';
+import { RecordingUpstream, type RecordedRequest } from '../services/upstream';
+import { DnsServer } from '../services/dns';
+import type { ClientTls } from '../services/client';
+import { acquirePort, type PortLock } from '../services/portlock';
+
+export interface EgressStackOptions {
+  policyJson: string;
+  trustDomain: string;
+  /** External names the DNS server answers (with 127.0.0.1); anything else is NXDOMAIN. */
+  names: string[];
+  /** Ports the external services listen on; TLS unless listed in `plainPorts`. */
+  ports: number[];
+  plainPorts?: number[];
+  role?: Extract<Role, 'egress' | 'egress-sidecar'>;
+  wasmFile?: string;
+  concurrency?: number;
+  launcher?: EnvoyStartOptions['launcher'];
+  ca?: TestCa;
+}
+
+export class EgressStack {
+  private readonly certCache = new Map<string, Promise<ClientTls>>();
+
+  private constructor(
+    readonly ca: TestCa,
+    readonly envoy: EnvoyProcess,
+    readonly dns: DnsServer,
+    /** External services by port. */
+    readonly services: Map<number, RecordingUpstream>,
+    readonly port: number,
+    readonly dir: string,
+    private readonly locks: PortLock[],
+  ) {}
+
+  static async start(o: EgressStackOptions): Promise<EgressStack> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-egress-'));
+    const ca = o.ca ?? (await TestCa.create({ trustDomain: o.trustDomain }));
+    const { caFile } = ca.writeTo(dir, 'ca');
+    const own = (await ca.mintSvid(`spiffe://${o.trustDomain}/ns/egress/sa/gateway`)).writeTo(dir, 'egress');
+    const answers: Record<string, string> = {};
+    for (const n of o.names) answers[n.toLowerCase().replace(/\.$/, '')] = '127.0.0.1';
+    const serverCert = await ca.mintServer([...new Set([...Object.keys(answers), 'localhost', '127.0.0.1'])]);
+
+    const locks: PortLock[] = [];
+    const services = new Map<number, RecordingUpstream>();
+    let dns: DnsServer | undefined;
+    let envoy: EnvoyProcess | undefined;
+    try {
+      for (const port of [...new Set(o.ports)]) {
+        // Fixed ports (443, 80) are shared by every egress test on the machine: take turns.
+        locks.push(await acquirePort(port));
+        const plain = (o.plainPorts ?? []).includes(port);
+        services.set(port, await RecordingUpstream.start({ name: `external:${port}`, port, tls: plain ? undefined : { certPem: serverCert.chainPem, keyPem: serverCert.keyPem } }));
+      }
+      dns = await DnsServer.start({ answers, tcp: true });
+      const bootstrap = renderReference(o.role ?? 'egress', {
+        wasmFile: o.wasmFile ?? path.join(repoRoot(), 'build', 'meshgate.wasm'),
+        policyJson: o.policyJson,
+        certs: { caFile, certFile: own.chainFile, keyFile: own.keyFile },
+        dnsPort: dns.port,
+      });
+      envoy = await EnvoyProcess.start({
+        bootstrap,
+        concurrency: o.concurrency ?? 1,
+        componentLogLevel: 'wasm:debug,dns:debug,forward_proxy:debug',
+        launcher: o.launcher,
+        extraArgs: ['--file-flush-interval-msec', '50'],
+      });
+      const port = await envoy.listenerPort(o.role === 'egress-sidecar' ? 'outbound' : 'egress');
+      return new EgressStack(ca, envoy, dns, services, port, dir, locks);
+    } catch (e) {
+      await envoy?.stop();
+      await dns?.stop();
+      for (const s of services.values()) await s.stop();
+      for (const l of locks) l.release();
+      throw e;
+    }
+  }
+
+  clientTls(spiffeId: string | null, defect?: BadCertKind): Promise<ClientTls> {
+    const key = `${spiffeId ?? 'none'}|${defect ?? ''}`;
+    let tls = this.certCache.get(key);
+    if (!tls) {
+      tls = (async () => {
+        if (spiffeId === null) return { ca: this.ca.certPem, checkServerName: false };
+        const cert = defect ? await this.ca.mintBad(defect, spiffeId) : await this.ca.mintSvid(spiffeId);
+        return { ca: this.ca.certPem, cert: cert.chainPem, key: cert.keyPem, checkServerName: false };
+      })();
+      this.certCache.set(key, tls);
+    }
+    return tls;
+  }
+
+  /** Clears the DNS query log and every service's record before a request. */
+  clear(): void {
+    this.dns.clear();
+    for (const s of this.services.values()) {
+      s.clear();
+      s.connections = 0;
+    }
+  }
+
+  /** Everything the external services received since clear(). */
+  received(): RecordedRequest[] {
+    return [...this.services.values()].flatMap((s) => s.received());
+  }
+
+  /** Connections the external services accepted since clear(). */
+  connections(): number {
+    return [...this.services.values()].reduce((n, s) => n + s.connections, 0);
+  }
+
+  accessLog(): Record<string, string>[] {
+    return this.envoy
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, string>);
+  }
+
+  async stop(): Promise<void> {
+    await this.envoy.stop();
+    await this.dns.stop();
+    for (const s of this.services.values()) await s.stop();
+    for (const l of this.locks) l.release();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}

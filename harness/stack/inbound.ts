@@ -1,0 +1,106 @@
+/**
+ * An inbound stack on loopback: a test CA, a recording "billing" upstream, and a real Envoy
+ * running envoy/inbound.yaml (patched by harness/envoy/reference.ts) with build/meshgate.wasm and
+ * the given policy. Used by e2e tests, the scenario runner's envoy target, the demo and benches.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EnvoyProcess, type EnvoyStartOptions } from '../envoy/process';
+import { renderReference } from '../envoy/reference';
+import { repoRoot } from '../envoy/paths';
+import { TestCa, type BadCertKind } from '../pki/ca';
+import { RecordingUpstream } from '../services/upstream';
+import type { ClientTls } from '../services/client';
+
+export interface InboundStackOptions {
+  /** The plugin configuration (compiled policy JSON). */
+  policyJson: string;
+  /** Trust domain of the test CA and of this proxy's own SVID. */
+  trustDomain: string;
+  wasmFile?: string;
+  /** identity.from = xfcc: the HCM forwards the trusted proxy's XFCC unchanged. */
+  xfccFromTrustedProxy?: boolean;
+  concurrency?: number;
+  componentLogLevel?: string;
+  launcher?: EnvoyStartOptions['launcher'];
+  /** Reuse a CA (e.g. one shared with an egress stack). */
+  ca?: TestCa;
+}
+
+export class InboundStack {
+  private readonly certCache = new Map<string, Promise<ClientTls>>();
+
+  private constructor(
+    readonly ca: TestCa,
+    readonly envoy: EnvoyProcess,
+    readonly upstream: RecordingUpstream,
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+
+  static async start(o: InboundStackOptions): Promise<InboundStack> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-inbound-'));
+    const ca = o.ca ?? (await TestCa.create({ trustDomain: o.trustDomain }));
+    const { caFile } = ca.writeTo(dir, 'ca');
+    const own = (await ca.mintSvid(`spiffe://${o.trustDomain}/ns/shop/sa/billing`)).writeTo(dir, 'billing');
+    const upstream = await RecordingUpstream.start({ name: 'billing' });
+    let envoy: EnvoyProcess | undefined;
+    try {
+      const bootstrap = renderReference('inbound', {
+        wasmFile: o.wasmFile ?? path.join(repoRoot(), 'build', 'meshgate.wasm'),
+        policyJson: o.policyJson,
+        certs: { caFile, certFile: own.chainFile, keyFile: own.keyFile },
+        upstreamPort: upstream.port,
+        xfccFromTrustedProxy: o.xfccFromTrustedProxy,
+      });
+      envoy = await EnvoyProcess.start({
+        bootstrap,
+        concurrency: o.concurrency ?? 1,
+        componentLogLevel: o.componentLogLevel ?? 'wasm:debug',
+        launcher: o.launcher,
+        // The access log is read by tests: flush it promptly (Envoy's default is 10 s).
+        extraArgs: ['--file-flush-interval-msec', '50'],
+      });
+      const port = await envoy.listenerPort('inbound');
+      return new InboundStack(ca, envoy, upstream, port, dir);
+    } catch (e) {
+      await envoy?.stop();
+      await upstream.stop();
+      throw e;
+    }
+  }
+
+  /**
+   * TLS options for a caller: `null` = no client certificate; otherwise an SVID for the SPIFFE ID,
+   * or a certificate with the named defect claiming it. Certificates are minted once per stack.
+   */
+  clientTls(spiffeId: string | null, defect?: BadCertKind): Promise<ClientTls> {
+    const key = `${spiffeId ?? 'none'}|${defect ?? ''}`;
+    let tls = this.certCache.get(key);
+    if (!tls) {
+      tls = (async () => {
+        if (spiffeId === null) return { ca: this.ca.certPem, checkServerName: false };
+        const cert = defect ? await this.ca.mintBad(defect, spiffeId) : await this.ca.mintSvid(spiffeId);
+        return { ca: this.ca.certPem, cert: cert.chainPem, key: cert.keyPem, checkServerName: false };
+      })();
+      this.certCache.set(key, tls);
+    }
+    return tls;
+  }
+
+  /** Access-log entries so far (the reference config logs one JSON object per line to stdout). */
+  accessLog(): Record<string, string>[] {
+    return this.envoy
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, string>);
+  }
+
+  async stop(): Promise<void> {
+    await this.envoy.stop();
+    await this.upstream.stop();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}

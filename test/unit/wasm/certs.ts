@@ -1,0 +1,56 @@
+/**
+ * Certificates for the wasm tests, minted with @peculiar/x509 on Node's WebCrypto, and the
+ * URL-encodings in which Envoy's `connection.peer_certificate` property may carry them.
+ * (A small self-contained minting helper: these tests only need SAN layouts, not a trust chain.)
+ */
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+let keys: Promise<any> | undefined;
+
+export interface SanLayout {
+  /** URI SANs in order. */
+  uris?: string[];
+  /** DNS SANs, placed before the URIs. */
+  dns?: string[];
+  /** No subjectAltName extension at all. */
+  noSan?: boolean;
+  /** Two subjectAltName extensions (forbidden by RFC 5280). */
+  duplicateSan?: boolean;
+}
+
+/** A self-signed certificate (PEM) with the given SANs. */
+export async function mintPem(l: SanLayout): Promise<string> {
+  keys ??= webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const names: Array<{ type: 'dns' | 'url'; value: string }> = [
+    ...(l.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(l.uris ?? []).map((value) => ({ type: 'url' as const, value })),
+  ];
+  const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(false, undefined, true)];
+  if (!l.noSan) extensions.push(new x509.SubjectAlternativeNameExtension(names));
+  if (l.duplicateSan) extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'url', value: 'spiffe://td/dup' }]));
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '0a1b',
+    name: 'CN=meshgate-test,O=Acme',
+    notBefore: new Date(Date.UTC(2024, 0, 1)),
+    notAfter: new Date(Date.UTC(2034, 0, 1)),
+    signingAlgorithm: ALG,
+    keys: await keys,
+    extensions,
+  });
+  return cert.toString('pem');
+}
+
+/** Envoy's form: every byte outside [A-Za-z0-9-._~] percent-encoded (upper-case hex). */
+export const urlEncode = (pem: string): string => encodeURIComponent(pem).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+/** Only spaces and newlines encoded, lower-case hex (other writers). */
+export const urlEncodeLight = (pem: string): string => pem.replace(/ /g, '%20').replace(/\n/g, '%0a');
+
+/** DER bytes of a PEM certificate. */
+export const derOf = (pem: string): Buffer => Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+/** PEM around DER bytes (64-column base64). */
+export const pemOf = (der: Buffer): string =>
+  '-----BEGIN CERTIFICATE-----\n' + der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '') + '\n-----END CERTIFICATE-----\n';
