@@ -171,12 +171,10 @@ export class EgressTarget {
     let lastStart = n;
     while (lastStart > 0 && load<u8>(hp + <usize>(lastStart - 1)) != 0x2E) lastStart--;
     if (isNumericLabel(hp + <usize>lastStart, n - lastStart)) {
-      let v: u64 = 0;
       if (!parseIpv4Loose(hp, n)) return TARGET_BAD_AUTHORITY;
-      v = ipv4Scratch;
       memory.fill(this.ip, 0, 10);
       store<u16>(this.ip + 10, 0xFFFF);
-      store<u32>(this.ip + 12, bswap<u32>(<u32>v));
+      store<u32>(this.ip + 12, bswap<u32>(<u32>ipv4Scratch));
       this.isIp = true;
       return TARGET_OK;
     }

@@ -78,14 +78,12 @@ const HEX = "0123456789abcdef";
 
 /** Lowercase hex of `n` bytes at p. */
 export function toHex(p: usize, n: i32): string {
-  let s = "";
   const parts = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     const b = <i32>load<u8>(p + <usize>i);
     parts[i] = HEX.charAt(b >> 4) + HEX.charAt(b & 15);
   }
-  s = parts.join("");
-  return s;
+  return parts.join("");
 }
 
 /** Lowercase hex sha256 of [ptr, ptr+len). */

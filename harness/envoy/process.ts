@@ -115,10 +115,10 @@ export class EnvoyProcess {
     return this.child.pid ?? -1;
   }
 
-  /** Process id of Envoy (with func-e: its child). Linux: read from /proc. */
+  /** Process id of Envoy (with func-e: the child of func-e running our bootstrap). Linux: read from /proc. */
   envoyPid(): number | undefined {
     if (this.launcher === 'direct') return this.child.pid;
-    return childPids(this.pid)[0];
+    return childPids(this.pid).find((pid) => readIfExists(`/proc/${pid}/cmdline`).split('\0').includes(this.bootstrapPath));
   }
 
   /** True once the spawned process has exited. */
@@ -309,7 +309,7 @@ export class EnvoyProcess {
       await this.exited;
       clearTimeout(timer);
     }
-    // func-e reaps Envoy before it exits; a straggler in the group (e.g. after a SIGKILL of func-e) is killed here.
+    // What is left of the group (the lifeline watcher; Envoy after a SIGKILL of func-e) is killed here.
     if (pgid !== undefined) {
       const deadline = Date.now() + timeoutMs;
       while (groupAlive(pgid) && Date.now() < deadline) {

@@ -78,7 +78,6 @@ export class EgressStack {
         concurrency: o.concurrency ?? 1,
         componentLogLevel: 'wasm:debug,dns:debug,forward_proxy:debug',
         launcher: o.launcher,
-        extraArgs: ['--file-flush-interval-msec', '50'],
       });
       const port = await envoy.listenerPort(o.role === 'egress-sidecar' ? 'outbound' : 'egress');
       return new EgressStack(ca, envoy, dns, services, port, dir, locks);

@@ -59,8 +59,6 @@ export class InboundStack {
         concurrency: o.concurrency ?? 1,
         componentLogLevel: o.componentLogLevel ?? 'wasm:debug',
         launcher: o.launcher,
-        // The access log is read by tests: flush it promptly (Envoy's default is 10 s).
-        extraArgs: ['--file-flush-interval-msec', '50'],
       });
       const port = await envoy.listenerPort('inbound');
       return new InboundStack(ca, envoy, upstream, port, dir);

@@ -69,6 +69,7 @@ test('func-e runs the seeded Envoy offline, serves a request, and stop() leaves 
     envoyPid = envoy.envoyPid();
     expect(envoyPid).toBeDefined();
     expect(envoyPid).not.toBe(envoy.pid);
+    expect(fs.readFileSync(`/proc/${envoyPid}/cmdline`, 'utf8').split('\0')).toContain('--admin-address-path');
     await serveOne(envoy, '/via-func-e');
     const out = envoy.stdout();
     expect(out).toContain(`${located.version} is already downloaded`);

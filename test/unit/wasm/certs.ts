@@ -6,7 +6,8 @@
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+// typed against the DOM Crypto (absent from this project's lib); Node's webcrypto is the same API at runtime
+(x509.cryptoProvider as unknown as { set(c: unknown): void }).set(webcrypto);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 let keys: Promise<any> | undefined;

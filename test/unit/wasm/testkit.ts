@@ -40,11 +40,16 @@ function ensureBuilt(): void {
   if (!stale) return;
   const tmp = path.join(ROOT, `build/testkit.${process.pid}.${Date.now()}.wasm`);
   fs.mkdirSync(path.dirname(WASM), { recursive: true });
-  execFileSync(
-    process.execPath,
-    [path.join(ROOT, 'node_modules/assemblyscript/bin/asc.js'), 'assembly/testkit.ts', '--target', 'testkit', '--outFile', tmp],
-    { cwd: ROOT, stdio: 'pipe' },
-  );
+  try {
+    execFileSync(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/assemblyscript/bin/asc.js'), 'assembly/testkit.ts', '--target', 'testkit', '--outFile', tmp],
+      { cwd: ROOT, stdio: 'pipe' },
+    );
+  } catch (e) {
+    const err = e as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(`building build/testkit.wasm failed (npx asc assembly/testkit.ts --target testkit):\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+  }
   fs.renameSync(tmp, WASM);
   for (const f of fs.readdirSync(path.dirname(WASM))) {
     if (/^testkit\.\d+\.\d+\.(d\.ts|js)$/.test(f)) fs.rmSync(path.join(path.dirname(WASM), f), { force: true });
