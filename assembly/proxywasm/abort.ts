@@ -4,7 +4,7 @@
 @external("env", "proxy_log")
 declare function proxy_log_for_abort(level: i32, ptr: usize, len: usize): u32;
 
-export function meshgate_abort(message: string | null, fileName: string | null, line: u32, column: u32): void {
+export function meshgate_abort(message: string | null = null, fileName: string | null = null, line: u32 = 0, column: u32 = 0): void {
   let text = "meshgate abort: " + (message !== null ? message : "(no message)");
   text += " at " + (fileName !== null ? fileName : "?") + ":" + line.toString() + ":" + column.toString();
   const bytes = String.UTF8.encode(text);

@@ -1,0 +1,115 @@
+// What both filters share: the root context that turns the plugin configuration into a compiled
+// Policy (failing configure with one log line per invalid field), and `enforce`, the act step of
+// the pipeline (facts → decide → act): filter state, counters, the debug line, and the 403.
+import {
+  RootContext, HttpContext, Bytes, HostKey, LogLevel, FilterHeadersStatus,
+  getPluginConfiguration, log, logBytes, getLogLevel, setTickPeriod, setProperty, sendLocalResponse,
+} from "../proxywasm";
+import { compilePolicy } from "../policy/config";
+import { Policy, roleName } from "../policy/policy";
+import { Decision, DECISION_DENY, writeFilterState, writeDebugLine, writeRuleLabel } from "../policy/decide";
+import { Identity } from "../spiffe/identity";
+import { StrBuf } from "../util/strbuf";
+import { PolicyCounters } from "./counters";
+import { PeerIdentity } from "./peer";
+
+const FILTER_STATE_KEY = new HostKey("meshgate");
+const DENY_BODY = String.UTF8.encode("meshgate: access denied\n");
+/** Envoy's log level is polled on the timer, not per request (a host call saved per request). */
+const LOG_LEVEL_POLL_MS: u32 = 1000;
+
+export class PolicyRoot extends RootContext {
+  policy: Policy | null = null;
+  counters: PolicyCounters | null = null;
+  readonly peer: PeerIdentity = new PeerIdentity();
+  logLevel: i32 = LogLevel.Info;
+  /** Stream contexts are pooled: a request allocates nothing once the pool is warm. */
+  private readonly pool: Array<HttpContext> = new Array<HttpContext>();
+  private readonly config: Bytes = new Bytes();
+
+  constructor(id: u32, rootId: string, public readonly role: i32) {
+    super(id, rootId);
+  }
+
+  onConfigure(size: i32): bool {
+    const label = "meshgate_" + roleName(this.role);
+    if (!getPluginConfiguration(size, this.config)) {
+      log(LogLevel.Error, label + ": the plugin configuration is not readable; refusing it");
+      return false;
+    }
+    const result = compilePolicy(this.config.ptr, this.config.len, this.role);
+    const policy = result.policy;
+    if (policy === null) {
+      for (let i = 0; i < result.errors.length; i++) log(LogLevel.Error, label + ": invalid configuration: " + result.errors[i]);
+      log(LogLevel.Error, label + ": configuration refused (" + result.errors.length.toString() + " error(s), sha256 " + result.digest.slice(0, 12) + ")");
+      return false;
+    }
+    // A root context is configured once by Envoy; if a host configures it again, the new policy
+    // replaces the old one, whose tables are freed (no growth across re-configures).
+    const old = this.policy;
+    this.policy = policy;
+    if (old !== null) old.dispose();
+    this.counters = new PolicyCounters(policy);
+    this.logLevel = getLogLevel();
+    setTickPeriod(LOG_LEVEL_POLL_MS);
+    log(LogLevel.Info, label + " policy " + policy.digest12 + " rules=" + policy.ruleCount.toString() +
+      " (deny=" + policy.denyCount.toString() + " allow=" + policy.allowCount.toString() +
+      " audit=" + policy.auditCount.toString() + ") mode=" + (policy.auditMode ? "audit" : "enforce") +
+      " default=" + (policy.defaultAllow ? "allow" : "deny") + " sha256=" + policy.digest);
+    return true;
+  }
+
+  onTick(): void {
+    this.logLevel = getLogLevel();
+  }
+
+  /** Subclasses create their stream context type. */
+  protected createStream(id: u32): HttpContext { return new HttpContext(id, this); }
+
+  newHttpContext(id: u32): HttpContext | null {
+    if (this.policy === null) return null; // unreachable: Envoy never runs an unconfigured plugin
+    if (this.pool.length > 0) {
+      const ctx = this.pool.pop();
+      ctx.id = id;
+      return ctx;
+    }
+    return this.createStream(id);
+  }
+
+  release(ctx: HttpContext): void {
+    this.pool.push(ctx);
+  }
+
+  onDelete(): void {
+    const p = this.policy;
+    this.policy = null;
+    if (p !== null) p.dispose();
+  }
+}
+
+/** Reusable per-worker buffers for the act step. */
+const line = new StrBuf(512);
+
+/**
+ * Acts on a decision: filter state `wasm.meshgate` for the access log, counters, a debug line,
+ * and for a deny a 403 with details `meshgate_denied[<rule|default|reason>]`. Returns the
+ * FilterHeadersStatus for on_request_headers.
+ */
+export function enforce(root: PolicyRoot, d: Decision, id: Identity): i32 {
+  const p = root.policy!;
+  line.clear();
+  writeFilterState(p, d, id, line);
+  setProperty(FILTER_STATE_KEY, line.ptr, line.len);
+  root.counters!.count(d);
+  if (root.logLevel <= LogLevel.Debug) {
+    line.clear();
+    writeDebugLine(p, d, id, line);
+    logBytes(LogLevel.Debug, line.ptr, line.len);
+  }
+  if (d.decision != DECISION_DENY) return FilterHeadersStatus.Continue;
+  line.clear().str("meshgate_denied[");
+  writeRuleLabel(p, d, line);
+  line.str("]");
+  sendLocalResponse(403, line.ptr, line.len, changetype<usize>(DENY_BODY), DENY_BODY.byteLength);
+  return FilterHeadersStatus.StopIteration;
+}

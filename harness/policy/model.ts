@@ -1,0 +1,132 @@
+/**
+ * The policy document's shape (DESIGN.md §2, docs/internals.md §1) as TypeScript types, and its
+ * normalized form with every default filled in, which the analyzer, the RBAC renderer and the
+ * reference evaluator read. The plugin configuration itself is the document exactly as written
+ * (compile.ts): defaults are never added to it.
+ */
+
+export type Action = 'allow' | 'deny';
+export type Mode = 'enforce' | 'audit';
+export type IdentitySource = 'peer-certificate' | 'xfcc' | 'local';
+export type Role = 'inbound' | 'egress';
+
+// (a type alias, not an interface: it is then assignable to Record<string, unknown>)
+export type PolicyDocument = {
+  trustDomain: string;
+  mode?: Mode;
+  identity?: { from?: IdentitySource; trustedProxies?: string[]; id?: string };
+  inbound?: SectionDocument<InboundRuleDocument>;
+  egress?: SectionDocument<EgressRuleDocument>;
+};
+
+export interface SectionDocument<R> {
+  default?: Action;
+  rules?: R[];
+}
+
+interface RuleBase {
+  name: string;
+  action?: Action;
+  mode?: Mode;
+  from?: string[];
+  notFrom?: string[];
+}
+
+export interface InboundRuleDocument extends RuleBase {
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+}
+
+export interface EgressRuleDocument extends RuleBase {
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: number[];
+  notPorts?: number[];
+  cidrs?: string[];
+  notCidrs?: string[];
+}
+
+/** Matcher fields per role, in the filter's evaluation order (the "first field that failed"). */
+export const INBOUND_FIELDS = ['from', 'notFrom', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
+export const EGRESS_FIELDS = ['from', 'notFrom', 'hosts', 'notHosts', 'ports', 'notPorts', 'cidrs', 'notCidrs'] as const;
+export type InboundField = (typeof INBOUND_FIELDS)[number];
+export type EgressField = (typeof EGRESS_FIELDS)[number];
+export type MatcherField = InboundField | EgressField;
+
+export function roleFields(role: Role): readonly MatcherField[] {
+  return role === 'inbound' ? INBOUND_FIELDS : EGRESS_FIELDS;
+}
+
+/** One rule with defaults applied; an omitted matcher field stays undefined (matches anything). */
+export interface NormalizedRule {
+  /** Index in its section's `rules`, and the JSON path of the rule (`inbound.rules[2]`). */
+  index: number;
+  path: string;
+  name: string;
+  action: Action;
+  mode: Mode;
+  from?: string[];
+  notFrom?: string[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: number[];
+  notPorts?: number[];
+  cidrs?: string[];
+  notCidrs?: string[];
+}
+
+export interface NormalizedSection {
+  role: Role;
+  default: Action;
+  rules: NormalizedRule[];
+}
+
+export interface NormalizedPolicy {
+  trustDomain: string;
+  mode: Mode;
+  identity: { from: IdentitySource; trustedProxies: string[]; id?: string };
+  inbound?: NormalizedSection;
+  egress?: NormalizedSection;
+}
+
+/** Fills in the defaults of a VALID document (validate.ts first). */
+export function normalizePolicy(doc: PolicyDocument): NormalizedPolicy {
+  const section = (role: Role, s: SectionDocument<InboundRuleDocument | EgressRuleDocument> | undefined): NormalizedSection | undefined => {
+    if (s === undefined) return undefined;
+    return {
+      role,
+      default: s.default ?? 'deny',
+      rules: (s.rules ?? []).map((r, index) => {
+        const out: NormalizedRule = {
+          index,
+          path: `${role}.rules[${index}]`,
+          name: r.name,
+          action: r.action ?? 'allow',
+          mode: r.mode ?? 'enforce',
+        };
+        for (const f of roleFields(role)) {
+          const v = (r as unknown as Record<string, unknown>)[f];
+          if (v !== undefined) (out as unknown as Record<string, unknown>)[f] = v;
+        }
+        return out;
+      }),
+    };
+  };
+  return {
+    trustDomain: doc.trustDomain,
+    mode: doc.mode ?? 'enforce',
+    identity: {
+      from: doc.identity?.from ?? 'peer-certificate',
+      trustedProxies: doc.identity?.trustedProxies ?? [],
+      ...(doc.identity?.id !== undefined ? { id: doc.identity.id } : {}),
+    },
+    inbound: section('inbound', doc.inbound),
+    egress: section('egress', doc.egress),
+  };
+}

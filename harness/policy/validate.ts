@@ -1,0 +1,257 @@
+/**
+ * Policy validation: the JSON schema (schema/policy.schema.json, checked with ajv, all errors)
+ * plus what a schema cannot say or cannot say precisely — SPIFFE ID rules with their error codes,
+ * `from` prefixes, path and host pattern rules, CIDR host bits, unique rule names, and the
+ * `identity` combinations. Every problem is reported, each with its JSON field path and, for
+ * value problems, the value; the words are the filter's (assembly/policy/config.ts), so
+ * `meshgate validate` and a rejected `proxy_on_configure` read the same:
+ *
+ *   inbound.rules[2].from[0]: trust domain has a character outside [a-z0-9._-]: "spiffe://Example.ORG/x"
+ *
+ * validatePolicyValue() gives the problems of a plain value without positions (the filter's view);
+ * validateSource() places them in the YAML (`FILE:LINE:COL`), sorted by position.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import schema from '../../schema/policy.schema.json';
+import { quoteValue, sortDiagnostics, type Diagnostic } from './diagnostics';
+import { EGRESS_FIELDS, INBOUND_FIELDS, type Role } from './model';
+import { cidrError, fromEntryError, hostPatternError, pathPatternError } from './patterns';
+import { formatPath, type PathSegment, type PolicySource } from './source';
+import { spiffeErrorMessage, validateSpiffeId, validateTrustDomain } from './spiffe';
+
+/** A problem in the document; `at` says which part of the source it points at. */
+export interface Problem {
+  path: string;
+  /** The whole message, path first. */
+  message: string;
+  /** `key`: the member's key (unknown or duplicate fields); `value`: the value; a missing field
+   *  points at its parent (the path does not exist). */
+  at: 'key' | 'value';
+}
+
+export interface ValidateOptions {
+  /** The filter the document is for: its section is then required (`inbound: required by the
+   *  meshgate_inbound filter`). Without a role a document with either section (or none) is valid. */
+  role?: Role;
+}
+
+let compiled: ValidateFunction | undefined;
+let definitionNames: Map<object, string> | undefined;
+
+/** The ajv validator for schema/policy.schema.json (compiled once). */
+export function schemaValidator(): ValidateFunction {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, verbose: true, strictTypes: true, strictTuples: true });
+    compiled = ajv.compile(schema);
+    const defs = (schema as { definitions: Record<string, object> }).definitions;
+    definitionNames = new Map(Object.entries(defs).map(([name, def]) => [def, name]));
+  }
+  return compiled;
+}
+
+/** The published schema (for `meshgate schema` and editors). */
+export const policySchema: object = schema;
+
+const ROLE_FIELDS: Record<Role, ReadonlySet<string>> = {
+  inbound: new Set(INBOUND_FIELDS),
+  egress: new Set(EGRESS_FIELDS),
+};
+
+function kindName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  switch (typeof v) {
+    case 'boolean':
+      return 'a boolean';
+    case 'number':
+      return 'a number';
+    case 'string':
+      return 'a string';
+    case 'object':
+      return 'an object';
+  }
+  return typeof v;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  array: 'a list',
+  object: 'an object',
+  integer: 'a number',
+  number: 'a number',
+  boolean: 'a boolean',
+};
+
+function choices(options: readonly unknown[]): string {
+  const q = options.map((o) => JSON.stringify(o));
+  return q.length <= 1 ? q.join('') : `${q.slice(0, -1).join(', ')} or ${q[q.length - 1]}`;
+}
+
+/** JSON pointer (`/inbound/rules/0`) → path segments, numbers where the value is a list. */
+function pointerSegments(pointer: string, root: unknown): PathSegment[] {
+  if (pointer === '') return [];
+  const segs: PathSegment[] = [];
+  let v: unknown = root;
+  for (const raw of pointer.slice(1).split('/')) {
+    const s = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(v)) {
+      segs.push(Number(s));
+      v = v[Number(s)];
+    } else {
+      segs.push(s);
+      v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[s] : undefined;
+    }
+  }
+  return segs;
+}
+
+/** One ajv error in meshgate's words, or null when a semantic check says it better. */
+function schemaProblem(e: ErrorObject, root: unknown): Problem | null {
+  if (e.keyword === 'if' || /\/(then|else|not)\//.test(e.schemaPath) || /\/(then|else|not)$/.test(e.schemaPath)) return null;
+  const segs = pointerSegments(e.instancePath, root);
+  const path = formatPath(segs);
+  const def = definitionNames?.get(e.parentSchema as object);
+  const value = e.data;
+  const p = (where: string, message: string, at: Problem['at'] = 'value'): Problem => ({ path: where, message: `${where}: ${message}`, at });
+  switch (e.keyword) {
+    case 'type': {
+      if (def === 'port' && typeof value === 'number') return p(path, `port must be an integer 1..65535: ${quoteValue(value)}`);
+      const want = TYPE_WORDS[String((e.params as { type: string }).type)] ?? String((e.params as { type: string }).type);
+      return p(path, `must be ${want}, got ${kindName(value)}`);
+    }
+    case 'additionalProperties': {
+      const field = String((e.params as { additionalProperty: string }).additionalProperty);
+      const where = formatPath([...segs, field]);
+      if (def === 'inboundRule' && ROLE_FIELDS.egress.has(field)) return p(where, `unknown field (${field} is an egress field)`, 'key');
+      if (def === 'egressRule' && ROLE_FIELDS.inbound.has(field)) return p(where, `unknown field (${field} is an inbound field)`, 'key');
+      return p(where, 'unknown field', 'key');
+    }
+    case 'required':
+      return p(formatPath([...segs, String((e.params as { missingProperty: string }).missingProperty)]), 'required');
+    case 'enum':
+      if (typeof value !== 'string') return null; // the type error says it
+      return p(path, `must be ${choices((e.params as { allowedValues: unknown[] }).allowedValues)}: ${quoteValue(value)}`);
+    case 'minItems':
+      return p(path, 'must not be empty');
+    case 'minimum':
+    case 'maximum':
+      if (def === 'port') return p(path, `port must be an integer 1..65535: ${quoteValue(value)}`);
+      break;
+    case 'pattern':
+    case 'minLength':
+    case 'maxLength':
+      if (def === 'ruleName') return p(path, `rule name must match [A-Za-z0-9_-]{1,64}: ${quoteValue(value)}`);
+      if (def === 'method') return p(path, `method must be 1 to 32 upper-case letters: ${quoteValue(value)}`);
+      // trust domains, SPIFFE IDs, from entries, paths, hosts, CIDRs: the semantic checks below
+      // report these with the precise rule that failed
+      return null;
+  }
+  return p(path, `${e.message ?? e.keyword}`);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The checks a schema cannot express; values of the wrong type are skipped (the schema reports them). */
+function semanticProblems(doc: unknown, options: ValidateOptions): Problem[] {
+  const out: Problem[] = [];
+  const add = (path: string, message: string, value?: unknown, at: Problem['at'] = 'value') =>
+    out.push({ path, message: `${path}: ${message}${value === undefined ? '' : `: ${quoteValue(value)}`}`, at });
+  if (!isObject(doc)) return out;
+
+  if (typeof doc.trustDomain === 'string') {
+    const code = validateTrustDomain(doc.trustDomain);
+    if (code) add('trustDomain', spiffeErrorMessage(code), doc.trustDomain);
+  }
+
+  const identity = doc.identity;
+  if (isObject(identity)) {
+    const from = identity.from;
+    const proxies = identity.trustedProxies;
+    if (Array.isArray(proxies)) {
+      proxies.forEach((id, i) => {
+        if (typeof id !== 'string') return;
+        const code = validateSpiffeId(id);
+        if (code) add(`identity.trustedProxies[${i}]`, spiffeErrorMessage(code), id);
+      });
+    }
+    if (typeof identity.id === 'string') {
+      const code = validateSpiffeId(identity.id);
+      if (code) add('identity.id', spiffeErrorMessage(code), identity.id);
+    }
+    const source = from === undefined ? 'peer-certificate' : from;
+    if (source === 'peer-certificate' || source === 'xfcc' || source === 'local') {
+      const hasProxies = 'trustedProxies' in identity;
+      const hasId = 'id' in identity;
+      if (source === 'xfcc' && !hasProxies) add('identity.trustedProxies', 'required with identity.from: xfcc');
+      if (source !== 'xfcc' && hasProxies) add('identity.trustedProxies', 'only allowed with identity.from: xfcc', undefined, 'key');
+      if (source === 'local' && !hasId) add('identity.id', 'required with identity.from: local');
+      if (source !== 'local' && hasId) add('identity.id', 'only allowed with identity.from: local', undefined, 'key');
+    }
+  }
+
+  for (const role of ['inbound', 'egress'] as const) {
+    const section = doc[role];
+    if (section === undefined) {
+      if (options.role === role) add(role, `required by the meshgate_${role} filter`);
+      continue;
+    }
+    if (!isObject(section) || !Array.isArray(section.rules)) continue;
+    const names = new Map<string, number>();
+    section.rules.forEach((rule, i) => {
+      if (!isObject(rule)) return;
+      const rp = `${role}.rules[${i}]`;
+      if (typeof rule.name === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(rule.name)) {
+        const first = names.get(rule.name);
+        if (first !== undefined) add(`${rp}.name`, `duplicate rule name (also rules[${first}])`, rule.name);
+        else names.set(rule.name, i);
+      }
+      for (const field of ROLE_FIELDS[role]) {
+        const list = rule[field];
+        if (!Array.isArray(list)) continue;
+        list.forEach((entry, k) => {
+          if (typeof entry !== 'string') return;
+          let msg: string | null = null;
+          if (field === 'from' || field === 'notFrom') msg = fromEntryError(entry);
+          else if (field === 'paths' || field === 'notPaths') msg = pathPatternError(entry);
+          else if (field === 'hosts' || field === 'notHosts') msg = hostPatternError(entry);
+          else if (field === 'cidrs' || field === 'notCidrs') msg = cidrError(entry);
+          if (msg) add(`${rp}.${field}[${k}]`, msg, entry);
+        });
+      }
+    });
+  }
+  return out;
+}
+
+/**
+ * All problems of a policy value (what JSON.parse of the plugin configuration gives), without
+ * positions, in document order as far as the checks allow. Empty when valid.
+ */
+export function validatePolicyValue(doc: unknown, options: ValidateOptions = {}): Problem[] {
+  const validate = schemaValidator();
+  const problems: Problem[] = [];
+  if (!validate(doc)) {
+    const typed = new Set<string>();
+    const list = (validate.errors ?? []).map((e) => schemaProblem(e, doc)).filter((x): x is Problem => x !== null);
+    for (const pr of list) if (/: must be (a|an) [a-z]+, got /.test(pr.message)) typed.add(pr.path);
+    for (const pr of list) {
+      // a value of the wrong type gets one message, not one per keyword it also fails
+      if (typed.has(pr.path) && !/: must be (a|an) [a-z]+, got /.test(pr.message)) continue;
+      problems.push(pr);
+    }
+  }
+  problems.push(...semanticProblems(doc, options));
+  const seen = new Set<string>();
+  return problems.filter((pr) => (seen.has(pr.message) ? false : (seen.add(pr.message), true)));
+}
+
+/** Validates a parsed source: its YAML-level errors, or else every policy problem, positioned and
+ *  sorted by position. Empty when valid. */
+export function validateSource(src: PolicySource, options: ValidateOptions = {}): Diagnostic[] {
+  if (src.errors.length > 0) return sortDiagnostics([...src.errors]);
+  const diags = validatePolicyValue(src.value, options).map((pr) => {
+    const { line, col } = src.locate(pr.path, pr.at);
+    return { file: src.file, line, col, path: pr.path, message: pr.message };
+  });
+  return sortDiagnostics(diags);
+}
