@@ -92,6 +92,9 @@ export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, 
   if (obs.outcome !== req.expect) {
     problems.push(req.expect === 'deny' ? 'reached the upstream but the scenario expects deny' : `denied (${describe(obs)}) but the scenario expects allow`);
   }
+  if (req.expect === 'deny' && obs.outcome === 'deny' && obs.layer === 'meshgate' && ((obs.dnsQueries ?? 0) > 0 || (obs.externalConnections ?? 0) > 0)) {
+    problems.push(`denied, yet it caused ${obs.dnsQueries} DNS queries and ${obs.externalConnections} external connections`);
+  }
   if (req.expect === 'deny' && obs.outcome === 'deny') {
     if (req.status !== undefined && obs.status !== req.status) problems.push(`status ${obs.status}, expected ${req.status}`);
     if (req.rule !== undefined && obs.rule !== req.rule) problems.push(`denied by ${obs.rule ?? describe(obs)}, expected rule ${req.rule}`);

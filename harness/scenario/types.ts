@@ -61,6 +61,9 @@ export interface Observation {
   /** The rule or reason meshgate named, when known. */
   rule?: string;
   detail?: string;
+  /** Egress: DNS queries and external connections this request caused (a denial must cause none). */
+  dnsQueries?: number;
+  externalConnections?: number;
 }
 
 export interface RequestResult {

@@ -1,0 +1,72 @@
+/**
+ * HTTP CONNECT through a (TLS) proxy, then HTTPS inside the tunnel: what a workload with
+ * HTTPS_PROXY does. Resolves with the proxy's answer to CONNECT and, if the tunnel opened, the
+ * response of the inner request.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { parseRawResponse, type ClientResponse, type ClientTls } from './client';
+
+export interface ConnectOptions {
+  proxyPort: number;
+  /** TLS to the proxy (client certificate = the caller's identity); omit for plain text. */
+  proxyTls?: ClientTls;
+  /** The CONNECT request target, `host:port`. */
+  target: string;
+  /** Extra CONNECT request headers (e.g. a forged Host). Default Host = target. */
+  headers?: Record<string, string>;
+  /** Inner TLS: SNI/verification name and trust bundle. */
+  innerServername: string;
+  innerCa: string;
+  innerPath?: string;
+  timeoutMs?: number;
+}
+
+export interface ConnectResult {
+  connect: ClientResponse;
+  inner?: ClientResponse;
+}
+
+export function connectThrough(o: ConnectOptions): Promise<ConnectResult> {
+  const timeoutMs = o.timeoutMs ?? 5000;
+  return new Promise((resolve, reject) => {
+    const outer: net.Socket = o.proxyTls
+      ? tls.connect({ host: '127.0.0.1', port: o.proxyPort, ca: o.proxyTls.ca, cert: o.proxyTls.cert, key: o.proxyTls.key, checkServerIdentity: () => undefined })
+      : net.connect({ host: '127.0.0.1', port: o.proxyPort });
+    const timer = setTimeout(() => done(new Error(`CONNECT ${o.target}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    let settled = false;
+    const done = (err: Error | null, value?: ConnectResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outer.destroy();
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    outer.once(o.proxyTls ? 'secureConnect' : 'connect', () => {
+      const headers = { host: o.target, ...(o.headers ?? {}) };
+      outer.write(`CONNECT ${o.target} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+    });
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      outer.off('data', onData);
+      const connect = parseRawResponse(head.toString('latin1'));
+      if (connect.status !== 200) {
+        done(null, { connect });
+        return;
+      }
+      const inner = tls.connect({ socket: outer, servername: o.innerServername, ca: o.innerCa });
+      inner.once('secureConnect', () => inner.write(`GET ${o.innerPath ?? '/'} HTTP/1.1\r\nHost: ${o.innerServername}\r\nConnection: close\r\n\r\n`));
+      let body = '';
+      inner.on('data', (c: Buffer) => (body += c.toString('latin1')));
+      inner.on('end', () => done(null, { connect, inner: parseRawResponse(body) }));
+      inner.on('error', (e) => (body ? done(null, { connect, inner: parseRawResponse(body) }) : done(e)));
+    };
+    outer.on('data', onData);
+    outer.on('error', (e) => done(e));
+    outer.on('close', () => done(new Error(`CONNECT ${o.target}: connection closed before an answer`)));
+  });
+}
