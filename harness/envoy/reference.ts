@@ -43,8 +43,10 @@ export interface ReferencePatch {
   xfccFromTrustedProxy?: boolean;
   /** Trust bundle for the TLS the egress gateway originates (default: certs.caFile). */
   upstreamCaFile?: string;
-  /** Replace the module with another one, e.g. a deliberately broken one (fault tests). */
+  /** Override PluginConfig.name (stat and log prefix). */
   pluginName?: string;
+  /** Keep the file's fixed ports and admin block (a bootstrap for people, not for tests). */
+  keepPorts?: boolean;
 }
 
 function fail(role: string, what: string): never {
@@ -94,10 +96,10 @@ export function wasmPluginConfig(cfg: Json, role = 'config'): Json {
 /** Returns a patched copy of envoy/<role>.yaml ready for EnvoyProcess.start(). */
 export function renderReference(role: Role, p: ReferencePatch): Json {
   const cfg = loadReferenceConfig(role);
-  delete cfg.admin; // the harness adds its own admin on a free port
+  if (!p.keepPorts) delete cfg.admin; // the harness adds its own admin on a free port
   for (const l of listeners(cfg, role)) {
     const sa = ((l.address as Json).socket_address as Json) ?? fail(role, 'listener without socket_address');
-    sa.port_value = 0;
+    if (!p.keepPorts) sa.port_value = 0;
     for (const chain of asArray(l.filter_chains, role, 'filter_chains')) {
       const ts = chain.transport_socket as Json | undefined;
       if (!ts) continue;

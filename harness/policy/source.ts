@@ -122,7 +122,7 @@ export function sourceFromNode(node: Node | null, file: string, lines?: LineCoun
       return null;
     }
     if (n.anchor) fail(at, path, `anchors are not supported in a policy (&${n.anchor})`);
-    if (n.tag) fail(at, path, `explicit tags are not supported in a policy (${n.tag}): quote strings instead`);
+    if (n.tag) fail(at, path, `explicit tags are not supported in a policy (${n.tag.replace(/^tag:yaml\.org,2002:/, '!!')}): quote strings instead`);
     if (isScalar(n)) {
       const v = n.value;
       if (v === null || typeof v === 'boolean' || typeof v === 'string') {

@@ -1,0 +1,73 @@
+/**
+ * `meshgate eval`: one request through the compiled filter (build/meshgate.wasm) in the emulator,
+ * the policy playground. The caller's identity is presented the way Envoy would: a certificate
+ * with that URI SAN (minted by a throwaway CA), so the filter's own certificate parsing runs too.
+ */
+import * as path from 'node:path';
+import { ProxyWasmVm } from './emulator/vm';
+import { repoRoot } from './envoy/paths';
+import { TestCa } from './pki/ca';
+import type { CompileResult } from './policy/compile';
+
+export interface EvalOptions {
+  compiled: CompileResult;
+  role: 'inbound' | 'egress';
+  identity?: string;
+  method?: string;
+  path?: string;
+  host?: string;
+  port?: number;
+  connect?: boolean;
+  scheme?: string;
+  xfcc?: string;
+  wasmFile?: string;
+}
+
+export interface EvalResult {
+  decision: string;
+  rule: string;
+  identity: string;
+  status?: number;
+  details?: string;
+  explanation: string;
+}
+
+export async function evalRequest(o: EvalOptions): Promise<EvalResult> {
+  const vm = await ProxyWasmVm.load(o.wasmFile ?? path.join(repoRoot(), 'build', 'meshgate.wasm'));
+  vm.logLevel = 1;
+  const plugin = vm.startPlugin({ rootId: `meshgate_${o.role}`, configuration: o.compiled.json });
+  if (!plugin.ok) throw new Error(`the filter refused the policy:\n${vm.logs.map((l) => `  ${l.message}`).join('\n')}`);
+  const properties: Record<string, string | bigint> = { 'connection.id': 1n };
+  if (o.identity) {
+    const trustDomain = String((o.compiled.policy as { trustDomain: string }).trustDomain);
+    const ca = await TestCa.create({ trustDomain });
+    const cert = await ca.mintSvid(o.identity);
+    properties['connection.peer_certificate'] = encodeURIComponent(cert.certPem);
+    properties['connection.uri_san_peer_certificate'] = o.identity;
+  }
+  const headers: [string, string][] = [];
+  if (o.role === 'inbound') {
+    headers.push([':method', o.method ?? 'GET'], [':path', o.path ?? '/'], [':authority', 'service'], [':scheme', 'https']);
+  } else {
+    const host = o.host ?? '';
+    const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+    const authority = o.connect ? `${h}:${o.port ?? 443}` : o.port !== undefined ? `${h}:${o.port}` : h;
+    headers.push([':method', o.connect ? 'CONNECT' : (o.method ?? 'GET')], [':authority', authority], [':scheme', o.scheme ?? 'https']);
+    if (!o.connect) headers.push([':path', o.path ?? '/']);
+  }
+  if (o.xfcc !== undefined) headers.push(['x-forwarded-client-cert', o.xfcc]);
+  const stream = plugin.newHttpStream({ properties, requestHeaders: headers });
+  const r = stream.sendRequestHeaders();
+  stream.complete();
+  const state = stream.filterState['wasm.meshgate'] ?? '';
+  const field = (k: string) => new RegExp(`(?:^| )${k}=(\\S+)`).exec(state)?.[1] ?? '';
+  const debug = vm.logsAt('debug').at(-1) ?? state;
+  return {
+    decision: field('decision') || (r.action === 'continue' ? 'allow' : 'deny'),
+    rule: field('rule'),
+    identity: field('identity'),
+    status: r.localReply?.status,
+    details: r.localReply?.details,
+    explanation: debug,
+  };
+}

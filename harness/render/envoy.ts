@@ -1,0 +1,65 @@
+/**
+ * `meshgate render envoy`: the reference config of a role (envoy/<role>.yaml) with the policy,
+ * the module path and certificates filled in — a bootstrap people run with `func-e run -c`.
+ * Ports stay as documented in the reference file. Without `--certs`, a demo CA and the proxy's
+ * SVID are minted into DIR/certs, plus one client SVID per exact identity the policy names, so
+ * the curl commands in the README work out of the box.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { renderReference, type Role } from '../envoy/reference';
+import { TestCa } from '../pki/ca';
+import type { CompileResult } from '../policy/compile';
+
+export interface RenderEnvoyOptions {
+  role: Role;
+  compiled: CompileResult;
+  outDir: string;
+  wasmFile: string;
+  /** A directory with ca.pem, proxy.pem (chain) and proxy-key.pem to use instead of demo ones. */
+  certsDir?: string;
+}
+
+const PROXY_IDENTITY: Record<Role, string> = {
+  inbound: 'ns/shop/sa/billing',
+  egress: 'ns/egress/sa/gateway',
+  'egress-sidecar': 'ns/shop/sa/billing',
+};
+
+export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: string; files: string[] }> {
+  const policy = o.compiled.policy as { trustDomain: string; inbound?: { rules?: { from?: string[] }[] }; egress?: { rules?: { from?: string[] }[] }; identity?: { from?: string } };
+  fs.mkdirSync(o.outDir, { recursive: true });
+  const files: string[] = [];
+  let certs: { caFile: string; certFile: string; keyFile: string };
+  if (o.certsDir) {
+    certs = { caFile: path.resolve(o.certsDir, 'ca.pem'), certFile: path.resolve(o.certsDir, 'proxy.pem'), keyFile: path.resolve(o.certsDir, 'proxy-key.pem') };
+    for (const f of Object.values(certs)) if (!fs.existsSync(f)) throw new Error(`--certs: ${f} does not exist`);
+  } else {
+    const dir = path.resolve(o.outDir, 'certs');
+    const ca = await TestCa.create({ trustDomain: policy.trustDomain });
+    const { caFile } = ca.writeTo(dir, 'ca');
+    fs.writeFileSync(path.join(dir, 'ca-key.pem'), ca.keyPem, { mode: 0o600 });
+    const own = (await ca.mintSvid(`spiffe://${policy.trustDomain}/${PROXY_IDENTITY[o.role]}`, { dnsNames: ['localhost'] })).writeTo(dir, 'proxy');
+    certs = { caFile, certFile: own.chainFile, keyFile: own.keyFile };
+    files.push(caFile, own.chainFile, own.keyFile);
+    const section = o.role === 'inbound' ? policy.inbound : policy.egress;
+    const ids = new Set((section?.rules ?? []).flatMap((r) => r.from ?? []).filter((id) => id.startsWith('spiffe://') && !id.endsWith('/*')));
+    for (const id of ids) {
+      const name = id.split('/').pop()!;
+      const c = (await ca.mintSvid(id)).writeTo(dir, `client-${name}`);
+      files.push(c.chainFile, c.keyFile);
+    }
+  }
+  const bootstrap = renderReference(o.role, {
+    wasmFile: path.resolve(o.wasmFile),
+    policyJson: o.compiled.json,
+    certs,
+    keepPorts: true,
+    xfccFromTrustedProxy: policy.identity?.from === 'xfcc',
+  });
+  const out = path.join(o.outDir, 'envoy.yaml');
+  fs.writeFileSync(out, `# Rendered by \`meshgate render envoy --role ${o.role}\` from envoy/${o.role}.yaml; policy ${o.compiled.digest12}.\n` + stringify(bootstrap));
+  files.unshift(out);
+  return { bootstrap: out, files };
+}
