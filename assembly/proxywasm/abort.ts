@@ -1,12 +1,72 @@
-// The AssemblyScript abort handler (wired with `--use abort=...` in asconfig.json). Envoy has no
-// `env.abort` import, so a failed assertion or bounds check logs at critical through proxy_log;
-// the compiler places `unreachable` after every call, so the VM traps right after.
-@external("env", "proxy_log")
-declare function proxy_log_for_abort(level: i32, ptr: usize, len: usize): u32;
+// The AssemblyScript abort handler, wired with `--use abort=assembly/proxywasm/abort/meshgate_abort`
+// (asconfig.json). Envoy provides no `env.abort`, so a failed assertion, bounds check or an
+// abort() naming a host call and its status is logged at critical through proxy_log; the compiler
+// places `unreachable` after every abort call, so the VM traps right after and Envoy fails the
+// stream closed (503, details `wasm_fail_stream`).
+//
+// It allocates nothing: the handler may run because the heap is exhausted, so the message is
+// encoded as UTF-8 into a static buffer (long messages are cut).
+import { proxy_log } from "./imports";
+import { LogLevel } from "./enums";
+
+const CAPACITY: i32 = 1024;
+const buffer = memory.data(CAPACITY);
+let used: i32 = 0;
+
+function putByte(b: i32): void {
+  if (used < CAPACITY) store<u8>(buffer + <usize>used++, <u8>b);
+}
+
+/** Appends `s` as UTF-8 (a lone surrogate becomes U+FFFD). */
+function putString(s: string): void {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      putByte(c);
+    } else if (c < 0x800) {
+      putByte(0xc0 | (c >> 6));
+      putByte(0x80 | (c & 0x3f));
+    } else {
+      if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d < 0xe000) {
+          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          putByte(0xf0 | (cp >> 18));
+          putByte(0x80 | ((cp >> 12) & 0x3f));
+          putByte(0x80 | ((cp >> 6) & 0x3f));
+          putByte(0x80 | (cp & 0x3f));
+          i++;
+          continue;
+        }
+      }
+      if (c >= 0xd800 && c < 0xe000) c = 0xfffd;
+      putByte(0xe0 | (c >> 12));
+      putByte(0x80 | ((c >> 6) & 0x3f));
+      putByte(0x80 | (c & 0x3f));
+    }
+  }
+}
+
+function putDecimal(v: u32): void {
+  let div: u32 = 1;
+  while (v / div >= 10) div *= 10;
+  while (div > 0) {
+    putByte(0x30 + <i32>((v / div) % 10));
+    div /= 10;
+  }
+}
 
 export function meshgate_abort(message: string | null = null, fileName: string | null = null, line: u32 = 0, column: u32 = 0): void {
-  let text = "meshgate abort: " + (message !== null ? message : "(no message)");
-  text += " at " + (fileName !== null ? fileName : "?") + ":" + line.toString() + ":" + column.toString();
-  const bytes = String.UTF8.encode(text);
-  proxy_log_for_abort(5, changetype<usize>(bytes), bytes.byteLength);
+  used = 0;
+  putString("meshgate abort: ");
+  putString(message !== null ? message : "(no message)");
+  putString(" at ");
+  putString(fileName !== null ? fileName : "?");
+  putByte(0x3a);
+  putDecimal(line);
+  putByte(0x3a);
+  putDecimal(column);
+  // The status is ignored on purpose: there is nothing left to report a logging failure to.
+  proxy_log(LogLevel.Critical, buffer, <usize>used);
 }

@@ -45,7 +45,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const ajv = new Ajv({ allErrors: true });
+const ajv = new Ajv({ allErrors: true, strict: true });
 const validators = {
   wasmplugin: ajv.compile(JSON.parse(fs.readFileSync(schemaPath('wasmplugin'), 'utf8'))),
   'traffic-extension': ajv.compile(JSON.parse(fs.readFileSync(schemaPath('traffic-extension'), 'utf8'))),
@@ -172,21 +172,21 @@ test('strings YAML 1.1 or 1.2 would read as something else are quoted, and read 
 });
 
 describe('sha256 rules', () => {
-  test.each<[string, Partial<RenderIstioOptions>, IstioRenderErrorCode, RegExp]>([
-    ['oci without any digest', { url: 'oci://reg.example/meshgate:v1' }, 'OCI_DIGEST_REQUIRED', /image MANIFEST digest/],
-    ['oci with only the .wasm file', { url: 'oci://reg.example/meshgate:v1', wasmFile: 'x.wasm' }, 'OCI_DIGEST_REQUIRED', /the \.wasm file's own hash is not that digest/],
-    ['oci URL digest and sha256 differ', { url: `oci://reg.example/m@sha256:${OTHER_HEX}`, sha256: WASM_HEX }, 'SHA256_MISMATCH', /differs/],
-    ['https without sha256 or file', { url: 'https://files.example/meshgate.wasm' }, 'SHA256_REQUIRED', /must be pinned/],
-    ['sha256 not hex', { url: 'https://files.example/m.wasm', sha256: 'sha256:xyz' }, 'SHA256_SYNTAX', /64 hex digits/],
-    ['oci digest not sha256', { url: 'oci://reg.example/m@sha512:abcd' }, 'URL_SYNTAX', /sha256:<64 lower-case hex>/],
-  ])('%s → %s', (_what, o, code, re) => {
+  test.each<[string, IstioRenderErrorCode, Partial<RenderIstioOptions>, RegExp]>([
+    ['oci without any digest', 'OCI_DIGEST_REQUIRED', { url: 'oci://reg.example/meshgate:v1' }, /image MANIFEST digest/],
+    ['oci with only the .wasm file', 'OCI_DIGEST_REQUIRED', { url: 'oci://reg.example/meshgate:v1', wasmFile: 'x.wasm' }, /the \.wasm file's own hash is not that digest/],
+    ['oci URL digest and sha256 differ', 'SHA256_MISMATCH', { url: `oci://reg.example/m@sha256:${OTHER_HEX}`, sha256: WASM_HEX }, /differs/],
+    ['https without sha256 or file', 'SHA256_REQUIRED', { url: 'https://files.example/meshgate.wasm' }, /must be pinned/],
+    ['sha256 not hex', 'SHA256_SYNTAX', { url: 'https://files.example/m.wasm', sha256: 'sha256:xyz' }, /64 hex digits/],
+    ['oci digest not sha256', 'URL_SYNTAX', { url: 'oci://reg.example/m@sha512:abcd' }, /sha256:<64 lower-case hex>/],
+  ])('%s → %s', (_what, code, o, re) => {
     const e = renderError(o);
     expect(e.code).toBe(code);
     expect(e.message).toMatch(re);
   });
 
   test('https: the file and the given sha256 must agree', () => {
-    const e = renderError({ url: 'https://files.example/m.wasm', wasmFile: '', sha256: OTHER_HEX, ...{ wasmFile } });
+    const e = renderError({ url: 'https://files.example/m.wasm', wasmFile, sha256: OTHER_HEX });
     expect(e.code).toBe('SHA256_MISMATCH');
   });
 
