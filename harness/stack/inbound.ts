@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EnvoyProcess, type EnvoyStartOptions } from '../envoy/process';
-import { renderReference } from '../envoy/reference';
+import { renderReference, hcmOf } from '../envoy/reference';
+import type { Json } from '../envoy/bootstrap';
 import { repoRoot } from '../envoy/paths';
 import { TestCa, type BadCertKind } from '../pki/ca';
 import { RecordingUpstream } from '../services/upstream';
@@ -26,6 +27,8 @@ export interface InboundStackOptions {
   launcher?: EnvoyStartOptions['launcher'];
   /** Reuse a CA (e.g. one shared with an egress stack). */
   ca?: TestCa;
+  /** Put these HTTP filters where meshgate's wasm filter is (e.g. Envoy RBAC, for differential runs). */
+  replaceWasmWith?: Json[];
 }
 
 export class InboundStack {
@@ -54,6 +57,12 @@ export class InboundStack {
         upstreamPort: upstream.port,
         xfccFromTrustedProxy: o.xfccFromTrustedProxy,
       });
+      if (o.replaceWasmWith) {
+        for (const l of (bootstrap.static_resources as Json).listeners as Json[]) {
+          const hcm = hcmOf(l);
+          hcm.http_filters = (hcm.http_filters as Json[]).flatMap((f) => (f.name === 'envoy.filters.http.wasm' ? o.replaceWasmWith! : [f]));
+        }
+      }
       envoy = await EnvoyProcess.start({
         bootstrap,
         concurrency: o.concurrency ?? 1,

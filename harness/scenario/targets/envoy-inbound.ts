@@ -7,6 +7,7 @@ import { request, rawRequest, parseRawResponse, type ClientResponse } from '../.
 import { InboundStack } from '../../stack/inbound';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
+import type { Json } from '../../envoy/bootstrap';
 import { deniedRule } from './details';
 
 export class EnvoyInboundTarget implements TargetExecutor {
@@ -18,12 +19,14 @@ export class EnvoyInboundTarget implements TargetExecutor {
     readonly stack: InboundStack,
   ) {}
 
-  static async start(scenario: Scenario): Promise<EnvoyInboundTarget> {
+  /** `replaceWasmWith`: run the scenario with other filters in meshgate's place (RBAC differential). */
+  static async start(scenario: Scenario, replaceWasmWith?: Json[]): Promise<EnvoyInboundTarget> {
     const identity = (scenario.policy.identity ?? {}) as { from?: string };
     const stack = await InboundStack.start({
       policyJson: scenario.policyJson,
       trustDomain: String(scenario.policy.trustDomain),
       xfccFromTrustedProxy: identity.from === 'xfcc',
+      replaceWasmWith,
     });
     return new EnvoyInboundTarget(scenario, stack);
   }
