@@ -3,8 +3,10 @@
  * assembly/policy/decide.ts): what a request against a policy should come to, for scenario
  * expectations, static analysis and differential tests against the Wasm filter.
  *
- * Order: an invalid request (inbound: a non-canonical path; egress: a malformed authority) is
- * denied first with its reason. Then the enforced deny rules (the first matching one in document
+ * Order: an invalid request (inbound: a non-canonical path; egress: a malformed authority, or an
+ * IPv4 literal in an inet_aton form other than the plain dotted quad — `ambiguous_ip`, since
+ * Envoy does not dial what inet_aton reads: "0177.0.0.1" becomes 177.0.0.1, "127.1" or
+ * "0x7f000001" go to DNS as names) is denied first with its reason. Then the enforced deny rules (the first matching one in document
  * order decides), then the enforced allow rules (likewise), then `default`. Audit rules are
  * evaluated for every valid request and reported, never deciding. Global `mode: audit` turns a
  * deny into `audit_deny` (the request goes through). For a default deny, `nearest` is the
@@ -153,5 +155,6 @@ export function decideEgress(policy: NormalizedPolicy, req: EgressRequest): Deci
   if (!policy.egress) throw new Error('the policy has no egress section (the meshgate_egress filter refuses it)');
   const target = parseAuthority(req.authority, { scheme: req.scheme ?? 'https', connect: req.connect === true });
   if ('error' in target) return invalid(policy, (target as { error: AuthorityError }).error, identity);
+  if ('ip' in target && !target.canonical) return invalid(policy, 'ambiguous_ip', identity);
   return decide(policy, 'egress', { identity, target });
 }

@@ -300,7 +300,7 @@ export type AuthorityError = 'bad_authority' | 'userinfo' | 'bad_port' | 'non_as
 
 export type ParsedAuthority =
   | { name: string; port: number }
-  | { ip: string; port: number; addr: Ip16 }
+  | { ip: string; port: number; addr: Ip16; canonical: boolean }
   | { error: AuthorityError };
 
 export interface AuthorityOptions {
@@ -352,7 +352,9 @@ function lastLabel(name: string): string {
  *   7. bad_port        an empty, non-decimal, over-5-digit, 0 or > 65535 port; no port with
  *                      CONNECT; no port and a scheme other than http/https
  * A name comes back lower-cased without the trailing dot; an IP literal as its text form
- * (dotted quad for IPv4, also for IPv4-mapped IPv6) plus its 16 bytes.
+ * (dotted quad for IPv4, also for IPv4-mapped IPv6) plus its 16 bytes, and whether it is
+ * `canonical`: a strict dotted quad without a trailing dot, or bracketed IPv6 — the forms every
+ * resolver reads the same way (the egress decision denies the others, see evaluate.ts).
  */
 export function parseAuthority(authority: string, options: AuthorityOptions): ParsedAuthority {
   const a = authority;
@@ -394,11 +396,11 @@ export function parseAuthority(authority: string, options: AuthorityOptions): Pa
   const host = a.slice(hostStart, hostEnd);
   if (nonAscii && /[^\x00-\x7f]/.test(host)) return { error: 'non_ascii_host' };
 
-  let result: { name: string } | { ip: string; addr: Ip16 };
+  let result: { name: string } | { ip: string; addr: Ip16; canonical: boolean };
   if (bracketed) {
     const addr = parseIpv6(host);
     if (!addr) return { error: 'bad_authority' };
-    result = { ip: formatIp(addr), addr };
+    result = { ip: formatIp(addr), addr, canonical: true };
   } else {
     const name = host.endsWith('.') ? host.slice(0, -1) : host;
     if (name.length === 0) return { error: 'bad_label' };
@@ -406,7 +408,7 @@ export function parseAuthority(authority: string, options: AuthorityOptions): Pa
       const v = parseIpv4Loose(name);
       if (v === null) return { error: 'bad_authority' };
       const addr = ipv4Mapped(v);
-      result = { ip: formatIp(addr), addr };
+      result = { ip: formatIp(addr), addr, canonical: parseIpv4Strict(host) !== null };
     } else {
       if (!labelsOk(name, true)) return { error: 'bad_label' };
       if (name.length > MAX_NAME) return { error: 'name_too_long' };
@@ -427,7 +429,7 @@ export function parseAuthority(authority: string, options: AuthorityOptions): Pa
     else if (scheme === 'http') port = 80;
     else return { error: 'bad_port' };
   }
-  return 'name' in result ? { name: result.name, port } : { ip: result.ip, port, addr: result.addr };
+  return 'name' in result ? { name: result.name, port } : { ip: result.ip, port, addr: result.addr, canonical: result.canonical };
 }
 
 // ---- `hosts` entries ------------------------------------------------------------------------
