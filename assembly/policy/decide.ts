@@ -14,7 +14,8 @@
 //   ef.set(authorityPtr, authorityLen, schemePtr, schemeLen, isConnect);
 //   decideEgress(policy, ef, d);
 //
-// Order: an invalid request (inbound: non-canonical path; egress: malformed authority; either:
+// Order: an invalid request (inbound: non-canonical path; egress: malformed authority or an IPv4
+// literal in a non-canonical inet_aton form, `ambiguous_ip`; either:
 // a policy of the other role, `wrong_role`) is denied first, with its reason (BY_INVALID, no rule
 // evaluated). Then the enforced deny rules (the first
 // matching one in document order decides: deny), then the enforced allow rules (the first
@@ -43,7 +44,7 @@ import {
   F_PORTS, F_NOT_PORTS, F_CIDRS, F_NOT_CIDRS, F_COUNT,
 } from "./policy";
 import { PathFacts } from "./path";
-import { EgressTarget, TARGET_OK, targetReasonName } from "./host";
+import { EgressTarget, TARGET_OK, TARGET_AMBIGUOUS_IP, targetReasonName } from "./host";
 import { StrBuf } from "../util/strbuf";
 import { identityReasonName } from "../spiffe/identity";
 import { fieldName } from "./policy";
@@ -57,7 +58,7 @@ export const BY_RULE: i32 = 0;
 export const BY_DEFAULT: i32 = 1;
 export const BY_INVALID: i32 = 2;
 
-/** Invalid-request reasons: egress uses the TARGET_* codes of host.ts (1..6); inbound: */
+/** Invalid-request reasons: egress uses the TARGET_* codes of host.ts (1..7); inbound: */
 export const REASON_NON_CANONICAL_PATH: i32 = 100;
 /** A programming error in the caller: decideInbound with an egress policy or vice versa (denied,
  *  never a trap). */
@@ -257,6 +258,8 @@ export function decideEgress(p: Policy, facts: EgressFacts, out: Decision): void
   out.reset();
   if (p.role != ROLE_EGRESS) { invalid(p, out, REASON_WRONG_ROLE); return; }
   if (facts.target.reason != TARGET_OK) { invalid(p, out, facts.target.reason); return; }
+  // "0177.0.0.1", "127.1", "0x7f000001"...: Envoy dials another address or asks DNS (host.ts).
+  if (facts.target.isIp && !facts.target.canonicalIp) { invalid(p, out, TARGET_AMBIGUOUS_IP); return; }
   const id = facts.identity;
   cId = id;
   cInTd = id.inTrustDomain(p.tdPtr, p.tdLen);

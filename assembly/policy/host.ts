@@ -17,9 +17,11 @@
 //                      port with CONNECT; no port and a scheme other than http (80) / https (443)
 // IP literals: IPv4 in every inet_aton form ("127.0.0.1", "127.1", "0177.0.0.1", "0x7f000001",
 // "2130706433", with an optional trailing dot) and bracketed IPv6 ("[::1]", "[::ffff:127.0.0.1]").
-// They never match `hosts`, only `cidrs`. All addresses are kept as 16 bytes, IPv4 in its
-// IPv4-mapped IPv6 form (::ffff:a.b.c.d), and an IPv4 CIDR a.b.c.d/n is compiled to
-// ::ffff:a.b.c.d/(96+n); so "[::ffff:127.0.0.1]" is caught by a rule on 127.0.0.0/8, and an
+// They never match `hosts`, only `cidrs`. Only the canonical ones (`canonicalIp`: strict dotted
+// quad, bracketed IPv6) get that far: decideEgress denies the other IPv4 forms (`ambiguous_ip`),
+// because Envoy does not dial what inet_aton reads (docs/egress-behaviour.md).
+// All addresses are kept as 16 bytes, IPv4 in its IPv4-mapped IPv6 form (::ffff:a.b.c.d), and
+// an IPv4 CIDR a.b.c.d/n is compiled to ::ffff:a.b.c.d/(96+n); so "[::ffff:127.0.0.1]" is caught by a rule on 127.0.0.0/8, and an
 // IPv6 CIDR that covers ::ffff:0:0/96 (e.g. ::/0) also covers every IPv4 address.
 //
 // Patterns: `hosts` entries are lower-case LDH names (labels 1..63, name ≤ 253, no trailing dot,
@@ -42,6 +44,9 @@ export const TARGET_BAD_PORT: i32 = 3;
 export const TARGET_NON_ASCII_HOST: i32 = 4;
 export const TARGET_BAD_LABEL: i32 = 5;
 export const TARGET_NAME_TOO_LONG: i32 = 6;
+/** Not produced by parse (which still reads every inet_aton form, see `canonicalIp`): decideEgress
+ *  denies an IPv4 literal that is not a plain dotted quad with this reason. */
+export const TARGET_AMBIGUOUS_IP: i32 = 7;
 
 export function targetReasonName(code: i32): string {
   switch (code) {
@@ -52,6 +57,7 @@ export function targetReasonName(code: i32): string {
     case TARGET_NON_ASCII_HOST: return "non_ascii_host";
     case TARGET_BAD_LABEL: return "bad_label";
     case TARGET_NAME_TOO_LONG: return "name_too_long";
+    case TARGET_AMBIGUOUS_IP: return "ambiguous_ip";
   }
   return "unknown";
 }
@@ -66,6 +72,12 @@ const MAX_LABELS: i32 = 128;
 export class EgressTarget {
   reason: i32 = TARGET_BAD_AUTHORITY;
   isIp: bool = false;
+  /** An IP literal every resolver reads the same way: a strict dotted quad (4 decimal parts,
+   *  no leading zeros, no trailing dot) or a bracketed IPv6 address. Envoy's dynamic forward proxy
+   *  dials "0177.0.0.1" as 177.0.0.1 (leading zeros read as decimal) and sends the other inet_aton
+   *  forms ("127.1", "0x7f000001", "2130706433") to DNS as names, so for those the address
+   *  judged here is not the one dialed: decideEgress denies them (`ambiguous_ip`). */
+  canonicalIp: bool = false;
   private readonly buf: ArrayBuffer = new ArrayBuffer(MAX_LABELS * 12 + 256 + 16);
   /** For each '.' in the name: hash64 of the suffix after it, and that suffix's offset. */
   readonly suffixHashes: usize = changetype<usize>(this.buf);
@@ -84,6 +96,7 @@ export class EgressTarget {
   /** Parses an authority ("host[:port]", "[v6][:port]"); scheme gives the default port. */
   parse(a: usize, n: i32, scheme: usize, schemeLen: i32, isConnect: bool): bool {
     this.isIp = false;
+    this.canonicalIp = false;
     this.nameLen = 0;
     this.suffixCount = 0;
     this.port = 0;
@@ -138,6 +151,7 @@ export class EgressTarget {
     if (bracketed) {
       if (!parseIpv6(hp, hl, this.ip)) return TARGET_BAD_AUTHORITY;
       this.isIp = true;
+      this.canonicalIp = true;
     } else {
       const r = this.parseName(hp, hl);
       if (r != TARGET_OK) return r;
@@ -172,6 +186,7 @@ export class EgressTarget {
     while (lastStart > 0 && load<u8>(hp + <usize>(lastStart - 1)) != 0x2E) lastStart--;
     if (isNumericLabel(hp + <usize>lastStart, n - lastStart)) {
       if (!parseIpv4Loose(hp, n)) return TARGET_BAD_AUTHORITY;
+      this.canonicalIp = parseIpv4Strict(hp, hl, this.ip + 12); // hl: a trailing dot is not canonical
       memory.fill(this.ip, 0, 10);
       store<u16>(this.ip + 10, 0xFFFF);
       store<u32>(this.ip + 12, bswap<u32>(<u32>ipv4Scratch));

@@ -4,8 +4,19 @@
 // Canonical path (PathFacts.set): `:path` up to the first '?' must start with '/' and contain no
 // "//", no "." or ".." segment, no '\', '#', byte ≤ 0x20, 0x7F or ≥ 0x80, no '%' that is not
 // followed by two hex digits, no %2F/%5C (any case) and no percent-encoded unreserved byte
-// ([A-Za-z0-9-._~], e.g. %2e, %61). Anything else → the request is denied (non_canonical_path)
-// before any rule is looked at.
+// ([A-Za-z0-9-._~], e.g. %2e, %61), and no segment with path parameters (';') whose name — the
+// bytes before its first ';' — is empty, "." or ".." ("/..;/", "/.;x/", "/;x/": servlet
+// containers strip the parameters and then resolve the dot segment or merge the slashes).
+// Anything else → the request is denied (non_canonical_path) before any rule is looked at.
+//
+// Path parameters: Tomcat, Jetty, Undertow and Spring drop everything from a ';' to the end of
+// its segment before routing ("/admin;x=1/users" is served as "/admin/users"). So a path with a
+// ';' is matched twice: as received, and as that stripped view (PathFacts.stripped). A match in
+// either view counts for the restricting lists (deny `paths`, allow `notPaths`); for the
+// granting lists (allow `paths`, deny `notPaths`) a suffix entry ("*.json") must hold in both
+// views ("/secret;.json" is not a .json path to a servlet container) unless the entry itself
+// contains a ';'. Exact, prefix and template entries without a ';' that match the received path
+// match its stripped view too (canonical segment names are non-empty and not dot segments).
 //
 // Patterns (parsePathPattern):
 //   "*"            any path ("/*" and "/{**}" mean the same)
@@ -30,7 +41,7 @@
 
 import { Arena } from "../util/arena";
 import { ByteTable } from "../util/bytetable";
-import { hash64, hash64Fold, hashPrefixes, bytesEqual, bytesEqualFold, endsWith, hexVal } from "../util/bytes";
+import { hash64, hash64Fold, hashPrefixes, bytesEqual, bytesEqualFold, endsWith, hexVal, indexOfByte } from "../util/bytes";
 
 // ---- canonical request paths ----------------------------------------------------------------
 
@@ -51,13 +62,17 @@ export function canonicalPathLength(ptr: usize, len: i32): i32 {
   }
   if (n == 0 || load<u8>(ptr) != 0x2F) return -1;
   let seg = 0; // index of the '/' that starts the current segment
+  let semi = -1; // index of the current segment's first ';', or -1
   for (let i = 1; i < n; i++) {
     const c = <u32>load<u8>(ptr + <usize>i);
     if (c == 0x2F) {
       if (isBadSegment(ptr, seg, i)) return -1;
+      if (semi >= 0 && isBadName(ptr, seg, semi)) return -1;
       seg = i;
+      semi = -1;
       continue;
     }
+    if (c == 0x3B && semi < 0) semi = i;
     if (c <= 0x20 || c >= 0x7F || c == 0x5C || c == 0x23) return -1;
     if (c == 0x25) {
       if (i + 2 >= n) return -1;
@@ -72,7 +87,16 @@ export function canonicalPathLength(ptr: usize, len: i32): i32 {
   // the last segment may be empty (a trailing '/'), but not "." or ".."
   const last = n - seg - 1;
   if (last > 0 && isBadSegment(ptr, seg, n)) return -1;
+  if (semi >= 0 && isBadName(ptr, seg, semi)) return -1;
   return n;
+}
+
+/** A segment name (the bytes between the '/' at `slash` and the segment's first ';' at `semi`)
+ *  that is empty, "." or "..". */
+// @ts-ignore: decorator
+@inline
+function isBadName(ptr: usize, slash: i32, semi: i32): bool {
+  return isBadSegment(ptr, slash, semi);
 }
 
 /** Empty, "." or ".." segment between the '/' at `slash` and `end`. */
@@ -106,18 +130,63 @@ export class PathFacts {
   readonly prefixLens: usize = changetype<usize>(this.buf) + PATH_MAX_PREFIXES * 16;
   foldReady: bool = false;
   hashFold: u64 = 0;
+  /** The path has path parameters (a ';'): `stripped` holds the view without them. */
+  hasParams: bool = false;
+  /** The stripped view ("/a;x/b;y" → "/a/b"); created on the first path with a ';' and reused.
+   *  Meaningful only while hasParams. */
+  stripped: PathFacts | null = null;
+  private stripBuf: ArrayBuffer | null = null;
 
   /** Takes `:path` (query included); returns whether it is canonical. */
   set(ptr: usize, len: i32): bool {
     this.ptr = ptr;
     this.foldReady = false;
+    this.hasParams = false;
     const n = canonicalPathLength(ptr, len);
     this.len = n;
     this.canonical = n > 0;
     if (!this.canonical) { this.prefixCount = 0; return false; }
     this.hash = hash64(ptr, n);
     this.prefixCount = hashPrefixes(ptr, n, 0, 0x2F, false, this.prefixLens, this.prefixHashes, PATH_MAX_PREFIXES);
+    for (let i = 0; i < n; i++) {
+      if (load<u8>(ptr + <usize>i) == 0x3B) { this.hasParams = true; break; }
+    }
+    if (this.hasParams && !this.setStripped()) {
+      // cannot happen for a canonical path; refuse rather than match half a path
+      this.len = -1;
+      this.canonical = false;
+      this.hasParams = false;
+      this.prefixCount = 0;
+      return false;
+    }
     return true;
+  }
+
+  /** Copies the path without its parameters into the stripped view. Allocates only when a
+   *  longer path than any before arrives. */
+  private setStripped(): bool {
+    const n = this.len;
+    let buf = this.stripBuf;
+    if (buf === null || buf.byteLength < n) {
+      buf = new ArrayBuffer(n < 256 ? 256 : n);
+      this.stripBuf = buf;
+    }
+    let view = this.stripped;
+    if (view === null) {
+      view = new PathFacts();
+      this.stripped = view;
+    }
+    const src = this.ptr;
+    const dst = changetype<usize>(buf);
+    let m = 0;
+    let skipping = false;
+    for (let i = 0; i < n; i++) {
+      const c = load<u8>(src + <usize>i);
+      if (c == 0x2F) skipping = false;
+      else if (c == 0x3B) skipping = true;
+      if (!skipping) { store<u8>(dst + <usize>m, c); m++; }
+    }
+    return view.set(dst, m);
   }
 
   ensureFold(): void {
@@ -246,7 +315,7 @@ export function parsePathPattern(p: usize, n: i32): PathPattern {
 // ---- compiled matcher -----------------------------------------------------------------------
 
 // Template layout in the arena: i32 count, then per segment (i32 kind, u32 ptr, i32 len).
-// Suffix list: per entry (u32 ptr, i32 len).
+// Suffix list: per entry (u32 ptr, i32 len, i32 1 if the suffix contains a ';').
 
 // @ts-ignore: decorator
 @unmanaged
@@ -275,7 +344,7 @@ export class PathSet {
     }
     s.exact = nExact > 0 ? ByteTable.create(arena, nExact, fold) : null;
     s.prefixes = nPrefix > 0 ? ByteTable.create(arena, nPrefix, fold) : null;
-    s.suffixes = nSuffix > 0 ? arena.alloc(<usize>nSuffix * 8) : 0;
+    s.suffixes = nSuffix > 0 ? arena.alloc(<usize>nSuffix * 12) : 0;
     s.templates = nTemplate > 0 ? arena.alloc(<usize>nTemplate * 4) : 0;
     for (let i = 0; i < pats.length; i++) {
       const pt = pats[i];
@@ -285,9 +354,10 @@ export class PathSet {
       } else if (pt.kind == PAT_PREFIX) {
         s.prefixes!.insert(arena, base + <usize>pt.litOff, pt.litLen, 0);
       } else if (pt.kind == PAT_SUFFIX) {
-        const e = s.suffixes + <usize>s.suffixCount * 8;
+        const e = s.suffixes + <usize>s.suffixCount * 12;
         store<u32>(e, <u32>arena.dup(base + <usize>pt.litOff, pt.litLen));
         store<i32>(e + 4, pt.litLen);
+        store<i32>(e + 8, indexOfByte(base + <usize>pt.litOff, pt.litLen, 0x3B, 0) >= 0 ? 1 : 0);
         s.suffixCount++;
       } else if (pt.kind == PAT_TEMPLATE) {
         const ns = pt.segKinds.length;
@@ -308,9 +378,18 @@ export class PathSet {
     return s;
   }
 
-  /** Does the (canonical) path match any entry? Allocates nothing. */
+  /** Does the (canonical) path match any entry? Allocates nothing. A path with parameters is
+   *  also judged by its stripped view (see the top of this file): restricting lists (fold) match
+   *  if either view does; in granting lists a suffix entry must hold in both views. */
   match(f: PathFacts): bool {
     if (this.any) return true;
+    const stripped = f.hasParams ? f.stripped : null;
+    if (this.matchView(f, this.fold ? null : stripped)) return true;
+    return this.fold && stripped !== null && this.matchView(stripped, null);
+  }
+
+  /** One view. `both`: the stripped view a granting suffix entry must also end with. */
+  private matchView(f: PathFacts, both: PathFacts | null): bool {
     const fold = this.fold;
     if (fold) f.ensureFold();
     const p = f.ptr;
@@ -335,8 +414,12 @@ export class PathSet {
       }
     }
     for (let k = 0; k < this.suffixCount; k++) {
-      const e = this.suffixes + <usize>k * 8;
-      if (endsWith(p, n, <usize>load<u32>(e), load<i32>(e + 4), fold)) return true;
+      const e = this.suffixes + <usize>k * 12;
+      const sp = <usize>load<u32>(e);
+      const sl = load<i32>(e + 4);
+      if (!endsWith(p, n, sp, sl, fold)) continue;
+      if (both !== null && load<i32>(e + 8) == 0 && !endsWith(both.ptr, both.len, sp, sl, false)) continue;
+      return true;
     }
     for (let k = 0; k < this.templateCount; k++) {
       if (matchTemplate(<usize>load<u32>(this.templates + <usize>k * 4), p, n, fold)) return true;

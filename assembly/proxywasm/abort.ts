@@ -1,8 +1,10 @@
 // The AssemblyScript abort handler, wired with `--use abort=assembly/proxywasm/abort/meshgate_abort`
 // (asconfig.json). Envoy provides no `env.abort`, so a failed assertion, bounds check or an
-// abort() naming a host call and its status is logged at critical through proxy_log; the compiler
-// places `unreachable` after every abort call, so the VM traps right after and Envoy fails the
-// stream closed (503, details `wasm_fail_stream`).
+// abort() naming a host call and its status is logged at critical through proxy_log, and then
+// the handler traps itself: the compiler puts `unreachable` after the aborts IT generates
+// (assert, bounds checks), but an explicit `abort("...")` in source compiles to a plain call of
+// the aliased handler that would return and carry on. Envoy then fails the stream closed (503,
+// details `wasm_fail_stream`) and marks the VM failed.
 //
 // It allocates nothing: the handler may run because the heap is exhausted, so the message is
 // encoded as UTF-8 into a static buffer (long messages are cut).
@@ -14,7 +16,7 @@ const buffer = memory.data(CAPACITY);
 let used: i32 = 0;
 
 function putByte(b: i32): void {
-  if (used < CAPACITY) store<u8>(buffer + <usize>used++, <u8>b);
+  if (used < CAPACITY) { store<u8>(buffer + <usize>used, <u8>b); used++; }
 }
 
 /** Appends `s` as UTF-8 (a lone surrogate becomes U+FFFD). */
@@ -61,12 +63,16 @@ export function meshgate_abort(message: string | null = null, fileName: string |
   used = 0;
   putString("meshgate abort: ");
   putString(message !== null ? message : "(no message)");
-  putString(" at ");
-  putString(fileName !== null ? fileName : "?");
-  putByte(0x3a);
-  putDecimal(line);
-  putByte(0x3a);
-  putDecimal(column);
+  // Compiler-generated aborts carry the source location; an explicit abort("...") does not.
+  if (fileName !== null) {
+    putString(" at ");
+    putString(fileName);
+    putByte(0x3a);
+    putDecimal(line);
+    putByte(0x3a);
+    putDecimal(column);
+  }
   // The status is ignored on purpose: there is nothing left to report a logging failure to.
   proxy_log(LogLevel.Critical, buffer, <usize>used);
+  unreachable();
 }

@@ -13,7 +13,7 @@
 // view the caller owns: valid until the current callback returns. Keys are `HostKey`s encoded
 // once. Nothing here allocates except the functions taking a `string` (configure time only).
 import * as raw from "./imports";
-import { BufferType, LogLevel, MetricType, WasmResult } from "./enums";
+import { BufferType, LogLevel, MapType, MetricType, WasmResult } from "./enums";
 import { Bytes, HostKey } from "./views";
 import "./abort";
 

@@ -1,16 +1,22 @@
 /**
- * The Proxy-Wasm map serialization (header pairs, local-reply headers): u32 LE count N, N × (u32
- * key length, u32 value length), then each key and value followed by one NUL. The parser is as
- * strict as proxy-wasm-cpp-host's: any violation (missing NUL, trailing bytes, more than 1024
- * pairs) yields an empty list, exactly like the real host (which does not report an error).
+ * The Proxy-Wasm map serialization (header pairs, local-reply headers, map properties):
+ * u32 LE count N; N × (u32 key length, u32 value length); then for each pair the key bytes and
+ * one 0x00, the value bytes and one 0x00. Lengths exclude the NUL.
+ *
+ * The parser is exactly as strict as proxy-wasm-cpp-host's `toPairs`: a missing NUL, trailing
+ * bytes, a length running past the end, more than 1024 pairs or more than 1 MiB yield an EMPTY
+ * list — silently, like the real host, which reports no error. Header names and values are
+ * bytes; strings here are latin1 so every byte survives a round trip.
  */
 export type Pairs = [string, string][];
 
-const MAX_PAIRS = 1024;
+export const MAX_PAIRS = 1024;
+export const MAX_PAIRS_BYTES = 1024 * 1024;
 
+/** Serializes pairs; an empty list serializes to zero bytes (what the host hands out). */
 export function serializePairs(pairs: Pairs): Buffer {
   if (pairs.length === 0) return Buffer.alloc(0);
-  const encoded = pairs.map(([k, v]) => [Buffer.from(k, 'latin1'), Buffer.from(v, 'latin1')]);
+  const encoded = pairs.map(([k, v]) => [Buffer.from(k, 'latin1'), Buffer.from(v, 'latin1')] as const);
   const size = 4 + 8 * pairs.length + encoded.reduce((n, [k, v]) => n + k.length + v.length + 2, 0);
   const out = Buffer.alloc(size);
   out.writeUInt32LE(pairs.length, 0);
@@ -29,25 +35,21 @@ export function serializePairs(pairs: Pairs): Buffer {
   return out;
 }
 
-export function parsePairs(buf: Uint8Array): Pairs {
-  if (buf.length === 0) return [];
-  if (buf.length < 4) return [];
-  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = view.readUInt32LE(0);
-  if (n > MAX_PAIRS || 4 + 8 * n > view.length) return [];
-  const lens: [number, number][] = [];
-  for (let i = 0; i < n; i++) lens.push([view.readUInt32LE(4 + 8 * i), view.readUInt32LE(8 + 8 * i)]);
+/** Parses serialized pairs the way cpp-host does: any violation gives []. */
+export function parsePairs(bytes: Uint8Array): Pairs {
+  if (bytes.length < 4 || bytes.length > MAX_PAIRS_BYTES) return [];
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = buf.readUInt32LE(0);
+  if (n > MAX_PAIRS || 4 + 8 * n > buf.length) return [];
   let off = 4 + 8 * n;
   const out: Pairs = [];
-  for (const [kl, vl] of lens) {
-    if (off + kl + 1 + vl + 1 > view.length) return [];
-    const k = view.subarray(off, off + kl).toString('latin1');
-    if (view[off + kl] !== 0) return [];
-    off += kl + 1;
-    const v = view.subarray(off, off + vl).toString('latin1');
-    if (view[off + vl] !== 0) return [];
-    off += vl + 1;
-    out.push([k, v]);
+  for (let i = 0; i < n; i++) {
+    const kl = buf.readUInt32LE(4 + 8 * i);
+    const vl = buf.readUInt32LE(8 + 8 * i);
+    if (off + kl + 1 + vl + 1 > buf.length) return [];
+    if (buf[off + kl] !== 0 || buf[off + kl + 1 + vl] !== 0) return [];
+    out.push([buf.toString('latin1', off, off + kl), buf.toString('latin1', off + kl + 1, off + kl + 1 + vl)]);
+    off += kl + 1 + vl + 1;
   }
-  return off === view.length ? out : [];
+  return off === buf.length ? out : [];
 }

@@ -28,9 +28,21 @@ export async function acquirePort(port: number): Promise<PortLock> {
         fs.rmSync(dir, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`port ${port} stayed locked by another test for ${WAIT_MS / 1000} s (${dir})`);
+      if (Date.now() > deadline) {
+        const owner = readOwner(dir);
+        const who = owner === process.pid ? 'this very process (a stack was not stopped?)' : `process ${owner ?? '?'}`;
+        throw new Error(`port ${port} stayed locked by ${who} for ${WAIT_MS / 1000} s (${dir})`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+}
+
+function readOwner(dir: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8')) || undefined;
+  } catch {
+    return undefined;
   }
 }
 

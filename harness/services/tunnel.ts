@@ -13,7 +13,8 @@ export interface ConnectOptions {
   proxyTls?: ClientTls;
   /** The CONNECT request target, `host:port`. */
   target: string;
-  /** Extra CONNECT request headers (e.g. a forged Host). Default Host = target. */
+  /** Extra CONNECT request headers (e.g. a forged Host), names case-insensitive: a `Host` given
+   *  here replaces the default one (= target) instead of adding a second. */
   headers?: Record<string, string>;
   /** Inner TLS: SNI/verification name and trust bundle. */
   innerServername: string;
@@ -44,7 +45,8 @@ export function connectThrough(o: ConnectOptions): Promise<ConnectResult> {
       else resolve(value!);
     };
     outer.once(o.proxyTls ? 'secureConnect' : 'connect', () => {
-      const headers = { host: o.target, ...(o.headers ?? {}) };
+      const headers: Record<string, string> = { host: o.target };
+      for (const [k, v] of Object.entries(o.headers ?? {})) headers[k.toLowerCase()] = v;
       outer.write(`CONNECT ${o.target} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
     });
     let head = Buffer.alloc(0);
@@ -58,7 +60,12 @@ export function connectThrough(o: ConnectOptions): Promise<ConnectResult> {
         done(null, { connect });
         return;
       }
-      const inner = tls.connect({ socket: outer, servername: o.innerServername, ca: o.innerCa });
+      // The caller's own TLS inside the tunnel: SNI and certificate check for the name it meant.
+      // (An IP literal is checked against the certificate's IP SANs and sent without SNI, RFC 6066.)
+      const byIp = net.isIP(o.innerServername.replace(/^\[|\]$/g, '')) !== 0;
+      const inner = byIp
+        ? tls.connect({ socket: outer, host: o.innerServername.replace(/^\[|\]$/g, ''), ca: o.innerCa })
+        : tls.connect({ socket: outer, servername: o.innerServername, ca: o.innerCa });
       inner.once('secureConnect', () => inner.write(`GET ${o.innerPath ?? '/'} HTTP/1.1\r\nHost: ${o.innerServername}\r\nConnection: close\r\n\r\n`));
       let body = '';
       inner.on('data', (c: Buffer) => (body += c.toString('latin1')));

@@ -22,6 +22,9 @@ export interface EgressStackOptions {
   trustDomain: string;
   /** External names the DNS server answers (with 127.0.0.1); anything else is NXDOMAIN. */
   names: string[];
+  /** Names the DNS server answers but the external services' certificate does NOT cover (to show
+   *  that TLS origination verifies the certificate against the name it dials). */
+  uncertifiedNames?: string[];
   /** Ports the external services listen on; TLS unless listed in `plainPorts`. */
   ports: number[];
   plainPorts?: number[];
@@ -52,21 +55,26 @@ export class EgressStack {
     const { caFile } = ca.writeTo(dir, 'ca');
     const own = (await ca.mintSvid(`spiffe://${o.trustDomain}/ns/egress/sa/gateway`)).writeTo(dir, 'egress');
     const answers: Record<string, string> = {};
-    for (const n of o.names) answers[n.toLowerCase().replace(/\.$/, '')] = '127.0.0.1';
-    const serverCert = await ca.mintServer([...new Set([...Object.keys(answers), 'localhost', '127.0.0.1'])]);
+    const key = (n: string) => n.toLowerCase().replace(/\.$/, '');
+    for (const n of o.names) answers[key(n)] = '127.0.0.1';
+    const uncertified = new Set((o.uncertifiedNames ?? []).map(key));
+    for (const n of uncertified) answers[n] = '127.0.0.1';
+    const certified = Object.keys(answers).filter((n) => !uncertified.has(n));
+    const serverCert = await ca.mintServer([...new Set([...certified, 'localhost', '127.0.0.1'])]);
 
     const locks: PortLock[] = [];
     const services = new Map<number, RecordingUpstream>();
     let dns: DnsServer | undefined;
     let envoy: EnvoyProcess | undefined;
     try {
-      for (const port of [...new Set(o.ports)]) {
-        // Fixed ports (443, 80) are shared by every egress test on the machine: take turns.
+      // Fixed ports (443, 80) are shared by every egress test on the machine: take turns, always
+      // locking in ascending order so two processes never wait for each other's second port.
+      for (const port of [...new Set(o.ports)].sort((a, b) => a - b)) {
         locks.push(await acquirePort(port));
         const plain = (o.plainPorts ?? []).includes(port);
         services.set(port, await RecordingUpstream.start({ name: `external:${port}`, port, tls: plain ? undefined : { certPem: serverCert.chainPem, keyPem: serverCert.keyPem } }));
       }
-      dns = await DnsServer.start({ answers, tcp: true });
+      dns = await DnsServer.start({ answers, tcp: true, ttl: 3600 });
       const bootstrap = renderReference(o.role ?? 'egress', {
         wasmFile: o.wasmFile ?? path.join(repoRoot(), 'build', 'meshgate.wasm'),
         policyJson: o.policyJson,

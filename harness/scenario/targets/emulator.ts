@@ -4,6 +4,12 @@
  * from a foreign CA or out of date is refused), HTTP/1 parsing of raw bytes, path normalization,
  * and the HCM's handling of x-forwarded-client-cert. Where the model and Envoy could differ, the
  * scenario suites run on both targets and `--target both` fails on any disagreement.
+ *
+ * Egress adds egressFront (how envoy/egress.yaml and envoy/egress-sidecar.yaml turn Host lines,
+ * absolute-form URIs and CONNECT targets into :authority and :scheme) and egressDelivery (the two
+ * ways the dynamic forward proxy fails to deliver what the filter allowed that scenarios pin),
+ * both checked request by request against Envoy in test/e2e/egress.test.ts; what they do not
+ * model is listed in docs/egress-behaviour.md §8.
  */
 import { X509Certificate } from 'node:crypto';
 import { ProxyWasmVm, type PluginHandle } from '../../emulator/vm';
@@ -14,6 +20,7 @@ import { normalizeRequestPath } from '../front';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import { deniedRule } from './details';
+import { composedAuthority, composedHeaders, isSidecar } from './envoy-egress';
 
 interface ParsedRequest {
   method: string;
@@ -83,6 +90,10 @@ export class EmulatorTarget implements TargetExecutor {
   }
 
   async run(req: ScenarioRequest): Promise<Observation> {
+    return this.scenario.role === 'inbound' ? this.runInbound(req) : this.runEgress(req);
+  }
+
+  private async runInbound(req: ScenarioRequest): Promise<Observation> {
     const cert = await this.peerCertificate(req);
     if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.cert})` };
 
@@ -90,7 +101,7 @@ export class EmulatorTarget implements TargetExecutor {
     let method = req.method;
     let target = req.path;
     let headers: [string, string][] = Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]);
-    let host = this.scenario.role === 'inbound' ? 'billing' : this.egressHost(req);
+    let host = 'billing';
     if (req.raw !== undefined) {
       const parsed = parseRawRequest(req.raw);
       if (!parsed) return { outcome: 'deny', status: 400, layer: 'envoy', detail: 'malformed request' };
@@ -104,48 +115,59 @@ export class EmulatorTarget implements TargetExecutor {
       host = headers.filter(([k]) => k === 'host')[0][1];
       headers = headers.filter(([k]) => k !== 'host');
     }
-    if (req.raw === undefined && this.scenario.role === 'egress' && req.connect) {
-      method = 'CONNECT';
-      target = host;
-    } else if (req.raw === undefined && this.scenario.role === 'egress' && req.scheme === 'http') {
-      target = `http://${host}${req.path}`;
-    }
 
-    let scheme = 'https';
     let authority = host;
     let pathHeader: string | undefined = target;
     if (method === 'CONNECT') {
       authority = target;
       pathHeader = undefined;
     } else {
-      const abs = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(target);
-      if (abs) {
-        if (this.scenario.role === 'inbound') return { outcome: 'deny', status: 400, layer: 'envoy', detail: 'absolute-form not allowed' };
-        scheme = abs[1].toLowerCase();
-        authority = abs[2];
-        target = abs[3] || '/';
-      }
+      if (/^https?:\/\//i.test(target)) return { outcome: 'deny', status: 400, layer: 'envoy', detail: 'absolute-form not allowed' };
       const front = normalizeRequestPath(target);
       if (!front.ok) return { outcome: 'deny', status: 400, layer: 'envoy', detail: front.reason };
       pathHeader = front.path;
     }
 
     const identitySource = (this.scenario.policy.identity as { from?: string } | undefined)?.from ?? 'peer-certificate';
-    headers = headers.filter(([k]) => k !== 'x-forwarded-client-cert' || (this.scenario.role === 'inbound' && identitySource === 'xfcc' && cert !== undefined));
-    if (this.scenario.role === 'inbound' && identitySource !== 'xfcc' && cert !== undefined) {
+    headers = headers.filter(([k]) => k !== 'x-forwarded-client-cert' || (identitySource === 'xfcc' && cert !== undefined));
+    if (identitySource !== 'xfcc' && cert !== undefined) {
       // SANITIZE_SET with uri: Envoy writes its own element for the peer it saw.
       headers.push(['x-forwarded-client-cert', `By=spiffe://${this.scenario.policy.trustDomain}/ns/shop/sa/billing;${cert.uris.map((u) => `URI=${u}`).join(';') || 'URI='}`]);
     }
-    const pseudo: [string, string][] = [[':authority', authority], [':method', method], [':scheme', scheme]];
+    const pseudo: [string, string][] = [[':authority', authority], [':method', method], [':scheme', 'https']];
     if (pathHeader !== undefined) pseudo.push([':path', pathHeader]);
+    return this.decide(cert, [...pseudo, ...headers]);
+  }
 
+  /**
+   * Egress: the front of envoy/egress.yaml (TLS listener, :scheme https) or of
+   * envoy/egress-sidecar.yaml (plain listener, :scheme http, no peer certificate) as modelled by
+   * egressFront, then the filter, then the ways the dynamic forward proxy fails to deliver what
+   * the filter let through (egressDelivery). Pinned by test/e2e/egress.test.ts.
+   */
+  private async runEgress(req: ScenarioRequest): Promise<Observation> {
+    const sidecar = isSidecar(this.scenario);
+    const cert = sidecar ? undefined : await this.peerCertificate(req);
+    if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.cert})` };
+    const front = egressFront(req, sidecar ? 'http' : 'https');
+    if (!front.ok) return { outcome: 'deny', status: front.status, layer: 'envoy', detail: front.detail };
+    const pseudo: [string, string][] = [[':authority', front.authority], [':method', front.method], [':scheme', front.scheme]];
+    if (front.path !== undefined) pseudo.push([':path', front.path]);
+    const obs = this.decide(cert, [...pseudo, ...front.headers]);
+    if (obs.outcome !== 'allow') return obs;
+    const failure = egressDelivery(front);
+    return failure ? { outcome: 'deny', status: 503, layer: 'envoy', rule: obs.rule, detail: `${failure} (${obs.detail})` } : obs;
+  }
+
+  /** Runs the request headers through the filter; allow = the filter let the stream continue. */
+  private decide(cert: { pem: string; uris: string[] } | undefined, requestHeaders: [string, string][]): Observation {
     const properties: Record<string, string | bigint | boolean> = { 'connection.id': ++connectionIds };
     if (cert !== undefined) {
       properties['connection.peer_certificate'] = encodeURIComponent(cert.pem);
       properties['connection.mtls'] = true;
       if (cert.uris.length) properties['connection.uri_san_peer_certificate'] = cert.uris[0];
     }
-    const stream = this.plugin.newHttpStream({ properties, requestHeaders: [...pseudo, ...headers] });
+    const stream = this.plugin.newHttpStream({ properties, requestHeaders });
     const r = stream.sendRequestHeaders({ endOfStream: true });
     stream.complete();
     if (r.action === 'continue') {
@@ -163,14 +185,125 @@ export class EmulatorTarget implements TargetExecutor {
     };
   }
 
-  private egressHost(req: ScenarioRequest): string {
-    const h = req.host ?? '';
-    const bracketed = h.includes(':') && !h.startsWith('[') ? `[${h}]` : h;
-    const defaultPort = req.connect ? undefined : req.scheme === 'http' ? 80 : 443;
-    return req.port !== undefined && req.port !== defaultPort ? `${bracketed}:${req.port}` : req.connect ? `${bracketed}:${req.port ?? 443}` : bracketed;
-  }
-
   async stop(): Promise<void> {
     this.plugin.done();
   }
+}
+
+// ---- the egress front model ------------------------------------------------------------------
+
+/** What the reference egress listener hands to the filter chain, or the status it answers. */
+export type EgressFront =
+  | { ok: true; method: string; scheme: string; authority: string; path?: string; headers: [string, string][]; connect: boolean }
+  | { ok: false; status: number; detail: string };
+
+/** The authority bytes Envoy accepts (nghttp2/quiche `check_authority`): RFC 3986 authority
+ *  characters plus '%'; anything else (a space, a non-ASCII byte) is a 400. Empty is accepted. */
+const AUTHORITY_CHARS = /^[A-Za-z0-9!$&'()*+,\-.:;=@[\]_~%]*$/;
+
+function reject(status: number, detail: string): EgressFront {
+  return { ok: false, status, detail };
+}
+
+/** HCM `strip_trailing_host_dot: true` (HeaderUtility::stripTrailingHostDot): the last '.' of the
+ *  authority goes if it ends the authority or stands right before the ':' of the port. */
+export function stripTrailingHostDot(authority: string): string {
+  const dot = authority.lastIndexOf('.');
+  if (dot < 0) return authority;
+  if (dot === authority.length - 1) return authority.slice(0, -1);
+  if (authority[dot + 1] === ':') return authority.slice(0, dot) + authority.slice(dot + 1);
+  return authority;
+}
+
+/** `host:port` as Envoy's HTTP/1 codec accepts it in a CONNECT request line or an absolute URI. */
+function validHostPort(host: string, port: string | undefined): boolean {
+  if (host === '') return false;
+  if (port === undefined) return true;
+  return /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
+}
+
+/**
+ * A model of envoy/egress.yaml's front (or the sidecar's: `listenerScheme` http), pinned against
+ * Envoy 1.40 by test/e2e/egress.test.ts ("front model" cases) and described, with the test for
+ * each point, in docs/egress-behaviour.md:
+ * - HTTP/1.0 → 426 (no accept_http_10); a header line the codec cannot parse → 400;
+ * - CONNECT: the request target must be `host:port` (no userinfo, port 1..65535) else 400; it
+ *   becomes :authority and every Host header is ignored;
+ * - absolute-form `scheme://[userinfo@]host[:port]/path`: scheme http/https in any case (else 400),
+ *   lower-cased into :scheme; userinfo dropped; empty host or bad port → 400; the URI's
+ *   authority becomes :authority and replaces Host; a path starting with '?' → 404;
+ * - origin-form: no Host at all → 400; several Host lines are joined with ',' (empty ones
+ *   skipped) into one :authority; :scheme is the listener's;
+ * - the resulting :authority must consist of authority characters (else 400), then
+ *   strip_trailing_host_dot removes one trailing dot;
+ * - paths are normalized like the inbound listener's (front.ts);
+ * - x-forwarded-client-cert from the client is removed (SANITIZE).
+ */
+export function egressFront(req: ScenarioRequest, listenerScheme: 'http' | 'https'): EgressFront {
+  let method: string;
+  let target: string;
+  let headers: [string, string][];
+  if (req.raw !== undefined) {
+    if (/^[^\r\n]* HTTP\/1\.0\r\n/.test(req.raw)) return reject(426, 'low_version');
+    const parsed = parseRawRequest(req.raw);
+    if (!parsed) return reject(400, 'http1.codec_error');
+    ({ method, target, headers } = parsed);
+  } else if (req.connect) {
+    method = 'CONNECT';
+    target = composedAuthority(req);
+    headers = Object.entries(composedHeaders(req, target));
+  } else {
+    method = req.method;
+    const authority = composedAuthority(req);
+    target = req.scheme !== undefined ? `${req.scheme}://${authority}${req.path}` : req.path;
+    headers = Object.entries(composedHeaders(req, authority));
+  }
+  const hostValues = headers.filter(([k]) => k === 'host').map(([, v]) => v);
+  headers = headers.filter(([k]) => k !== 'host' && k !== 'x-forwarded-client-cert');
+
+  let scheme = listenerScheme;
+  let authority: string;
+  let path: string | undefined;
+  if (method === 'CONNECT') {
+    const m = /^(\[[^\]]*\]|[^:@/[\]]*)(?::([^:]*))?$/.exec(target);
+    if (!m || m[2] === undefined || !validHostPort(m[1], m[2])) return reject(400, 'http1.invalid_url');
+    authority = target;
+  } else {
+    const abs = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(target);
+    if (abs) {
+      const s = abs[1].toLowerCase();
+      if (s !== 'http' && s !== 'https') return reject(400, 'http1.invalid_scheme');
+      scheme = s;
+      const hostPort = abs[2].slice(abs[2].lastIndexOf('@') + 1);
+      const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(.*))?$/.exec(hostPort);
+      if (!m || !validHostPort(m[1], m[2])) return reject(400, 'http1.invalid_url');
+      authority = hostPort;
+      target = abs[3] === '' ? '/' : abs[3];
+      if (target.startsWith('?')) return reject(404, 'absolute_path_rejected');
+    } else {
+      if (hostValues.length === 0) return reject(400, 'missing_host_header');
+      authority = hostValues.filter((v) => v !== '').join(',');
+    }
+    const normalized = normalizeRequestPath(target);
+    if (!normalized.ok) return reject(400, normalized.reason);
+    path = normalized.path;
+  }
+  if (!AUTHORITY_CHARS.test(authority)) return reject(400, 'http.invalid_authority');
+  authority = stripTrailingHostDot(authority);
+  return { ok: true, method, scheme, authority, path, headers, connect: method === 'CONNECT' };
+}
+
+/**
+ * Why Envoy would not deliver a request the filter let through, or undefined. Only the failures a
+ * scenario may pin (each shown by test/e2e/egress.test.ts): the dynamic forward proxy hands a
+ * bracketed IPv6 authority to c-ares, which refuses it ("Misformatted domain name", 503); and TLS
+ * origination to a name that still ends in '.' (a second trailing dot; strip_trailing_host_dot
+ * removes only one) verifies the certificate against that name, which no certificate carries.
+ * Anything else the harness DNS server answers and the fake services' certificate covers.
+ */
+export function egressDelivery(front: Extract<EgressFront, { ok: true }>): string | undefined {
+  const host = /^(\[[^\]]*\]|[^:]*)/.exec(front.authority)?.[1] ?? '';
+  if (host.startsWith('[')) return 'dns_resolution_failure{cares_failure:Misformatted_domain_name}';
+  if (!front.connect && front.scheme === 'https' && host.endsWith('.')) return 'upstream_reset_before_response_started{...CERTIFICATE_VERIFY_FAILED...}';
+  return undefined;
 }

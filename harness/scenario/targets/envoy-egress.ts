@@ -1,10 +1,20 @@
 /**
  * The `envoy` target for egress scenarios: requests go through a real egress gateway
- * (envoy/egress.yaml + build/meshgate.wasm) to fake external services reached by real DNS
- * resolution (the harness DNS server answers the scenario's names with 127.0.0.1). "allow" means
- * an external service received the request; for every request the DNS query log and the
- * services' connection counts are recorded, so a denial that still resolved or dialed anything
- * fails the scenario.
+ * (envoy/egress.yaml + build/meshgate.wasm; envoy/egress-sidecar.yaml when the policy says
+ * `identity.from: local`) to fake external services reached by real DNS resolution (the harness
+ * DNS server answers every name in the scenario with 127.0.0.1). "allow" means an external
+ * service received the request; for every request the DNS query log and the services' connection
+ * counts are recorded, so a meshgate denial that still resolved or dialed anything fails the
+ * scenario (harness/scenario/run.ts).
+ *
+ * How a composed request is sent (the emulator target builds the same request, see emulator.ts):
+ * - `connect: true`  → `CONNECT host:port` (port default 443; Host = the target unless `headers`
+ *                      set one), then TLS to `host` inside the tunnel and `GET path`;
+ * - `scheme: http|https` → absolute-form `GET scheme://authority/path`, Host = authority unless
+ *                      `headers` set one;
+ * - neither          → origin-form `GET path` with Host = authority; :scheme is the listener's
+ *                      (https on the gateway's TLS listener, http on the sidecar's plain one).
+ * `authority` = host (IPv6 bracketed) plus `:port` when `port` is given.
  */
 import { request, rawRequest, parseRawResponse, type ClientResponse } from '../../services/client';
 import { connectThrough } from '../../services/tunnel';
@@ -13,27 +23,116 @@ import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import { deniedRule } from './details';
 
+/** Does the scenario run against the sidecar form (plain-text listener, `identity.from: local`)? */
+export function isSidecar(scenario: Scenario): boolean {
+  return (scenario.policy.identity as { from?: string } | undefined)?.from === 'local';
+}
+
+/** The bracketed-if-IPv6 host plus `:port` when the request names a port. */
+export function composedAuthority(req: ScenarioRequest): string {
+  const h = req.host ?? '';
+  const host = h.includes(':') && !h.startsWith('[') ? `[${h}]` : h;
+  if (req.connect) return `${host}:${req.port ?? 443}`;
+  return req.port !== undefined ? `${host}:${req.port}` : host;
+}
+
+/** Lower-cased header names; a scenario's `Host`/`host` replaces the default one. */
+export function composedHeaders(req: ScenarioRequest, defaultHost: string): Record<string, string> {
+  const out: Record<string, string> = { host: defaultHost };
+  for (const [k, v] of Object.entries(req.headers)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+interface Destination {
+  host: string;
+  port: number;
+  tls: boolean;
+}
+
+const DEFAULT_PORT = { http: 80, https: 443 } as const;
+
+/** Splits `host[:port]` (userinfo dropped, IPv6 brackets kept off); undefined port if none. */
+function splitAuthority(authority: string): { host: string; port?: number } {
+  const a = authority.slice(authority.lastIndexOf('@') + 1);
+  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(a);
+  if (!m) return { host: a };
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: m[2] !== undefined ? Number(m[2]) : undefined };
+}
+
+/**
+ * Every (name, port) a request could make the gateway dial if meshgate let it through, composed
+ * or raw (Host headers, absolute-form and CONNECT targets): the DNS server answers those names and
+ * a fake service listens on those ports, so a request that should have been denied shows up as
+ * delivered rather than as a DNS or connection failure.
+ */
+export function destinations(req: ScenarioRequest, sidecar: boolean): Destination[] {
+  const listenerScheme = sidecar ? 'http' : 'https';
+  if (req.raw === undefined) {
+    const scheme = req.scheme ?? listenerScheme;
+    const port = req.port ?? (req.connect ? 443 : DEFAULT_PORT[scheme]);
+    const out: Destination[] = [{ host: req.host ?? '', port, tls: req.connect || scheme === 'https' }];
+    const forged = Object.entries(req.headers).find(([k]) => k.toLowerCase() === 'host')?.[1];
+    if (forged !== undefined) {
+      const f = splitAuthority(forged);
+      out.push({ host: f.host, port: f.port ?? port, tls: out[0].tls });
+    }
+    return out;
+  }
+  const head = req.raw.split('\r\n\r\n')[0].split('\r\n');
+  const [method = '', target = ''] = head[0].split(' ');
+  const out: Destination[] = [];
+  let scheme: 'http' | 'https' = listenerScheme;
+  const abs = /^(https?):\/\/([^/?#]*)/i.exec(target);
+  if (method === 'CONNECT') {
+    const { host, port } = splitAuthority(target);
+    out.push({ host, port: port ?? 443, tls: true });
+  } else if (abs) {
+    scheme = abs[1].toLowerCase() as 'http' | 'https';
+    const { host, port } = splitAuthority(abs[2]);
+    out.push({ host, port: port ?? DEFAULT_PORT[scheme], tls: scheme === 'https' });
+  }
+  for (const line of head.slice(1)) {
+    const m = /^host:(.*)$/i.exec(line);
+    if (!m) continue;
+    for (const value of m[1].split(',')) {
+      const { host, port } = splitAuthority(value.trim());
+      out.push({ host, port: port ?? (method === 'CONNECT' ? 443 : DEFAULT_PORT[scheme]), tls: method === 'CONNECT' || scheme === 'https' });
+    }
+  }
+  return out;
+}
+
+/** Names the DNS server must answer: every destination host that is not an IP literal form. */
 export function egressNames(scenario: Scenario): string[] {
   const names = new Set<string>();
-  for (const r of scenario.requests) if (r.host && !/^[\d.]+$|:/.test(r.host)) names.add(r.host.toLowerCase().replace(/\.$/, ''));
+  for (const r of scenario.requests) {
+    for (const d of destinations(r, isSidecar(scenario))) {
+      const name = d.host.toLowerCase().replace(/\.+$/, '');
+      const lastLabel = name.slice(name.lastIndexOf('.') + 1);
+      // IP literals in any inet_aton form are not names; neither is anything outside LDH.
+      if (/^(0x[0-9a-f]*|[0-9]+)$/.test(lastLabel) || !/^[a-z0-9._-]+$/.test(name)) continue;
+      names.add(name);
+    }
+  }
   return [...names];
 }
 
+/** Ports the fake external services listen on; TLS unless only plain HTTP would reach them. */
 export function egressPorts(scenario: Scenario): { ports: number[]; plain: number[] } {
-  const ports = new Set<number>();
+  const tls = new Set<number>();
   const plain = new Set<number>();
   for (const r of scenario.requests) {
-    if (r.raw !== undefined && r.port === undefined) continue;
-    const port = r.port ?? (r.scheme === 'http' ? 80 : 443);
-    ports.add(port);
-    if (r.scheme === 'http') plain.add(port);
+    for (const d of destinations(r, isSidecar(scenario))) {
+      if (!(d.port > 0 && d.port < 65536)) continue;
+      (d.tls ? tls : plain).add(d.port);
+    }
   }
-  return { ports: [...ports], plain: [...plain] };
+  for (const p of tls) plain.delete(p);
+  return { ports: [...new Set([...tls, ...plain])], plain: [...plain] };
 }
 
 export class EnvoyEgressTarget implements TargetExecutor {
   readonly name = 'envoy' as const;
-  private exchanges = 0;
 
   private constructor(
     private readonly scenario: Scenario,
@@ -42,73 +141,76 @@ export class EnvoyEgressTarget implements TargetExecutor {
 
   static async start(scenario: Scenario): Promise<EnvoyEgressTarget> {
     const { ports, plain } = egressPorts(scenario);
-    const identity = (scenario.policy.identity ?? {}) as { from?: string };
     const stack = await EgressStack.start({
       policyJson: scenario.policyJson,
       trustDomain: String(scenario.policy.trustDomain),
       names: egressNames(scenario),
       ports,
       plainPorts: plain,
-      role: identity.from === 'local' ? 'egress-sidecar' : 'egress',
+      role: isSidecar(scenario) ? 'egress-sidecar' : 'egress',
     });
     return new EnvoyEgressTarget(scenario, stack);
   }
 
-  private authority(req: ScenarioRequest): string {
-    const h = req.host ?? '';
-    const host = h.includes(':') && !h.startsWith('[') ? `[${h}]` : h;
-    const defaultPort = req.scheme === 'http' ? 80 : 443;
-    if (req.connect) return `${host}:${req.port ?? 443}`;
-    return req.port !== undefined && req.port !== defaultPort ? `${host}:${req.port}` : host;
-  }
-
   async run(req: ScenarioRequest): Promise<Observation> {
     const spiffeId = req.as === 'none' ? null : this.scenario.identities[req.as];
-    const sidecar = this.stack.envoy && (this.scenario.policy.identity as { from?: string } | undefined)?.from === 'local';
-    const tls = sidecar ? undefined : await this.stack.clientTls(spiffeId, req.cert);
+    // The sidecar listens in plain text on loopback: there is no client certificate to present.
+    const tls = isSidecar(this.scenario) ? undefined : await this.stack.clientTls(spiffeId, req.cert);
     this.stack.clear();
+    const logged = this.stack.accessLog().length;
     let res: ClientResponse;
     try {
       if (req.raw !== undefined) {
         res = parseRawResponse(await rawRequest({ port: this.stack.port, tls, bytes: req.raw }));
       } else if (req.connect) {
+        const target = composedAuthority(req);
         const r = await connectThrough({
           proxyPort: this.stack.port,
           proxyTls: tls,
-          target: this.authority(req),
-          headers: req.headers,
+          target,
+          headers: composedHeaders(req, target),
           innerServername: req.host ?? '',
           innerCa: this.stack.ca.certPem,
+          innerPath: req.path,
         });
         res = r.inner && r.connect.status === 200 ? r.inner : r.connect;
       } else {
-        const authority = this.authority(req);
-        const target = req.scheme === 'http' ? `http://${authority}${req.path}` : req.path;
-        res = await request({ port: this.stack.port, tls, method: req.method, path: target, headers: { host: authority, ...req.headers } });
+        const authority = composedAuthority(req);
+        const target = req.scheme !== undefined ? `${req.scheme}://${authority}${req.path}` : req.path;
+        res = await request({ port: this.stack.port, tls, method: req.method, path: target, headers: composedHeaders(req, authority) });
       }
     } catch (e) {
-      return { outcome: this.stack.received().length > 0 ? 'allow' : 'deny', status: 0, layer: 'tls', detail: (e as Error).message };
+      return {
+        outcome: this.stack.received().length > 0 ? 'allow' : 'deny',
+        status: 0,
+        layer: 'tls',
+        detail: (e as Error).message,
+        dnsQueries: this.stack.dns.queries().length,
+        externalConnections: this.stack.connections(),
+      };
     }
-    this.exchanges++;
     const received = this.stack.received().length > 0;
-    const details = await this.accessLogDetails(this.exchanges);
-    const rule = deniedRule(details);
+    const entry = await this.accessLogEntry(logged);
+    const details = entry?.details ?? undefined;
+    const rule = deniedRule(details) ?? (received ? /\brule=(\S+)/.exec(entry?.meshgate ?? '')?.[1] : undefined);
     return {
       outcome: received ? 'allow' : 'deny',
       status: res.status,
-      layer: received ? 'upstream' : rule !== undefined ? 'meshgate' : 'envoy',
+      layer: received ? 'upstream' : deniedRule(details) !== undefined ? 'meshgate' : 'envoy',
       rule,
-      detail: details,
+      detail: entry ? `${details} (${entry.meshgate ?? 'meshgate did not run'})` : undefined,
       dnsQueries: this.stack.dns.queries().length,
       externalConnections: this.stack.connections(),
     };
   }
 
-  private async accessLogDetails(n: number): Promise<string | undefined> {
+  /** The first access log entry after the `before` already written (Envoy writes one when a
+   *  stream ends, a tunnel included; a refused handshake writes none). */
+  private async accessLogEntry(before: number): Promise<Record<string, string> | undefined> {
     const deadline = Date.now() + 3000;
     for (;;) {
       const log = this.stack.accessLog();
-      if (log.length >= n) return log[n - 1].details;
+      if (log.length > before) return log[before];
       if (Date.now() > deadline) return undefined;
       await new Promise((r) => setTimeout(r, 25));
     }

@@ -1,0 +1,162 @@
+// Layer 3a of the binding: the context classes a filter extends. dispatch.ts routes the host's
+// callbacks to them; filters never see a raw context id table or an export.
+//
+// When things happen (proxy-wasm-cpp-host + Envoy 1.40; notes section 1.8):
+//
+//   VM start, per worker VM (+ one throwaway "canary" VM per new configuration):
+//     `_initialize` runs the module's top-level code in RESTRICTED mode: only proxy_log works
+//     (any other host call traps the VM). Register root contexts and build constants there.
+//   Plugin start, per root context (root ids start at 1):
+//     proxy_on_context_create(root, 0) → RootContext created by the factory registered for the
+//     PluginConfig's root_id → onVmStart → onConfigure. The canary VM is then dropped without
+//     onDone/onDelete. A config change with the same code creates a NEW root context in the
+//     SAME VM; the old root lives on (its streams finish) until Envoy releases it with onDone →
+//     onDelete. Several roots may be alive at once: keep all per-configuration state on the root.
+//   HTTP stream, Envoy's order:
+//     proxy_on_context_create(stream, root) (deferred to the first stream event) → onCreate →
+//     onRequestHeaders → onRequestBody* → onRequestTrailers? → onResponseHeaders →
+//     onResponseBody* → onResponseTrailers? → onLog → onDone → onDelete.
+//     Envoy runs onLog BEFORE onDone/onDelete (the spec says done → log → delete), and may call
+//     onLog with no request callback at all (an earlier filter replied, the request was invalid).
+//     Only callbacks the module exports are called: the entry file chooses (assembly/index.ts).
+//   After a trap the VM is dead: Envoy answers every later request on that worker with a 503.
+//
+// What is legal where:
+//   - Header maps: read/write only inside their own callback; after it returned Continue the map
+//     is gone (reads false, writes false). onLog can read both maps again, never write.
+//   - Plugin configuration: readable only inside onConfigure (VM configuration: onVmStart).
+//   - Stream properties (connection.*, request.*): stream callbacks only. Root callbacks see the
+//     plugin_* properties and xds.node.
+//   - setProperty (filter state): stream callbacks, before onLog.
+//   - sendLocalResponse: request or response callbacks; the callback's return value is then
+//     overridden to "stop".
+//   - Everything the host returns (Bytes views) is valid until the callback returns (scratch.ts).
+//
+// AssemblyScript has no exceptions: a callback reports failure through its return value (false
+// from onConfigure rejects the configuration), never by throwing — a throw traps the VM.
+import { FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus } from "./enums";
+
+export const CONTEXT_ROOT: u8 = 1;
+export const CONTEXT_HTTP: u8 = 2;
+
+/** What the registry holds: a root or an HTTP stream context, by the host's context id. */
+export class Context {
+  /** The host's context id (a recycled HttpContext gets the id of each new stream). */
+  id: u32;
+  /** CONTEXT_ROOT or CONTEXT_HTTP. */
+  readonly kind: u8;
+
+  constructor(id: u32, kind: u8) {
+    this.id = id;
+    this.kind = kind;
+  }
+}
+
+/**
+ * One per plugin configuration (root_id + configuration) in each VM. Parse the configuration
+ * once in onConfigure, keep the compiled result here, and hand it to stream contexts.
+ */
+export class RootContext extends Context {
+  /** The PluginConfig's root_id this context was created for. */
+  readonly rootId: string;
+  /** Stream contexts of this root that finished and wait to be reused (see newHttpContext). */
+  readonly recycled: Array<HttpContext> = new Array<HttpContext>();
+
+  constructor(id: u32, rootId: string) {
+    super(id, CONTEXT_ROOT);
+    this.rootId = rootId;
+  }
+
+  /**
+   * Once, right after creation. `vmConfigurationSize`: bytes of VmConfig.configuration (read them
+   * here with getVmConfiguration). false = the plugin fails to start.
+   */
+  onVmStart(vmConfigurationSize: i32): bool { return true; }
+
+  /**
+   * After onVmStart. The plugin configuration is readable (getPluginConfiguration) only here.
+   * Validate everything, log one line per problem, and return false to make Envoy reject the
+   * configuration (at boot it refuses to start; on an update it keeps the previous one).
+   */
+  onConfigure(configurationSize: i32): bool { return true; }
+
+  /** Every period set with setTickPeriod (per root, per worker VM). */
+  onTick(): void {}
+
+  /**
+   * Creates the context for a new HTTP stream, or null to let streams pass untouched (no stream
+   * callback is delivered then). Called only when no finished context of this root can be
+   * reused: contexts are recycled, so reset per-stream state in HttpContext.onCreate.
+   */
+  createHttpContext(id: u32): HttpContext | null { return null; }
+
+  /**
+   * The dispatcher asks this for every new stream. The default reuses a finished context (no
+   * allocation per request) or calls createHttpContext. Override only to manage contexts
+   * yourself; contexts returned by an override are not recycled by the binding.
+   */
+  newHttpContext(id: u32): HttpContext | null {
+    const free = this.recycled;
+    if (free.length > 0) {
+      const ctx = free.pop();
+      ctx.id = id;
+      return ctx;
+    }
+    const ctx = this.createHttpContext(id);
+    if (ctx !== null) ctx.recyclable = true;
+    return ctx;
+  }
+
+  /** Envoy releases the plugin (config replaced, listener drained). true = delete me now. */
+  onDone(): bool { return true; }
+
+  /** Last call for this root: free what it owns. */
+  onDelete(): void {}
+}
+
+/**
+ * One HTTP stream (request + response). Return values are FilterHeadersStatus /
+ * FilterDataStatus / FilterTrailersStatus; Continue lets the stream go on.
+ */
+export class HttpContext extends Context {
+  /** The root context (plugin configuration) this stream belongs to. */
+  readonly root: RootContext;
+  /** Set by RootContext.newHttpContext for contexts the binding recycles after onDelete. */
+  recyclable: bool = false;
+
+  constructor(id: u32, root: RootContext) {
+    super(id, CONTEXT_HTTP);
+    this.root = root;
+  }
+
+  /** The stream started (fresh or recycled context): reset per-stream state here. No header map yet. */
+  onCreate(): void {}
+
+  /** Request headers arrived; the request header map is readable and writable. */
+  onRequestHeaders(headerCount: i32, endOfStream: bool): FilterHeadersStatus { return FilterHeadersStatus.Continue; }
+
+  /** A request body chunk (`bodySize` bytes available as BufferType.HttpRequestBody). */
+  onRequestBody(bodySize: i32, endOfStream: bool): FilterDataStatus { return FilterDataStatus.Continue; }
+
+  /** Request trailers (MapType.HttpRequestTrailers readable and writable). */
+  onRequestTrailers(trailerCount: i32): FilterTrailersStatus { return FilterTrailersStatus.Continue; }
+
+  /** Response headers (upstream's or a local reply's); the response header map is readable and writable. */
+  onResponseHeaders(headerCount: i32, endOfStream: bool): FilterHeadersStatus { return FilterHeadersStatus.Continue; }
+
+  onResponseBody(bodySize: i32, endOfStream: bool): FilterDataStatus { return FilterDataStatus.Continue; }
+
+  onResponseTrailers(trailerCount: i32): FilterTrailersStatus { return FilterTrailersStatus.Continue; }
+
+  /**
+   * Access-log time: both header maps readable again, nothing writable; filter state written now
+   * may be too late for access loggers. May come without any request callback.
+   */
+  onLog(): void {}
+
+  /** The stream is finishing (after onLog in Envoy). The return value is ignored for streams. */
+  onDone(): void {}
+
+  /** Last call for this stream; a recyclable context is reused for a later stream after this. */
+  onDelete(): void {}
+}

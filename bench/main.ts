@@ -1,0 +1,209 @@
+/**
+ * `npm run bench` (dist/bench/main.js): meshgate against no filter, the Wasm floors and Envoy's
+ * native RBAC, in one run. Writes bench/results/<timestamp>.json (everything measured), .md (the
+ * summary, also printed) and .svg (the chart).
+ *
+ *   npm run bench                    # full run: 10 / 1,000 / 100,000 identities, 5 rounds (< 15 min on 2 cores)
+ *   npm run bench -- --quick         # about a minute: 10 identities, 2 short rounds, smaller memory checks
+ *   node dist/bench/main.js --rounds 7 --sizes 10,1000 --shapes mtls --out /tmp/bench
+ *
+ * Programmatic: `runBench({ quick: true, outDir })` (test/e2e/bench-quick.test.ts).
+ * Method and variants: bench/envoy-bench.ts, bench/variants.ts, bench/invm.ts.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { locateEnvoy } from '../harness/envoy/locate';
+import { repoRoot } from '../harness/envoy/paths';
+import { runEnvoyBench, type EnvoyBenchOptions } from './envoy-bench';
+import { runInVm, type InVmOptions } from './invm';
+import { ensureBenchModules, perRequestCallbacks } from './modules';
+import { createBenchPki } from './pki';
+import { QuietGate } from './proc';
+import { evaluateTargets, renderMarkdown, renderSvg, type BenchMeta, type BenchReport } from './report';
+import { SHAPES, type Shape } from './variants';
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Where the report files go (default bench/results). */
+  outDir: string;
+  rounds?: number;
+  sizes?: number[];
+  shapes?: Shape[];
+  seed?: number;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface BenchRun {
+  report: BenchReport;
+  summary: string;
+  files: { json: string; markdown: string; svg: string };
+}
+
+interface Profile {
+  envoy: Omit<EnvoyBenchOptions, 'envoy' | 'log' | 'seed' | 'sizes' | 'shapes' | 'rounds' | 'gate'> & { rounds: number; sizes: number[] };
+  inVm: Omit<InVmOptions, 'log' | 'sizes' | 'gate'>;
+  /** Quiet gate: total wait budget and longest wait per measurement, ms. */
+  gate: { budgetMs: number; maxWaitMs: number };
+}
+
+const PROFILES: Record<'full' | 'quick', Profile> = {
+  full: {
+    envoy: {
+      sizes: [10, 1000, 100_000],
+      rounds: 5,
+      connections: 64,
+      warmupMs: 1000,
+      slot: { warmMs: 300, maxMs: 1000, rateWarmMs: 300, rateMs: 2000 },
+      rateFraction: 0.5,
+      memoryRequests: [10_000, 1_000_000],
+    },
+    inVm: { batches: 5000, callbacks: 5000, memoryRequests: [10_000, 1_000_000], reconfigures: 100, reconfigureRules: 10_000 },
+    gate: { budgetMs: 90_000, maxWaitMs: 4000 },
+  },
+  quick: {
+    envoy: {
+      sizes: [10],
+      rounds: 2,
+      connections: 64,
+      warmupMs: 300,
+      slot: { warmMs: 150, maxMs: 400, rateWarmMs: 150, rateMs: 500 },
+      rateFraction: 0.5,
+      memoryRequests: [10_000, 50_000],
+    },
+    inVm: { batches: 1000, callbacks: 1000, memoryRequests: [10_000, 100_000], reconfigures: 10, reconfigureRules: 10_000 },
+    gate: { budgetMs: 8000, maxWaitMs: 1000 },
+  },
+};
+
+function timestamp(d = new Date()): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchRun> {
+  const started = Date.now();
+  const log = options.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const mode = options.quick ? 'quick' : 'full';
+  const profile = PROFILES[mode];
+  const sizes = options.sizes ?? profile.envoy.sizes;
+  const shapes = options.shapes ?? [...SHAPES];
+  const rounds = options.rounds ?? profile.envoy.rounds;
+  const seed = options.seed ?? (Date.now() & 0xffff);
+  const root = repoRoot();
+  const stamp = timestamp();
+  const loadStart = os.loadavg();
+
+  const modules = ensureBenchModules(root, log);
+  const envoy = await locateEnvoy();
+  log(`meshgate bench (${mode}): Envoy ${envoy.version} (${envoy.source}), sizes ${sizes.join(', ')}, shapes ${shapes.join(', ')}, ${rounds} rounds, seed ${seed}`);
+
+  const notes: string[] = [
+    'rbac-classic is harness/policy/rbac.ts renderRbac without its non_canonical_path policy (six RE2 regexes); every variant has the connection manager\'s path normalization instead, as Istio does.',
+    'rbac-matcher: the unified matcher, deny rules on :method/:path, then the allow rule\'s method/path predicate, then an exact_match_map on the peer URI SAN (bench/rbac.ts).',
+    'The xfcc shape runs over mTLS from the trusted gateway: with plain HTTP there is no peer certificate, the gateway cannot be trusted and every request would be denied. RBAC cannot take the identity from XFCC, so it has no native variants.',
+  ];
+  const cbs = { meshgate: perRequestCallbacks(modules.meshgate), fetch: perRequestCallbacks(modules.fetch), null: perRequestCallbacks(modules.null) };
+  if (cbs.meshgate.join() !== cbs.fetch.join()) {
+    notes.push(`WARNING: meshgate.wasm and bench-fetch.wasm export different per-request callbacks (${cbs.meshgate.join(', ')} vs ${cbs.fetch.join(', ')}): meshgate − wasm-fetch then includes crossings, not only the decision.`);
+  }
+  if (modules.built.length) notes.push(`Built by this run: ${modules.built.join(', ')}.`);
+
+  const gate = new QuietGate(profile.gate.budgetMs, profile.gate.maxWaitMs);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-bench-'));
+  try {
+    const pki = await createBenchPki(path.join(tmp, 'pki'));
+    const envoyResult = await runEnvoyBench(pki, { meshgate: modules.meshgate, null: modules.null, fetch: modules.fetch }, {
+      ...profile.envoy,
+      sizes,
+      shapes,
+      rounds,
+      seed,
+      gate,
+      envoy,
+      log,
+    });
+    const inVm = await runInVm({ meshgate: modules.meshgate, fetch: modules.fetch, decide: modules.decide }, { ...profile.inVm, sizes, gate, log });
+    notes.push(
+      `Quiet gate: before each measurement the run waited for other processes to use < 0.3 cores (${gate.calls} measurements, ${Math.round(gate.waitedMs / 1000)} s waited in all, ${gate.gaveUp} started anyway after the longest wait).`,
+    );
+    const meta: BenchMeta = {
+      timestamp: stamp,
+      mode,
+      envoy: { bin: envoy.bin, version: envoy.version, source: envoy.source },
+      node: process.version,
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      sizes,
+      rounds,
+      connections: profile.envoy.connections,
+      rateFraction: profile.envoy.rateFraction,
+      callbacks: cbs,
+      modulesBuilt: modules.built,
+      loadAverage: { start: loadStart, end: os.loadavg() },
+      durationS: (Date.now() - started) / 1000,
+      notes,
+    };
+    const report: BenchReport = { meta, envoy: envoyResult, inVm, targets: evaluateTargets(envoyResult, inVm, sizes) };
+    fs.mkdirSync(options.outDir, { recursive: true });
+    const files = {
+      json: path.join(options.outDir, `${stamp}.json`),
+      markdown: path.join(options.outDir, `${stamp}.md`),
+      svg: path.join(options.outDir, `${stamp}.svg`),
+    };
+    const rel = (f: string) => path.relative(process.cwd(), f) || f;
+    const summary = renderMarkdown(report, { json: rel(files.json), svg: rel(files.svg) });
+    fs.writeFileSync(files.json, JSON.stringify(report, null, 2) + '\n');
+    fs.writeFileSync(files.markdown, summary);
+    fs.writeFileSync(files.svg, renderSvg(report));
+    return { report, summary, files };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function parseArgs(argv: string[]): BenchOptions {
+  const o: BenchOptions = { quick: false, outDir: path.join(repoRoot(), 'bench', 'results') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--out') o.outDir = path.resolve(next());
+    else if (a === '--rounds') o.rounds = Math.max(1, parseInt(next(), 10));
+    else if (a === '--sizes') o.sizes = next().split(',').map((s) => parseInt(s, 10)).filter((n) => n > 0);
+    else if (a === '--shapes') {
+      const list = next().split(',') as Shape[];
+      for (const s of list) if (!SHAPES.includes(s)) throw new Error(`unknown shape ${s} (${SHAPES.join(', ')})`);
+      o.shapes = list;
+    } else if (a === '--seed') o.seed = parseInt(next(), 10);
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write('usage: npm run bench [-- --quick] [--rounds N] [--sizes 10,1000,100000] [--shapes mtls,xfcc,egress] [--seed N] [--out DIR]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a} (try --help)`);
+  }
+  return o;
+}
+
+if (require.main === module) {
+  let opts: BenchOptions;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  runBench(opts).then(
+    (r) => {
+      process.stdout.write(r.summary);
+      process.exit(0);
+    },
+    (e) => {
+      process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,234 @@
+/**
+ * meshgate_inbound and meshgate_egress (build/meshgate.wasm) in the emulator: configure logs the
+ * policy digest or one error line per invalid field (JSON field paths), counters exist from
+ * configure on, and requests get allow/deny, the 403 local reply with its details, the
+ * `wasm.meshgate` filter state, counters; the direct peer's identity is cached per connection.id.
+ */
+import { createHash } from 'node:crypto';
+import type { ProxyWasmVm, PluginHandle } from '../../../harness/emulator/vm';
+import {
+  INBOUND_POLICY, EGRESS_POLICY, STORE, READER, BILLING, WEB, FOREIGN,
+  mintPeers, loadMeshgate, send, inboundHeaders, egressHeaders, type Peers,
+} from './meshgate';
+
+let peers: Peers;
+beforeAll(async () => {
+  peers = await mintPeers([STORE, READER, BILLING, WEB, FOREIGN], ['two-uri-sans', 'no-uri-san']);
+});
+
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+const DENY_BODY = 'meshgate: access denied\n';
+
+interface Started {
+  vm: ProxyWasmVm;
+  plugin: PluginHandle;
+  digest: string;
+}
+
+async function start(rootId: 'meshgate_inbound' | 'meshgate_egress', policy: object, logLevel = 2): Promise<Started> {
+  const vm = await loadMeshgate();
+  vm.logLevel = logLevel;
+  const configuration = JSON.stringify(policy);
+  const plugin = vm.startPlugin({ rootId, configuration });
+  expect({ ok: plugin.ok, errors: vm.logsAt('error') }).toEqual({ ok: true, errors: [] });
+  return { vm, plugin, digest: sha256(configuration) };
+}
+
+describe('configure', () => {
+  it('inbound: one info line with the digest (sha256 of the configuration bytes) and the rule counts', async () => {
+    const { vm, digest } = await start('meshgate_inbound', INBOUND_POLICY);
+    expect(vm.logsAt('info')).toEqual([
+      `meshgate_inbound policy ${digest.slice(0, 12)} rules=4 (deny=1 allow=2 audit=1) mode=enforce default=deny sha256=${digest}`,
+    ]);
+  });
+
+  it('egress: the same line for the egress section', async () => {
+    const { vm, digest } = await start('meshgate_egress', EGRESS_POLICY);
+    expect(vm.logsAt('info')).toEqual([
+      `meshgate_egress policy ${digest.slice(0, 12)} rules=3 (deny=1 allow=2 audit=0) mode=enforce default=deny sha256=${digest}`,
+    ]);
+  });
+
+  it('defines every counter at configure time, all zero', async () => {
+    const inbound = await start('meshgate_inbound', INBOUND_POLICY);
+    expect(inbound.vm.metrics()).toEqual(Object.fromEntries(
+      ['allowed', 'denied', 'audit_would_deny', 'invalid_request', 'default',
+        'rule.no-admin', 'rule.store-creates-charges', 'rule.try-new-reader', 'rule.anyone-reads-health']
+        .map((n) => [`meshgate.inbound.${n}`, 0]),
+    ));
+    const egress = await start('meshgate_egress', EGRESS_POLICY);
+    expect(egress.vm.metrics()).toEqual(Object.fromEntries(
+      ['allowed', 'denied', 'audit_would_deny', 'invalid_request', 'default', 'rule.no-metadata', 'rule.billing-to-stripe', 'rule.shop-to-github']
+        .map((n) => [`meshgate.egress.${n}`, 0]),
+    ));
+  });
+
+  it('sets the log-level poll timer and re-reads the level on tick', async () => {
+    const { vm, plugin } = await start('meshgate_inbound', INBOUND_POLICY);
+    expect(vm.tickPeriods.get(plugin.id)).toBe(1000);
+    vm.logLevel = 1;
+    plugin.tick();
+    send(plugin, { connectionId: 1n, peerCertificate: peers[WEB], headers: inboundHeaders('GET', '/') });
+    expect(vm.logsAt('debug')).toHaveLength(1);
+  });
+
+  const BAD_INBOUND = {
+    trustDomain: 'Example.ORG',
+    color: 'blue',
+    inbound: {
+      default: 'maybe',
+      rules: [
+        { name: 'a b', from: ['spiffe://example.org/ns/'], methods: ['get'], paths: ['/a/../b'] },
+        { action: 'deny', paths: [] },
+      ],
+    },
+  };
+
+  it.each([
+    ['meshgate_inbound', BAD_INBOUND, [
+      'trustDomain', 'color', 'inbound.default', 'inbound.rules[0].name', 'inbound.rules[0].from[0]',
+      'inbound.rules[0].methods[0]', 'inbound.rules[0].paths[0]', 'inbound.rules[1].paths', 'inbound.rules[1].name',
+    ]],
+    ['meshgate_egress', { trustDomain: 'example.org', egress: { rules: [{ name: 'x', hosts: ['*.Example.com'], ports: [0], cidrs: ['10.0.0.1/8'] }] } }, [
+      'egress.rules[0].hosts[0]', 'egress.rules[0].ports[0]', 'egress.rules[0].cidrs[0]',
+    ]],
+    ['meshgate_egress', INBOUND_POLICY, ['egress']],
+    ['meshgate_inbound', 'not json', ['json']],
+  ] as const)('%s refuses an invalid configuration with one error per field, naming its JSON path (%#)', async (rootId, policy, paths) => {
+    const vm = await loadMeshgate();
+    const configuration = typeof policy === 'string' ? policy : JSON.stringify(policy);
+    const plugin = vm.startPlugin({ rootId, configuration });
+    expect(plugin.ok).toBe(false);
+    expect(vm.failed).toBeNull(); // refused, not trapped
+    const errors = vm.logsAt('error');
+    const fieldLines = errors.slice(0, -1);
+    expect(fieldLines.map((l) => /^meshgate_\w+: invalid configuration: ([^:]+): /.exec(l)?.[1])).toEqual(paths);
+    expect(errors[errors.length - 1]).toBe(`${rootId}: configuration refused (${paths.length} error(s), sha256 ${sha256(configuration).slice(0, 12)})`);
+    expect(vm.logsAt('info')).toEqual([]);
+  });
+
+  it('an unknown root_id fails configure with an error naming it, without trapping; the VM stays usable', async () => {
+    const vm = await loadMeshgate();
+    const plugin = vm.startPlugin({ rootId: 'meshgate_sideways', configuration: JSON.stringify(INBOUND_POLICY) });
+    expect(plugin.ok).toBe(false);
+    expect(vm.failed).toBeNull();
+    expect(vm.logsAt('error').join('\n')).toMatch(/root_id "meshgate_sideways".*meshgate_inbound, meshgate_egress/);
+    expect(vm.startPlugin({ rootId: 'meshgate_inbound', configuration: JSON.stringify(INBOUND_POLICY) }).ok).toBe(true);
+  });
+});
+
+describe('meshgate_inbound requests', () => {
+  let s: Started;
+  let conn = 100n;
+  beforeAll(async () => {
+    s = await start('meshgate_inbound', INBOUND_POLICY);
+  });
+
+  const cases: [string, string | null, string, string, 'allow' | 'deny', string, string][] = [
+    // label, peer (certificate name or null = plain text), method, path, decision, rule label, identity
+    ['store creates a charge', STORE, 'POST', '/charges', 'allow', 'store-creates-charges', STORE],
+    ['store, nested path', STORE, 'POST', '/charges/ch_1/refunds', 'allow', 'store-creates-charges', STORE],
+    ['web is not store', WEB, 'POST', '/charges', 'deny', 'default', WEB],
+    ['nobody reaches /admin', STORE, 'GET', '/admin/users', 'deny', 'no-admin', STORE],
+    ['deny paths fold case', STORE, 'GET', '/ADMIN', 'deny', 'no-admin', STORE],
+    ['audit rule does not allow', READER, 'GET', '/charges/ch_1/receipt', 'deny', 'default', READER],
+    ['any identity of the trust domain reads /healthz', WEB, 'GET', '/healthz', 'allow', 'anyone-reads-health', WEB],
+    ['another trust domain is not "*"', FOREIGN, 'GET', '/healthz', 'deny', 'default', FOREIGN],
+    ['no certificate: unauthenticated', null, 'GET', '/healthz', 'deny', 'default', '-'],
+    ['two URI SANs: unauthenticated', 'two-uri-sans', 'GET', '/healthz', 'deny', 'default', '-'],
+    ['no URI SAN: unauthenticated', 'no-uri-san', 'GET', '/healthz', 'deny', 'default', '-'],
+    ['non-canonical path', STORE, 'POST', '/charges/../admin', 'deny', 'non_canonical_path', STORE],
+    ['percent-encoded slash', STORE, 'POST', '/charges%2F..%2Fadmin', 'deny', 'non_canonical_path', STORE],
+  ];
+
+  it.each(cases)('%s', (_label, peer, method, path, decision, rule, identity) => {
+    const { result, stream } = send(s.plugin, {
+      connectionId: ++conn,
+      peerCertificate: peer === null ? undefined : peers[peer],
+      headers: inboundHeaders(method, path),
+    });
+    expect(stream.filterState).toEqual({ 'wasm.meshgate': `decision=${decision} rule=${rule} identity=${identity} policy=${s.digest.slice(0, 12)}` });
+    if (decision === 'allow') {
+      expect(result).toEqual({ action: 'continue', status: 0, localReply: undefined });
+    } else {
+      expect(result.action).toBe('stop');
+      expect(result.localReply).toEqual({ status: 403, body: DENY_BODY, headers: [], details: `meshgate_denied[${rule}]`, grpcStatus: -1 });
+    }
+  });
+
+  it('counted every decision above', () => {
+    const m = s.vm.metrics();
+    const allowed = cases.filter((c) => c[4] === 'allow').length;
+    expect(m['meshgate.inbound.allowed']).toBe(allowed);
+    expect(m['meshgate.inbound.denied']).toBe(cases.length - allowed);
+    expect(m['meshgate.inbound.rule.no-admin']).toBe(2);
+    expect(m['meshgate.inbound.rule.store-creates-charges']).toBe(2);
+    expect(m['meshgate.inbound.rule.try-new-reader']).toBe(1); // matched, in audit mode
+    expect(m['meshgate.inbound.invalid_request']).toBe(2);
+    expect(m['meshgate.inbound.default']).toBe(cases.filter((c) => c[5] === 'default').length);
+    expect(s.vm.failed).toBeNull();
+  });
+});
+
+describe('meshgate_egress requests', () => {
+  let s: Started;
+  let conn = 200n;
+  beforeAll(async () => {
+    s = await start('meshgate_egress', EGRESS_POLICY);
+  });
+
+  it.each([
+    ['billing CONNECTs to Stripe', BILLING, 'CONNECT', 'api.stripe.com:443', 'https', 'allow', 'billing-to-stripe'],
+    ['billing, a Stripe subdomain', BILLING, 'CONNECT', 'files.stripe.com:443', 'https', 'allow', 'billing-to-stripe'],
+    ['billing, wrong port', BILLING, 'CONNECT', 'api.stripe.com:8443', 'https', 'deny', 'default'],
+    ['store is not billing', STORE, 'CONNECT', 'api.stripe.com:443', 'https', 'deny', 'default'],
+    ['the shop fetches from GitHub over plain HTTP', STORE, 'GET', 'github.com', 'http', 'allow', 'shop-to-github'],
+    ['nobody reaches the metadata address', BILLING, 'GET', '169.254.169.254', 'http', 'deny', 'no-metadata'],
+    ['a malformed authority', BILLING, 'CONNECT', 'api.stripe.com:99999', 'https', 'deny', 'bad_port'],
+  ] as const)('%s', (_label, peer, method, authority, scheme, decision, rule) => {
+    const { result, stream } = send(s.plugin, { connectionId: ++conn, peerCertificate: peers[peer], headers: egressHeaders(method, authority, scheme) });
+    expect(stream.filterState['wasm.meshgate']).toBe(`decision=${decision} rule=${rule} identity=${peer} policy=${s.digest.slice(0, 12)}`);
+    expect(result.action).toBe(decision === 'allow' ? 'continue' : 'stop');
+    if (decision === 'deny') expect(result.localReply).toMatchObject({ status: 403, body: DENY_BODY, details: `meshgate_denied[${rule}]` });
+  });
+});
+
+describe('peer identity cache per connection.id', () => {
+  it('a second request on the same connection id keeps the first certificate\'s identity; a new id re-reads', async () => {
+    const { plugin } = await start('meshgate_inbound', INBOUND_POLICY);
+    const post = inboundHeaders('POST', '/charges');
+    const state = (r: ReturnType<typeof send>) => r.stream.filterState['wasm.meshgate'].split(' ').slice(0, 3).join(' ');
+
+    expect(state(send(plugin, { connectionId: 7001n, peerCertificate: peers[STORE], headers: post })))
+      .toBe(`decision=allow rule=store-creates-charges identity=${STORE}`);
+    // Same connection, another certificate property: a connection's peer cannot change, so the
+    // filter does not look again (Envoy never does this; the emulator can, to show the cache).
+    expect(state(send(plugin, { connectionId: 7001n, peerCertificate: peers[WEB], headers: post })))
+      .toBe(`decision=allow rule=store-creates-charges identity=${STORE}`);
+    // A new connection id: the certificate is read again.
+    expect(state(send(plugin, { connectionId: 7002n, peerCertificate: peers[WEB], headers: post })))
+      .toBe(`decision=deny rule=default identity=${WEB}`);
+    // Without connection.id nothing is cached.
+    expect(state(send(plugin, { peerCertificate: peers[STORE], headers: post }))).toBe(`decision=allow rule=store-creates-charges identity=${STORE}`);
+    expect(state(send(plugin, { peerCertificate: peers[WEB], headers: post }))).toBe(`decision=deny rule=default identity=${WEB}`);
+  });
+
+  it('each root context (plugin configuration) has its own cache', async () => {
+    const { vm, plugin } = await start('meshgate_inbound', INBOUND_POLICY);
+    const post = inboundHeaders('POST', '/charges');
+    send(plugin, { connectionId: 9001n, peerCertificate: peers[STORE], headers: post });
+    const second = vm.startPlugin({ rootId: 'meshgate_inbound', configuration: JSON.stringify(INBOUND_POLICY) });
+    const r = send(second, { connectionId: 9001n, peerCertificate: peers[WEB], headers: post });
+    expect(r.stream.filterState['wasm.meshgate']).toMatch(`decision=deny rule=default identity=${WEB}`);
+  });
+});
+
+it('at debug level, one decision line per request explaining a default deny', async () => {
+  const { vm, plugin, digest } = await start('meshgate_inbound', INBOUND_POLICY, 1);
+  send(plugin, { connectionId: 1n, peerCertificate: peers[WEB], headers: inboundHeaders('POST', '/charges') });
+  send(plugin, { connectionId: 2n, headers: inboundHeaders('GET', '/healthz') });
+  expect(vm.logsAt('debug')).toEqual([
+    `decision=deny rule=default identity=${WEB} policy=${digest.slice(0, 12)} nearest=store-creates-charges failed_field=from`,
+    expect.stringMatching(new RegExp(`^decision=deny rule=default identity=- policy=${digest.slice(0, 12)} identity_reason=\\S+`)),
+  ]);
+});

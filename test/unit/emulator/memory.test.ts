@@ -1,0 +1,135 @@
+/**
+ * The memory check of the issue: build/meshgate.wasm must not grow its linear memory per request
+ * or per re-configuration. After a warm-up, 100,000 requests (mixed allow/deny, rotating
+ * identities as URL-encoded PEM in `connection.peer_certificate`, a new `connection.id` every
+ * few requests) and 100 re-configures (a new root context per configuration, the old one
+ * released with on_done/on_delete) leave `vm.memoryBytes()` EXACTLY where it was.
+ *
+ * Linear memory never shrinks, so any per-request leak or unbounded cache shows up as growth.
+ */
+import type { ProxyWasmVm, PluginHandle } from '../../../harness/emulator/vm';
+import type { Pairs } from '../../../harness/emulator/pairs';
+import {
+  INBOUND_POLICY, EGRESS_POLICY, STORE, READER, BILLING, WEB, FOREIGN,
+  mintPeers, loadMeshgate, send, inboundHeaders, egressHeaders, type Peers,
+} from './meshgate';
+
+const WARM_UP = 1_000;
+const REQUESTS = 100_000;
+const RECONFIGURE_WARM_UP = 10;
+const RECONFIGURES = 100;
+/** Requests per connection: every third request opens a new connection (a new connection.id). */
+const REQUESTS_PER_CONNECTION = 3;
+
+const WORKERS = Array.from({ length: 4 }, (_, i) => `spiffe://example.org/ns/shop/sa/worker-${i}`);
+const IDENTITIES = [STORE, READER, BILLING, WEB, FOREIGN, ...WORKERS];
+const DEFECTS = ['two-uri-sans', 'no-uri-san'] as const;
+
+let peers: Peers;
+/** Certificate names in rotation; null = plain text (no certificate at all). */
+let rotation: (string | null)[];
+
+beforeAll(async () => {
+  peers = await mintPeers(IDENTITIES, [...DEFECTS]);
+  rotation = [...IDENTITIES, ...DEFECTS, null];
+}, 60_000);
+
+const INBOUND_REQUESTS: Pairs[] = [
+  inboundHeaders('POST', '/charges'),
+  inboundHeaders('POST', '/charges/ch_123/refunds'),
+  inboundHeaders('GET', '/charges/ch_123/receipt'),
+  inboundHeaders('GET', '/healthz'),
+  inboundHeaders('GET', '/admin/users'),
+  inboundHeaders('DELETE', '/charges/ch_9'),
+  inboundHeaders('GET', '/charges/../admin'),
+];
+
+const EGRESS_REQUESTS: Pairs[] = [
+  egressHeaders('CONNECT', 'api.stripe.com:443'),
+  egressHeaders('CONNECT', 'files.stripe.com:443'),
+  egressHeaders('GET', 'github.com', 'http'),
+  egressHeaders('CONNECT', 'github.com:443'),
+  egressHeaders('GET', '169.254.169.254', 'http'),
+  egressHeaders('CONNECT', 'evil.example:443'),
+  egressHeaders('CONNECT', 'api.stripe.com:99999'),
+];
+
+/** Drives `count` requests; the mix rotates certificates and requests with co-prime periods. */
+class Traffic {
+  private n = 0;
+  private connectionId = 1_000_000n;
+
+  constructor(private readonly requests: Pairs[]) {}
+
+  run(plugin: PluginHandle, count: number): void {
+    for (let i = 0; i < count; i++, this.n++) {
+      if (this.n % REQUESTS_PER_CONNECTION === 0) this.connectionId++;
+      const peer = rotation[Math.floor(this.n / REQUESTS_PER_CONNECTION) % rotation.length];
+      send(plugin, {
+        connectionId: this.connectionId,
+        peerCertificate: peer === null ? undefined : peers[peer],
+        headers: this.requests[this.n % this.requests.length],
+      });
+    }
+  }
+}
+
+interface Check {
+  vm: ProxyWasmVm;
+  plugin: PluginHandle;
+  traffic: Traffic;
+}
+
+async function startFilter(rootId: string, policy: object, requests: Pairs[]): Promise<Check> {
+  const vm = await loadMeshgate();
+  const plugin = vm.startPlugin({ rootId, configuration: JSON.stringify(policy) });
+  expect(plugin.ok).toBe(true);
+  return { vm, plugin, traffic: new Traffic(requests) };
+}
+
+describe.each([
+  ['meshgate_inbound', 'inbound', INBOUND_POLICY, INBOUND_REQUESTS],
+  ['meshgate_egress', 'egress', EGRESS_POLICY, EGRESS_REQUESTS],
+] as const)('%s', (rootId, role, policy, requests) => {
+  it(`${REQUESTS} requests after a warm-up of ${WARM_UP} leave linear memory exactly unchanged`, async () => {
+    const { vm, plugin, traffic } = await startFilter(rootId, policy, requests);
+    traffic.run(plugin, WARM_UP);
+    const before = vm.memoryBytes();
+    traffic.run(plugin, REQUESTS);
+    const after = vm.memoryBytes();
+
+    const m = vm.metrics();
+    const allowed = m[`meshgate.${role}.allowed`];
+    const denied = m[`meshgate.${role}.denied`];
+    expect({ failed: vm.failed, decided: allowed + denied }).toEqual({ failed: null, decided: WARM_UP + REQUESTS });
+    expect(allowed).toBeGreaterThan(REQUESTS / 20); // a real mix of both outcomes
+    expect(denied).toBeGreaterThan(REQUESTS / 20);
+    expect(m[`meshgate.${role}.invalid_request`]).toBeGreaterThan(0);
+    console.log(`${rootId}: ${WARM_UP}+${REQUESTS} requests (${allowed} allowed, ${denied} denied): memory ${before} → ${after} bytes`);
+    expect(after).toBe(before);
+  }, 300_000);
+
+  it(`${RECONFIGURES} re-configures (new root context, old one released) keep memory flat after ${RECONFIGURE_WARM_UP}`, async () => {
+    const check = await startFilter(rootId, policy, requests);
+    const { vm, traffic } = check;
+    let plugin = check.plugin;
+    const reconfigure = (times: number) => {
+      for (let i = 0; i < times; i++) {
+        const next = vm.startPlugin({ rootId, configuration: JSON.stringify(policy) });
+        expect(next.ok).toBe(true);
+        traffic.run(next, 50);
+        plugin.done(); // the old listener drained: on_done → on_delete
+        plugin = next;
+      }
+    };
+    traffic.run(plugin, 50);
+    reconfigure(RECONFIGURE_WARM_UP);
+    const before = vm.memoryBytes();
+    reconfigure(RECONFIGURES);
+    const after = vm.memoryBytes();
+    expect(vm.failed).toBeNull();
+    expect(vm.logsAt('info')).toHaveLength(1 + RECONFIGURE_WARM_UP + RECONFIGURES);
+    console.log(`${rootId}: ${RECONFIGURES} re-configures after ${RECONFIGURE_WARM_UP}: memory ${before} → ${after} bytes`);
+    expect(after).toBe(before);
+  }, 300_000);
+});
