@@ -98,13 +98,21 @@ function isDotSegment(seg: string): boolean {
  * (docs/internals.md §2): starts with '/'; no "//", no "." or ".." segment (a trailing '/' is
  * fine); no '\', '#', byte ≤ 0x20, 0x7F or ≥ 0x80; every '%' followed by two hex digits that
  * encode neither '/', '\' nor an unreserved byte ([A-Za-z0-9-._~], whose canonical form is the
- * byte itself).
+ * byte itself); no segment with path parameters whose name (the part before its first ';') is
+ * empty, "." or ".." ("/..;/", "/.;x/", "/;x/": servlet containers strip the parameters, then
+ * resolve the dot segment or merge the slashes).
  */
 export function canonicalPath(path: string): string | null {
   const q = path.indexOf('?');
   const p = q < 0 ? path : path.slice(0, q);
   const n = p.length;
   if (n === 0 || p.charCodeAt(0) !== 0x2f) return null;
+  for (const seg of p.split('/').slice(1)) {
+    const semi = seg.indexOf(';');
+    if (semi < 0) continue;
+    const name = seg.slice(0, semi);
+    if (name.length === 0 || isDotSegment(name)) return null;
+  }
   let seg = 0;
   for (let i = 1; i < n; i++) {
     const c = p.charCodeAt(i);
@@ -273,16 +281,37 @@ function matchTemplate(segments: PathSegment[], p: string, lit: (s: string) => s
 }
 
 /**
+ * A canonical path without its path parameters: in every segment, everything from the first ';'
+ * on is dropped ("/a;x=1/b;y" → "/a/b"), the way Tomcat, Jetty, Undertow and Spring route it.
+ */
+export function stripPathParams(path: string): string {
+  return path.includes(';') ? path.split('/').map((s) => s.split(';')[0]).join('/') : path;
+}
+
+/**
  * Does the `paths` entry match the request's `:path` (query ignored)? A non-canonical path
  * matches nothing: the filter denies it (`non_canonical_path`) before looking at any rule. An
  * invalid pattern matches nothing either.
+ *
+ * A path with parameters (';') is also judged by its stripped view (stripPathParams), since a
+ * servlet container upstream routes that: with `caseInsensitive` (the restricting lists: deny
+ * `paths`, allow `notPaths`) a match in either view counts; otherwise (granting) a suffix entry
+ * must hold in both views unless it contains a ';' itself ("*.json" does not grant
+ * "/secret;.json"). Exact, prefix and template entries without ';' that match the received path
+ * match the stripped view anyway.
  */
 export function matchPath(pattern: string, path: string, options: PathMatchOptions = {}): boolean {
   const pat = parsePathPattern(pattern);
   if ('error' in pat) return false;
   const p = canonicalPath(path);
   if (p === null) return false;
-  return matchPathPattern(pat, p, options);
+  const stripped = stripPathParams(p);
+  if (options.caseInsensitive === true) {
+    return matchPathPattern(pat, p, options) || (stripped !== p && matchPathPattern(pat, stripped, options));
+  }
+  if (!matchPathPattern(pat, p, options)) return false;
+  if (pat.kind === 'suffix' && stripped !== p && !pat.suffix.includes(';')) return matchPathPattern(pat, stripped, options);
+  return true;
 }
 
 /**

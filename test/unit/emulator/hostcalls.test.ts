@@ -218,6 +218,7 @@ describe('header maps', () => {
         'log.resp_status': '201',
         'log.missing.found': 'false',
         'log.missing.status': 'NotFound',
+        'log.req_pairs': s.requestHeaders.map(([k, v]) => `${k}=${v}`).join('|'),
         'log.resp_pairs': ':status=201|x-added=probe|server=probe',
         'log.req_add': 'false',
         'log.req_add.status': 'BadArgument',

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import { ProxyWasmVm, WasmLoadError } from '../../../harness/emulator/vm';
 import { readModuleShape, sigText } from '../../../harness/emulator/module';
+import { ENV_IMPORTS } from '../../../harness/emulator/signatures';
 import { fixtureModules, sectionIds, MESHGATE_WASM } from './fixtures';
 
 const FIXTURES = [
@@ -20,31 +21,31 @@ beforeAll(async () => {
   wasm = await fixtureModules(...FIXTURES);
 }, 180_000);
 
-/** The message `ProxyWasmVm.load` rejects with (fails the test if it loads). */
+/** How `ProxyWasmVm.load` refuses the module: `<code>: <message>` (fails the test if it loads). */
 async function loadError(bytes: Uint8Array): Promise<string> {
   try {
     await ProxyWasmVm.load(bytes);
   } catch (e) {
     expect(e).toBeInstanceOf(WasmLoadError);
-    return (e as Error).message;
+    return `${(e as WasmLoadError).code}: ${(e as Error).message}`;
   }
   throw new Error('the module loaded, but the host should have refused it');
 }
 
 describe('refused at load, with cpp-host\'s messages', () => {
   it.each([
-    ['missing-import', 'an import the host lacks (AssemblyScript\'s default env.abort)', /^Failed to load Wasm module due to a missing import: env\.abort$/],
-    ['import-mismatch', 'env.proxy_log imported with two parameters', /^Failed to load Wasm module due to an import type mismatch: env\.proxy_log: module \(i32,i32\)->\(i32\), host \(i32,i32,i32\)->\(i32\)$/],
-    ['bad-export-signature', 'proxy_on_request_headers returning nothing', /^Bad function signature for: proxy_on_request_headers \(module \(i32,i32,i32\)->\(\), expected \(i32,i32,i32\)->\(i32\)\)$/],
-    ['no-abi-version', 'no proxy_abi_version_0_2_1 export', /^Missing or unknown Proxy-Wasm ABI version$/],
-    ['no-allocator', 'neither malloc nor proxy_on_memory_allocate', /^Wasm module is missing malloc function$/],
+    ['missing-import', 'an import the host lacks (AssemblyScript\'s default env.abort)', /^missing_import: Failed to load Wasm module due to a missing import: env\.abort$/],
+    ['import-mismatch', 'env.proxy_log imported with two parameters', /^import_type_mismatch: Failed to load Wasm module due to an import type mismatch: env\.proxy_log: module \(i32,i32\)->\(i32\), host \(i32,i32,i32\)->\(i32\)$/],
+    ['bad-export-signature', 'proxy_on_request_headers returning nothing', /^bad_export_signature: Bad function signature for: proxy_on_request_headers \(module \(i32,i32,i32\)->\(\), expected \(i32,i32,i32\)->\(i32\)\)$/],
+    ['no-abi-version', 'no proxy_abi_version_0_2_1 export', /^missing_abi_version: Missing or unknown Proxy-Wasm ABI version$/],
+    ['no-allocator', 'neither malloc nor proxy_on_memory_allocate', /^missing_allocator: Wasm module is missing malloc function$/],
   ] as const)('%s: %s', async (name, _what, message) => {
     expect(await loadError(wasm[name])).toMatch(message);
   });
 
   it('a module whose _initialize calls a host function other than proxy_log traps restricted_callback', async () => {
     const message = await loadError(wasm['restricted-start']);
-    expect(message).toMatch(/^module start failed: _initialize: .*restricted_callback: proxy_get_log_level/);
+    expect(message).toMatch(/^start_failed: module start failed: _initialize: .*restricted_callback: proxy_get_log_level/);
   });
 });
 
@@ -124,6 +125,12 @@ const ENVOY_HOST_FUNCTIONS: Record<string, string> = Object.fromEntries(
     proxy_call_foreign_function: [I, I, I, I, I, I],
   }).map(([name, params]) => [name, `(${params.join(',')})->(i32)`]),
 );
+
+it('the emulator links every one of these with the spec signature', () => {
+  for (const [name, sig] of Object.entries(ENVOY_HOST_FUNCTIONS)) {
+    expect({ name, sig: ENV_IMPORTS[name] && sigText(ENV_IMPORTS[name]) }).toEqual({ name, sig });
+  }
+});
 
 describe('build/meshgate.wasm', () => {
   const bytes = new Uint8Array(fs.readFileSync(MESHGATE_WASM));
