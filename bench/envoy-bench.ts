@@ -9,7 +9,7 @@
 import { EnvoyProcess } from '../harness/envoy/process';
 import type { LocatedEnvoy } from '../harness/envoy/locate';
 import { LoadGenerator, type ConnectionSpec, type PhaseResult } from './loadgen';
-import { cpuDeltaNs, cpuSample, machineBusyNs, rssBytes, QuietGate, type CpuSample } from './proc';
+import { cpuDeltaNs, cpuSample, machineBusyNs, rssBytes, setProcessPriority, QuietGate, type CpuSample } from './proc';
 import { median, quantile, round, seededRandom, shuffle } from './stats';
 import { buildVariants, type BenchPki, type Shape, type VariantDef, type WasmFiles } from './variants';
 
@@ -28,6 +28,8 @@ export interface EnvoyBenchOptions {
   seed: number;
   /** Waits for a quiet machine before each slot (see QuietGate). */
   gate: QuietGate;
+  /** Nice value for the Envoy processes (null: leave it). */
+  nice: number | null;
   envoy: LocatedEnvoy;
   log: (s: string) => void;
 }
@@ -41,8 +43,13 @@ export interface SlotResult {
   targetRate: number;
   achievedRate: number;
   saturated: boolean;
-  /** Envoy CPU per request at the fixed rate, µs (schedstat; stat as a cross-check). */
+  /**
+   * Envoy CPU per request at the fixed rate, µs (schedstat; stat as a cross-check). When the
+   * variant completed too few requests at the fixed rate (far past saturation), the closed-loop
+   * phase's figure is used instead (`cpuFrom`).
+   */
   cpuUs: number | null;
+  cpuFrom: 'fixed-rate' | 'closed-loop';
   cpuUsStat: number | null;
   cpuSource: 'schedstat' | 'stat';
   p50Us: number | null;
@@ -72,6 +79,8 @@ export interface VariantSummary {
   p50Us: number | null;
   p99Us: number | null;
   saturatedRounds: number;
+  /** Rounds whose CPU figure came from the closed-loop phase (too few requests at the fixed rate). */
+  closedLoopCpuRounds: number;
   foreignCores: number | null;
   problems: string[];
 }
@@ -129,12 +138,13 @@ function problemsOf(r: PhaseResult, expect = '200'): string[] {
   return out;
 }
 
-async function startVariant(def: VariantDef, envoy: LocatedEnvoy): Promise<Running> {
+async function startVariant(def: VariantDef, envoy: LocatedEnvoy, nice: number | null): Promise<Running> {
   const t0 = Date.now();
   const proc = await EnvoyProcess.start({ bootstrap: def.bootstrap, concurrency: 1, logLevel: 'warning', envoy, readyTimeoutMs: 180_000 });
   const startupMs = Date.now() - t0;
   const pid = proc.envoyPid();
   if (pid === undefined) throw new Error(`${def.id}: Envoy pid unknown`);
+  if (nice !== null) setProcessPriority(pid, nice);
   const port = await proc.listenerPort('bench');
   return { def, envoy: proc, pid, port, startupMs, rssStart: rssBytes(pid) };
 }
@@ -196,6 +206,7 @@ async function slot(r: Running, o: EnvoyBenchOptions, rate: number, roundNo: num
       onWindowEnd: () => (b = cpuSample(r.pid)),
     });
     const maxUtil = a && b && Number.isFinite(a.workerNs) ? (b.workerNs - a.workerNs) / 1e6 / (b.atMs - a.atMs) : null;
+    const maxCpuUs = a && b && max.completed > 0 ? cpuDeltaNs(a, b).ns / max.completed / 1000 : null;
     let c: CpuSample | undefined;
     let d: CpuSample | undefined;
     let busy0 = 0;
@@ -233,7 +244,8 @@ async function slot(r: Running, o: EnvoyBenchOptions, rate: number, roundNo: num
       targetRate: rate,
       achievedRate: fixed.achievedPerSec,
       saturated: fixed.achievedPerSec < 0.95 * rate,
-      cpuUs: fixed.completed > 0 ? cpu.ns / fixed.completed / 1000 : null,
+      cpuUs: fixed.completed >= 50 ? cpu.ns / fixed.completed / 1000 : (maxCpuUs ?? (fixed.completed > 0 ? cpu.ns / fixed.completed / 1000 : null)),
+      cpuFrom: fixed.completed >= 50 || maxCpuUs === null ? 'fixed-rate' : 'closed-loop',
       cpuUsStat: fixed.completed > 0 ? statNs / fixed.completed / 1000 : null,
       cpuSource: cpu.source,
       p50Us: lat.length ? quantile(lat, 0.5) * 1000 : null,
@@ -292,6 +304,7 @@ function summarize(shape: Shape, running: Running[], slots: SlotResult[], rssEnd
       p50Us: round(median(mine.map((s) => s.p50Us ?? NaN)), 0),
       p99Us: round(median(mine.map((s) => s.p99Us ?? NaN)), 0),
       saturatedRounds: mine.filter((s) => s.saturated).length,
+      closedLoopCpuRounds: mine.filter((s) => s.cpuFrom === 'closed-loop').length,
       foreignCores: round(median(mine.map((s) => s.foreignCores ?? NaN)), 2),
       problems: [...new Set(mine.flatMap((s) => s.problems))],
     };
@@ -321,7 +334,7 @@ async function runShape(shape: Shape, pki: BenchPki, wasm: WasmFiles, o: EnvoyBe
   const rssEnd = new Map<string, number>();
   try {
     for (const def of defs) {
-      const r = await startVariant(def, o.envoy);
+      const r = await startVariant(def, o.envoy, o.nice);
       running.push(r);
       o.log(`  started ${def.id} in ${r.startupMs} ms (config ${def.configBytes} B, RSS ${(r.rssStart / 2 ** 20).toFixed(0)} MB)`);
       await sanityCheck(r);
@@ -363,7 +376,7 @@ async function runShape(shape: Shape, pki: BenchPki, wasm: WasmFiles, o: EnvoyBe
 async function envoyMemory(pki: BenchPki, wasm: WasmFiles, o: EnvoyBenchOptions): Promise<EnvoyMemoryResult> {
   const size = o.sizes.includes(1000) ? 1000 : o.sizes[0];
   const def = (await buildVariants('mtls', [size], pki, wasm)).find((d) => d.kind === 'meshgate')!;
-  const r = await startVariant(def, o.envoy);
+  const r = await startVariant(def, o.envoy, o.nice);
   try {
     const g = await LoadGenerator.connect(r.port, connectionsFor(def, o.connections));
     const total = async () => (await r.envoy.stats())['http.bench.downstream_rq_total'] ?? 0;

@@ -8,6 +8,7 @@
  * Memory: VmRSS from `/proc/<pid>/status`.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 const TICK_NS = 1e9 / 100; // USER_HZ is 100 on every Linux this runs on (getconf CLK_TCK)
 
@@ -130,4 +131,27 @@ export class QuietGate {
       }
     }
   }
+}
+
+/**
+ * Sets the nice value of every thread of `pid` (Linux nice is per thread). The benchmark runs
+ * Envoy and its own load generator at a higher priority than whatever else shares the machine,
+ * so other work delays the measured processes less. Returns false when not permitted.
+ */
+export function setProcessPriority(pid: number, nice: number): boolean {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    tids = [String(pid)];
+  }
+  let ok = true;
+  for (const tid of tids) {
+    try {
+      os.setPriority(Number(tid), nice);
+    } catch {
+      ok = false;
+    }
+  }
+  return ok;
 }

@@ -183,6 +183,7 @@ function variantTable(s: ShapeResult): string[] {
   for (const v of s.variants) {
     const notes: string[] = [];
     if (v.saturatedRounds > 0) notes.push(`saturated at the fixed rate in ${v.saturatedRounds}/${v.rounds} rounds`);
+    if (v.closedLoopCpuRounds > 0) notes.push(`CPU from the closed-loop phase in ${v.closedLoopCpuRounds} rounds`);
     if (v.problems.length) notes.push(`problems: ${v.problems.join('; ')}`);
     const delta = v.kind === 'none' ? '0' : `${fmt(v.deltaVsNoneUs)} (${fmt(v.deltaVsNoneRange[0])}…${fmt(v.deltaVsNoneRange[1])})`;
     out.push(

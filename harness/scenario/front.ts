@@ -7,7 +7,9 @@
  * REJECT_REQUEST). Observed behaviour it reproduces:
  * - `#`, an encoded NUL, `%2F`/`%5C` (any case), and a path not starting with `/` → 400;
  * - `\` becomes `/`; percent-encoded unreserved bytes are decoded (`%61` → `a`, `%2e` → `.`);
- * - dot segments are resolved (`/a/b/..` → `/a/`, `/..` → `/`), then slashes merged;
+ * - dot segments are resolved (`/a/b/..` → `/a/`, `/..` → `/`), then slashes merged; a segment
+ *   of a literal `.` or `..` followed by path parameters (`/a/..;x/b`) counts as that dot segment
+ *   (not when the dots were percent-encoded: `/a/%2e%2e;/b` arrives as `/a/..;/b`);
  * - malformed escapes (`%zz`, a lone `%`) and other escapes (`%20`, `%C3%A9`) pass unchanged;
  * - the query string is left as it is.
  */
@@ -23,17 +25,23 @@ export function normalizeRequestPath(target: string): FrontResult {
   if (!rawPath.startsWith('/')) return { ok: false, status: 400, reason: 'not_origin_form' };
   if (/%(2f|5c|00)/i.test(rawPath)) return { ok: false, status: 400, reason: 'escaped_slash_or_nul' };
 
+  // A literal dot segment with parameters is a dot segment (before any %2e is decoded).
+  const dotted = rawPath
+    .replace(/\\/g, '/')
+    .split('/')
+    .map((seg) => (/^\.\.?;/.test(seg) ? seg.slice(0, seg.indexOf(';')) : seg))
+    .join('/');
   let decoded = '';
-  for (let i = 0; i < rawPath.length; i++) {
-    const c = rawPath[i];
+  for (let i = 0; i < dotted.length; i++) {
+    const c = dotted[i];
     if (c === '\\') {
       decoded += '/';
-    } else if (c === '%' && /^[0-9A-Fa-f]{2}$/.test(rawPath.slice(i + 1, i + 3))) {
-      const byte = String.fromCharCode(parseInt(rawPath.slice(i + 1, i + 3), 16));
+    } else if (c === '%' && /^[0-9A-Fa-f]{2}$/.test(dotted.slice(i + 1, i + 3))) {
+      const byte = String.fromCharCode(parseInt(dotted.slice(i + 1, i + 3), 16));
       if (UNRESERVED.test(byte)) {
         decoded += byte;
       } else {
-        decoded += '%' + rawPath.slice(i + 1, i + 3);
+        decoded += '%' + dotted.slice(i + 1, i + 3);
       }
       i += 2;
     } else {

@@ -224,12 +224,14 @@ describe('egress matrix', () => {
     ['api.stripe.com.evil.example', 'https', false, 'deny/no-evil', 'deny/no-evil', 'deny/no-evil', 'deny/no-evil'],
     ['EVIL.example', 'https', false, 'deny/no-evil', 'deny/no-evil', 'deny/no-evil', 'deny/no-evil'],
     ['10.1.2.3:8080', 'http', false, 'allow/internal-net', 'allow/internal-net', 'deny/default', 'deny/default'],
-    ['012.1.2.3', 'http', false, 'allow/internal-net', 'allow/internal-net', 'deny/default', 'deny/default'],
+    // Legacy IPv4 forms: Envoy dials 012.1.2.3 as 12.1.2.3 and resolves 2852039166 as a name, so
+    // the filter cannot judge them as addresses: denied before any rule.
+    ['012.1.2.3', 'http', false, 'deny/ambiguous_ip', 'deny/ambiguous_ip', 'deny/ambiguous_ip', 'deny/ambiguous_ip'],
     ['[::ffff:10.0.0.1]:80', 'http', false, 'allow/internal-net', 'allow/internal-net', 'deny/default', 'deny/default'],
     ['[fd12::1]', 'https', false, 'allow/internal-net', 'allow/internal-net', 'deny/default', 'deny/default'],
     ['169.254.169.254', 'http', false, 'deny/no-metadata', 'deny/no-metadata', 'deny/no-metadata', 'deny/no-metadata'],
-    ['2852039166', 'http', false, 'deny/no-metadata', 'deny/no-metadata', 'deny/no-metadata', 'deny/no-metadata'],
-    ['0xa9fea9fe', 'http', false, 'deny/no-metadata', 'deny/no-metadata', 'deny/no-metadata', 'deny/no-metadata'],
+    ['2852039166', 'http', false, 'deny/ambiguous_ip', 'deny/ambiguous_ip', 'deny/ambiguous_ip', 'deny/ambiguous_ip'],
+    ['0xa9fea9fe', 'http', false, 'deny/ambiguous_ip', 'deny/ambiguous_ip', 'deny/ambiguous_ip', 'deny/ambiguous_ip'],
     ['[::ffff:a9fe:a9fe]', 'http', false, 'deny/no-metadata', 'deny/no-metadata', 'deny/no-metadata', 'deny/no-metadata'],
     ['docs.example.com', 'https', false, 'allow/docs', 'allow/docs', 'allow/docs', 'allow/docs'],
     ['docs.example.com', 'http', false, 'deny/default', 'deny/default', 'deny/default', 'deny/default'],
