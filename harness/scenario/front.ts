@@ -9,7 +9,8 @@
  * - `\` becomes `/`; percent-encoded unreserved bytes are decoded (`%61` → `a`, `%2e` → `.`);
  * - dot segments are resolved (`/a/b/..` → `/a/`, `/..` → `/`), then slashes merged; a segment
  *   of a literal `.` or `..` followed by path parameters (`/a/..;x/b`) counts as that dot segment
- *   (not when the dots were percent-encoded: `/a/%2e%2e;/b` arrives as `/a/..;/b`);
+ *   (not when the dots were percent-encoded, `/a/%2e%2e;/b` arrives as `/a/..;/b`, nor between
+ *   backslashes, `/a\..;\b` arrives as `/a/..;/b`); a path of nothing but slashes becomes `//`;
  * - malformed escapes (`%zz`, a lone `%`) and other escapes (`%20`, `%C3%A9`) pass unchanged;
  * - the query string is left as it is.
  */
@@ -27,7 +28,6 @@ export function normalizeRequestPath(target: string): FrontResult {
 
   // A literal dot segment with parameters is a dot segment (before any %2e is decoded).
   const dotted = rawPath
-    .replace(/\\/g, '/')
     .split('/')
     .map((seg) => (/^\.\.?;/.test(seg) ? seg.slice(0, seg.indexOf(';')) : seg))
     .join('/');
@@ -69,6 +69,10 @@ function removeDotSegments(path: string): string {
   return '/' + out.join('/');
 }
 
+/** Envoy's PathUtil::mergeSlashes: only when there is a "//"; keeps one leading and one trailing
+ *  '/', so a path of nothing but slashes becomes "//". */
 function mergeSlashes(path: string): string {
-  return path.replace(/\/{2,}/g, '/');
+  if (!path.includes('//')) return path;
+  const inner = path.split('/').filter((s) => s !== '').join('/');
+  return `${path.startsWith('/') ? '/' : ''}${inner}${path.endsWith('/') ? '/' : ''}`;
 }
