@@ -21,8 +21,15 @@ export interface EnvoyBenchOptions {
   /** Closed-loop time per variant in the warm-up round. */
   warmupMs: number;
   slot: { warmMs: number; maxMs: number; rateWarmMs: number; rateMs: number };
-  /** The fixed rate, as a fraction of `none`'s maximum in the warm-up round. */
+  /**
+   * The fixed rate, as a fraction of `none`'s maximum in the warm-up round (0.5): Envoy CPU per
+   * request and latency are measured there. At lower rates Envoy handles fewer requests per
+   * wake-up, its CPU per request is higher and varies more from window to window (measured while
+   * building this bench: ±15 % at 25 %, ±3 % at 50 %); the load generator still holds 50 %.
+   */
   rateFraction: number;
+  /** Identity-cache probe: connection counts compared (meshgate caches 32 peers per worker). */
+  cacheProbe: { connections: [number, number]; reps: number; windowMs: number } | null;
   /** Envoy memory check: RSS after this many requests, then after that many. */
   memoryRequests: [number, number];
   seed: number;
@@ -40,8 +47,11 @@ export interface SlotResult {
   position: number;
   maxRps: number;
   maxWorkerUtil: number | null;
-  targetRate: number;
+  /** Envoy CPU per request in the closed loop (at saturation), µs. */
+  maxCpuUs: number | null;
+  rate: number;
   achievedRate: number;
+  /** The fixed-rate phase fell short of its rate (the variant's maximum is below it). */
   saturated: boolean;
   /**
    * Envoy CPU per request at the fixed rate, µs (schedstat; stat as a cross-check). When the
@@ -76,6 +86,9 @@ export interface VariantSummary {
   deltaVsNoneRange: [number | null, number | null];
   maxRps: number | null;
   maxRatioVsNone: number | null;
+  /** Closed loop: Envoy CPU µs per request at saturation, and its per-round delta vs none (median). */
+  maxCpuUs: number | null;
+  maxCpuDeltaVsNoneUs: number | null;
   p50Us: number | null;
   p99Us: number | null;
   saturatedRounds: number;
@@ -96,14 +109,24 @@ export interface PairSummary {
   ratioVsMatcher: number | null;
 }
 
+export interface CacheProbeRow {
+  variant: string;
+  connections: number;
+  /** Envoy CPU per request in a closed loop (median over the repetitions), µs. */
+  cpuUs: number | null;
+  maxRps: number | null;
+}
+
 export interface ShapeResult {
   shape: Shape;
-  targetRate: number;
+  rate: number;
   noneWarmupRps: number;
   order: string[][];
   slots: SlotResult[];
   variants: VariantSummary[];
   pairs: PairSummary[];
+  /** mtls only: meshgate, wasm-fetch and none at two connection counts (null when not run). */
+  cacheProbe: CacheProbeRow[] | null;
 }
 
 export interface EnvoyMemoryResult {
@@ -191,10 +214,49 @@ async function closedLoop(r: Running, conns: number, warmMs: number, windowMs: n
   }
 }
 
+/** One fixed-rate phase: Envoy CPU per request, latency, what else ran on the machine. */
+async function ratePhase(g: LoadGenerator, pid: number, rate: number, warmMs: number, windowMs: number) {
+  let c: CpuSample | undefined;
+  let d: CpuSample | undefined;
+  let busy0 = 0;
+  let busy1 = 0;
+  let self0 = process.cpuUsage();
+  let selfUs = 0;
+  const res = await g.run({
+    mode: 'rate',
+    ratePerSec: rate,
+    warmMs,
+    windowMs,
+    onWindowStart: () => {
+      c = cpuSample(pid);
+      busy0 = machineBusyNs();
+      self0 = process.cpuUsage();
+    },
+    onWindowEnd: () => {
+      d = cpuSample(pid);
+      busy1 = machineBusyNs();
+      const u = process.cpuUsage(self0);
+      selfUs = u.user + u.system;
+    },
+  });
+  const cpu = c && d ? cpuDeltaNs(c, d) : { ns: NaN, source: 'stat' as const };
+  const statNs = c && d ? d.statNs - c.statNs : NaN;
+  const span = c && d ? d.atMs - c.atMs : NaN;
+  const foreign = (busy1 - busy0 - cpu.ns - selfUs * 1000) / 1e6 / span;
+  return {
+    res,
+    cpuNs: cpu.ns,
+    statNs,
+    source: cpu.source,
+    foreign: Number.isFinite(foreign) ? Math.max(0, foreign) : null,
+  };
+}
+
 async function slot(r: Running, o: EnvoyBenchOptions, rate: number, roundNo: number, position: number): Promise<SlotResult> {
   await o.gate.wait();
   const g = await LoadGenerator.connect(r.port, connectionsFor(r.def, o.connections));
   try {
+    // 1. closed loop: the maximum rate
     let a: CpuSample | undefined;
     let b: CpuSample | undefined;
     const max = await g.run({
@@ -207,51 +269,29 @@ async function slot(r: Running, o: EnvoyBenchOptions, rate: number, roundNo: num
     });
     const maxUtil = a && b && Number.isFinite(a.workerNs) ? (b.workerNs - a.workerNs) / 1e6 / (b.atMs - a.atMs) : null;
     const maxCpuUs = a && b && max.completed > 0 ? cpuDeltaNs(a, b).ns / max.completed / 1000 : null;
-    let c: CpuSample | undefined;
-    let d: CpuSample | undefined;
-    let busy0 = 0;
-    let busy1 = 0;
-    let self0 = process.cpuUsage();
-    let selfUs = 0;
-    const fixed = await g.run({
-      mode: 'rate',
-      ratePerSec: rate,
-      warmMs: o.slot.rateWarmMs,
-      windowMs: o.slot.rateMs,
-      onWindowStart: () => {
-        c = cpuSample(r.pid);
-        busy0 = machineBusyNs();
-        self0 = process.cpuUsage();
-      },
-      onWindowEnd: () => {
-        d = cpuSample(r.pid);
-        busy1 = machineBusyNs();
-        const u = process.cpuUsage(self0);
-        selfUs = u.user + u.system;
-      },
-    });
-    const cpu = c && d ? cpuDeltaNs(c, d) : { ns: NaN, source: 'stat' as const };
-    const statNs = c && d ? d.statNs - c.statNs : NaN;
-    const windowMs = c && d ? d.atMs - c.atMs : NaN;
-    const foreign = (busy1 - busy0 - cpu.ns - selfUs * 1000) / 1e6 / windowMs;
-    const lat = fixed.latenciesMs;
+    // 2. the fixed rate (50 % of none's maximum): Envoy CPU per request and latency
+    const fixed = await ratePhase(g, r.pid, rate, o.slot.rateWarmMs, o.slot.rateMs);
+    const done = fixed.res.completed;
+    const enough = done >= 50;
+    const l = fixed.res.latenciesMs;
     return {
       round: roundNo,
       variant: r.def.id,
       position,
       maxRps: max.achievedPerSec,
       maxWorkerUtil: round2(maxUtil),
-      targetRate: rate,
-      achievedRate: fixed.achievedPerSec,
-      saturated: fixed.achievedPerSec < 0.95 * rate,
-      cpuUs: fixed.completed >= 50 ? cpu.ns / fixed.completed / 1000 : (maxCpuUs ?? (fixed.completed > 0 ? cpu.ns / fixed.completed / 1000 : null)),
-      cpuFrom: fixed.completed >= 50 || maxCpuUs === null ? 'fixed-rate' : 'closed-loop',
-      cpuUsStat: fixed.completed > 0 ? statNs / fixed.completed / 1000 : null,
-      cpuSource: cpu.source,
-      p50Us: lat.length ? quantile(lat, 0.5) * 1000 : null,
-      p99Us: lat.length ? quantile(lat, 0.99) * 1000 : null,
-      foreignCores: Number.isFinite(foreign) ? Math.max(0, foreign) : null,
-      problems: [...problemsOf(max), ...problemsOf(fixed)],
+      maxCpuUs: maxCpuUs,
+      rate,
+      achievedRate: fixed.res.achievedPerSec,
+      saturated: fixed.res.achievedPerSec < 0.95 * rate,
+      cpuUs: enough ? fixed.cpuNs / done / 1000 : (maxCpuUs ?? (done > 0 ? fixed.cpuNs / done / 1000 : null)),
+      cpuFrom: enough || maxCpuUs === null ? 'fixed-rate' : 'closed-loop',
+      cpuUsStat: done > 0 ? fixed.statNs / done / 1000 : null,
+      cpuSource: fixed.source,
+      p50Us: l.length ? quantile(l, 0.5) * 1000 : null,
+      p99Us: l.length ? quantile(l, 0.99) * 1000 : null,
+      foreignCores: fixed.foreign,
+      problems: [...problemsOf(max), ...problemsOf(fixed.res)],
     };
   } finally {
     g.close();
@@ -301,6 +341,8 @@ function summarize(shape: Shape, running: Running[], slots: SlotResult[], rssEnd
       deltaVsNoneRange: [round(Math.min(...deltas), 2), round(Math.max(...deltas), 2)],
       maxRps: round(median(mine.map((s) => s.maxRps)), 0),
       maxRatioVsNone: round(median(perRound(r.def.id, noneId, rpsRatio)), 3),
+      maxCpuUs: round(median(mine.map((s) => s.maxCpuUs ?? NaN)), 2),
+      maxCpuDeltaVsNoneUs: round(median(perRound(r.def.id, noneId, (a, b) => (a.maxCpuUs !== null && b.maxCpuUs !== null ? a.maxCpuUs - b.maxCpuUs : null))), 2),
       p50Us: round(median(mine.map((s) => s.p50Us ?? NaN)), 0),
       p99Us: round(median(mine.map((s) => s.p99Us ?? NaN)), 0),
       saturatedRounds: mine.filter((s) => s.saturated).length,
@@ -357,7 +399,7 @@ async function runShape(shape: Shape, pki: BenchPki, wasm: WasmFiles, o: EnvoyBe
         const s = await slot(seq[i], o, rate, roundNo, i);
         slots.push(s);
         o.log(
-          `  round ${roundNo} ${s.variant}: max ${s.maxRps.toFixed(0)} req/s; at ${rate}/s: ${s.cpuUs?.toFixed(2) ?? '-'} µs CPU/req, ` +
+          `  round ${roundNo} ${s.variant}: max ${s.maxRps.toFixed(0)} req/s (${s.maxCpuUs?.toFixed(2) ?? '-'} µs CPU/req); at ${rate}/s: ${s.cpuUs?.toFixed(2) ?? '-'} µs CPU/req, ` +
             `p50 ${s.p50Us?.toFixed(0) ?? '-'} µs, p99 ${s.p99Us?.toFixed(0) ?? '-'} µs${s.saturated ? ' (saturated)' : ''}` +
             `${s.foreignCores !== null && s.foreignCores > 0.25 ? `, other processes ${s.foreignCores.toFixed(2)} cores` : ''}` +
             `${s.problems.length ? ` PROBLEMS: ${s.problems.join('; ')}` : ''}`,
@@ -365,11 +407,55 @@ async function runShape(shape: Shape, pki: BenchPki, wasm: WasmFiles, o: EnvoyBe
       }
     }
     for (const r of running) rssEnd.set(r.def.id, rssBytes(r.pid));
+    const cacheProbe = shape === 'mtls' && o.cacheProbe ? await probeCache(running, o) : null;
     const { variants, pairs } = summarize(shape, running, slots, rssEnd);
-    return { shape, targetRate: rate, noneWarmupRps: Math.round(noneWarm), order, slots, variants, pairs };
+    return { shape, rate, noneWarmupRps: Math.round(noneWarm), order, slots, variants, pairs, cacheProbe };
   } finally {
     for (const r of running) await r.envoy.stop();
   }
+}
+
+/**
+ * meshgate caches the peer identity per connection in a 32-slot direct-mapped table per worker
+ * (assembly/filter/peer.ts, keyed by connection.id & 31). Envoy numbers connections from one
+ * process-wide counter, so up to 32 concurrent connections map to distinct slots and more share
+ * them: each request then may evict another connection's entry and parse its certificate again.
+ * This probe measures none, wasm-fetch (which fetches the certificate on a miss, unparsed) and
+ * meshgate in a closed loop at two connection counts, interleaved.
+ */
+async function probeCache(running: Running[], o: EnvoyBenchOptions): Promise<CacheProbeRow[]> {
+  const p = o.cacheProbe!;
+  const size = o.sizes.includes(1000) ? 1000 : o.sizes[0];
+  const picks = running.filter((r) => r.def.kind === 'none' || r.def.kind === 'wasm-fetch' || (r.def.kind === 'meshgate' && r.def.size === size));
+  const samples = new Map<string, { cpu: number[]; rps: number[] }>();
+  for (let rep = 0; rep < p.reps; rep++) {
+    for (const conns of p.connections) {
+      for (const r of picks) {
+        await o.gate.wait();
+        const g = await LoadGenerator.connect(r.port, connectionsFor(r.def, conns));
+        try {
+          let a: CpuSample | undefined;
+          let b: CpuSample | undefined;
+          const res = await g.run({ mode: 'closed', warmMs: 200, windowMs: p.windowMs, latency: false, onWindowStart: () => (a = cpuSample(r.pid)), onWindowEnd: () => (b = cpuSample(r.pid)) });
+          const key = `${r.def.id}@${conns}`;
+          if (!samples.has(key)) samples.set(key, { cpu: [], rps: [] });
+          if (a && b && res.completed > 0) samples.get(key)!.cpu.push(cpuDeltaNs(a, b).ns / res.completed / 1000);
+          samples.get(key)!.rps.push(res.achievedPerSec);
+        } finally {
+          g.close();
+        }
+      }
+    }
+  }
+  const rows: CacheProbeRow[] = [];
+  for (const r of picks) {
+    for (const conns of p.connections) {
+      const s = samples.get(`${r.def.id}@${conns}`);
+      rows.push({ variant: r.def.id, connections: conns, cpuUs: s ? round(median(s.cpu), 2) : null, maxRps: s ? round(median(s.rps), 0) : null });
+    }
+  }
+  o.log(`  identity-cache probe: ${rows.map((x) => `${x.variant}@${x.connections}: ${x.cpuUs} µs`).join(', ')}`);
+  return rows;
 }
 
 /** Envoy RSS after n1 and after n2 requests through meshgate (mTLS, 1,000 identities). */

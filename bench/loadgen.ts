@@ -37,6 +37,8 @@ export interface PhaseOptions {
   onWindowEnd?: () => void;
   /** Record per-request latency in the window (default true for `rate`). */
   latency?: boolean;
+  /** `rate`: also send due requests as responses free connections (default true); false = only on the 1 ms tick. */
+  pumpOnResponse?: boolean;
 }
 
 export interface PhaseResult {
@@ -207,7 +209,7 @@ export class LoadGenerator {
       c.send(now);
     } else {
       p.free.push(c);
-      this.pump();
+      if (p.opts.pumpOnResponse !== false) this.pump();
     }
   }
 

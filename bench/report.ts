@@ -175,19 +175,20 @@ export function evaluateTargets(envoy: EnvoyBenchResult, inVm: InVmResult, sizes
   return t;
 }
 
+/** One table per shape. "Δ CPU at max": the same delta measured in the closed loop (saturation), a second estimator. */
 function variantTable(s: ShapeResult): string[] {
   const out = [
-    `| variant | size | Envoy CPU µs/req | Δ vs none µs (per-round range) | max req/s | ÷ none | p50 µs | p99 µs | notes |`,
-    `|---|---:|---:|---:|---:|---:|---:|---:|---|`,
+    `| variant | size | Envoy CPU µs/req | Δ vs none µs (per-round range) | max req/s | ÷ none | Δ CPU at max µs | p50 µs | p99 µs | notes |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|---|`,
   ];
   for (const v of s.variants) {
     const notes: string[] = [];
-    if (v.saturatedRounds > 0) notes.push(`saturated at the fixed rate in ${v.saturatedRounds}/${v.rounds} rounds`);
+    if (v.saturatedRounds > 0) notes.push(`below the fixed rate (saturated) in ${v.saturatedRounds}/${v.rounds} rounds`);
     if (v.closedLoopCpuRounds > 0) notes.push(`CPU from the closed-loop phase in ${v.closedLoopCpuRounds} rounds`);
     if (v.problems.length) notes.push(`problems: ${v.problems.join('; ')}`);
     const delta = v.kind === 'none' ? '0' : `${fmt(v.deltaVsNoneUs)} (${fmt(v.deltaVsNoneRange[0])}…${fmt(v.deltaVsNoneRange[1])})`;
     out.push(
-      `| ${v.kind} | ${sizeLabel(v.size)} | ${fmt(v.cpuUs)} | ${delta} | ${fmtInt(v.maxRps)} | ${fmt(v.maxRatioVsNone, 3)} | ${fmtInt(v.p50Us)} | ${fmtInt(v.p99Us)} | ${notes.join('; ')} |`,
+      `| ${v.kind} | ${sizeLabel(v.size)} | ${fmt(v.cpuUs)} | ${delta} | ${fmtInt(v.maxRps)} | ${fmt(v.maxRatioVsNone, 3)} | ${v.kind === 'none' ? `(${fmt(v.maxCpuUs)})` : fmt(v.maxCpuDeltaVsNoneUs)} | ${fmtInt(v.p50Us)} | ${fmtInt(v.p99Us)} | ${notes.join('; ')} |`,
     );
   }
   return out;
@@ -201,7 +202,7 @@ export function renderMarkdown(r: BenchReport, files: { json: string; svg: strin
   L.push(
     `Envoy ${m.envoy.version} (${m.envoy.source}), \`--concurrency 1\`, direct_response route; Node ${m.node}; ${m.cores} × ${m.cpu}. ` +
       `${m.rounds} rounds after a warm-up, variants in a new shuffled order each round, ${m.connections} keep-alive connections per slot ` +
-      `(opened before measuring); the fixed rate is ${m.rateFraction * 100}% of \`none\`'s maximum in the warm-up round. ` +
+      `(opened before measuring). Per slot: a closed loop (max req/s), then a fixed rate of ${m.rateFraction * 100}% of \`none\`'s maximum in the warm-up round (Envoy CPU per request, latency). ` +
       `Envoy CPU = utime+stime of the Envoy process (/proc, schedstat resolution). Ratios and deltas are medians of per-round values. ` +
       `Load average ${m.loadAverage.start.map((x) => x.toFixed(2)).join(' ')} at the start, ${m.loadAverage.end.map((x) => x.toFixed(2)).join(' ')} at the end; run took ${Math.round(m.durationS)} s.`,
   );
@@ -211,10 +212,24 @@ export function renderMarkdown(r: BenchReport, files: { json: string; svg: strin
     L.push(`## ${SHAPE_TITLE[s.shape]}`);
     L.push('');
     const foreign = s.variants.map((v) => v.foreignCores ?? 0);
-    L.push(`Fixed rate ${s.targetRate.toLocaleString('en-US')} req/s (none's warm-up maximum: ${s.noneWarmupRps.toLocaleString('en-US')} req/s). Other processes on the machine used a median of ${fmt(foreign.sort((a, b) => a - b)[Math.floor(foreign.length / 2)])} cores during the measured windows.`);
+    L.push(
+      `Fixed rate ${s.rate.toLocaleString('en-US')} req/s (none's warm-up maximum: ${s.noneWarmupRps.toLocaleString('en-US')} req/s). ` +
+        `Other processes on the machine used a median of ${fmt(foreign.sort((a, b) => a - b)[Math.floor(foreign.length / 2)])} cores during the fixed-rate windows.`,
+    );
     L.push('');
     L.push(...variantTable(s));
     L.push('');
+    if (s.cacheProbe) {
+      L.push('Identity cache (meshgate keeps 32 peers per worker, slot = connection.id & 31): Envoy CPU µs/request in a closed loop by number of connections:');
+      L.push('');
+      const conns = [...new Set(s.cacheProbe.map((c) => c.connections))];
+      L.push(`| variant | ${conns.map((c) => `${c} connections`).join(' | ')} |`);
+      L.push(`|---|${conns.map(() => '---:').join('|')}|`);
+      for (const id of [...new Set(s.cacheProbe.map((c) => c.variant))]) {
+        L.push(`| ${id} | ${conns.map((c) => fmt(s.cacheProbe!.find((x) => x.variant === id && x.connections === c)?.cpuUs)).join(' | ')} |`);
+      }
+      L.push('');
+    }
   }
   const pairs = r.envoy.shapes.flatMap((s) => s.pairs);
   if (pairs.length) {
@@ -354,7 +369,7 @@ export function renderSvg(r: BenchReport): string {
   const panels: Array<{ title: string; bars: Bar[]; scale: 'log' | 'linear'; refs: Array<{ value: number; label: string }> }> = [];
   for (const s of r.envoy.shapes) {
     panels.push({
-      title: `${s.shape}: Envoy CPU per request at ${s.targetRate.toLocaleString('en-US')} req/s (µs, log scale)`,
+      title: `${s.shape}: Envoy CPU per request at ${s.rate.toLocaleString('en-US')} req/s (µs, log scale)`,
       bars: s.variants.map((v) => ({ label: `${v.kind}${v.size !== null ? ` ${sizeLabel(v.size)}` : ''}`, value: v.cpuUs, color: COLORS[v.kind] ?? '#555' })),
       scale: 'log',
       refs: [],

@@ -24,7 +24,7 @@
 // What is legal where:
 //   - Header maps: read/write only inside their own callback; after it returned Continue the map
 //     is gone (reads false, writes false). onLog can read both maps again, never write.
-//   - Plugin configuration: readable only inside onConfigure (VM configuration: onVmStart).
+//   - Plugin configuration: readable only inside onConfigure. (The VM configuration, in any callback.)
 //   - Stream properties (connection.*, request.*): stream callbacks only. Root callbacks see the
 //     plugin_* properties and xds.node.
 //   - setProperty (filter state): stream callbacks, before onLog.

@@ -121,7 +121,7 @@ export function getPluginConfiguration(size: i32, out: Bytes): bool {
   return getBufferBytes(BufferType.PluginConfiguration, 0, <u32>size, out);
 }
 
-/** The VM configuration (VmConfig.configuration), readable only inside on_vm_start. Same contract. */
+/** The VM configuration (VmConfig.configuration; `size` = on_vm_start's argument). Envoy serves it in any callback. Same contract. */
 export function getVmConfiguration(size: i32, out: Bytes): bool {
   if (size <= 0) {
     out.clear();

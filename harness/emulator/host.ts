@@ -88,7 +88,7 @@ export function buildHostImports(vm: ProxyWasmVm): { env: Record<string, HostFn>
       const f = vm.frame;
       let buffer: Uint8Array | undefined;
       if (type === BufferType.PluginConfiguration && f.callback === 'proxy_on_configure') buffer = f.plugin?.configuration;
-      else if (type === BufferType.VmConfiguration && f.callback === 'proxy_on_vm_start') buffer = f.plugin?.vmConfiguration;
+      else if (type === BufferType.VmConfiguration) buffer = f.plugin?.vmConfiguration; // Envoy 1.40 (verified): any callback
       else if (type === BufferType.HttpRequestBody && f.callback === 'proxy_on_request_body') buffer = f.stream?.body[0];
       else if (type === BufferType.HttpResponseBody && f.callback === 'proxy_on_response_body') buffer = f.stream?.body[1];
       if (!buffer) return WasmResult.NotFound;

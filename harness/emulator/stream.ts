@@ -87,6 +87,9 @@ export interface StreamState {
 const toBytes = (v: string | Uint8Array | undefined): Uint8Array => (typeof v === 'string' ? Buffer.from(v, 'utf8') : (v ?? new Uint8Array()));
 const lower = (pairs: Pairs): Pairs => pairs.map(([k, v]) => [k.toLowerCase(), v]);
 
+/** Decoding callbacks: a local reply sent from one of them is then encoded through this filter. */
+const REQUEST_SIDE = new Set(['proxy_on_request_headers', 'proxy_on_request_body', 'proxy_on_request_trailers']);
+
 const FAILED_REPLY: LocalReply = { status: 503, body: '', headers: [], details: 'wasm_fail_stream', grpcStatus: 14 };
 
 /** One plugin (root context) started on a VM. */
@@ -258,7 +261,9 @@ export class HttpStream {
 
   /**
    * Runs one stream callback. `map`: the header map the callback owns (opened before, closed
-   * after a Continue). `clamp` turns the guest's value into what Envoy acts on.
+   * after a Continue). `clamp` turns the guest's value into what Envoy acts on. A local reply
+   * sent from a request-side callback then travels through this filter's own response
+   * callbacks, as in Envoy.
    */
   private step(fn: string, args: number[], map: number | undefined, clamp: (status: number, replied: boolean) => number): StepResult {
     const vm = this.plugin.vm;
@@ -277,7 +282,37 @@ export class HttpStream {
     const action: StepAction = hostStatus === 0 && !replied ? 'continue' : 'stop';
     // Envoy drops its pointer to the map once the callback let the stream continue.
     if (map !== undefined && action === 'continue') this.state.open[map] = false;
+    if (replied && REQUEST_SIDE.has(fn)) {
+      if (map !== undefined) this.state.open[map] = false;
+      this.deliverLocalReply();
+      if (vm.failed) return this.failed();
+    }
     return { action, status, localReply: replied ? this.state.localReply : undefined };
+  }
+
+  /**
+   * What Envoy does with a local reply sent while decoding (verified against Envoy 1.40): the
+   * reply's headers (`:status`, the reply's own headers, then `content-length` and
+   * `content-type: text/plain` when there is a body) pass through this filter's
+   * on_response_headers, where they can still be changed, then the body through
+   * on_response_body. A local reply sent from there replaces the first one and is not delivered
+   * to the filter again.
+   */
+  private deliverLocalReply(): void {
+    const reply = this.state.localReply!;
+    const body = Buffer.from(reply.body, 'utf8');
+    const headers: Pairs = [[':status', String(reply.status)], ...lower(reply.headers)];
+    if (body.length > 0) headers.push(['content-length', String(body.length)], ['content-type', 'text/plain']);
+    this.state.maps[MapType.HttpResponseHeaders] = headers;
+    this.state.open[MapType.HttpResponseHeaders] = true;
+    const vm = this.plugin.vm;
+    const frame = this.frame('proxy_on_response_headers');
+    const status = vm.invoke(frame, 'proxy_on_response_headers', this.id, headers.length, body.length === 0 ? 1 : 0) ?? 0;
+    this.state.open[MapType.HttpResponseHeaders] = false;
+    if (vm.failed || frame.localReplySent || body.length === 0 || this.headersClamp(status, false) !== 0) return;
+    this.state.body[1] = body;
+    vm.invoke(this.frame('proxy_on_response_body'), 'proxy_on_response_body', this.id, body.length, 1);
+    this.state.body[1] = Buffer.alloc(0);
   }
 
   private headersClamp = (status: number, replied: boolean): number => {

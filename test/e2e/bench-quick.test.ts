@@ -47,7 +47,7 @@ describe('npm run bench -- --quick', () => {
     expect(kinds('xfcc')).toEqual(['meshgate/10', 'none', 'wasm-fetch', 'wasm-null']);
     expect(kinds('egress')).toEqual(['meshgate/10', 'none']);
     for (const s of r.envoy.shapes) {
-      expect(s.targetRate).toBeGreaterThan(0);
+      expect(s.rate).toBeGreaterThan(0);
       expect(s.order).toHaveLength(r.meta.rounds);
       for (const order of s.order) expect([...order].sort()).toEqual(s.variants.map((v) => v.id).sort());
       for (const v of s.variants) {
@@ -59,6 +59,10 @@ describe('npm run bench -- --quick', () => {
       }
       for (const slot of s.slots) expect(['schedstat', 'stat']).toContain(slot.cpuSource);
     }
+    const probe = r.envoy.shapes.find((s) => s.shape === 'mtls')!.cacheProbe!;
+    expect(probe.map((p) => `${p.variant}@${p.connections}`).sort()).toEqual(
+      ['mtls/meshgate/10@32', 'mtls/meshgate/10@64', 'mtls/none@32', 'mtls/none@64', 'mtls/wasm-fetch@32', 'mtls/wasm-fetch@64'],
+    );
     const pairs = r.envoy.shapes.flatMap((s) => s.pairs);
     expect(pairs.map((p) => `${p.shape}/${p.size}`)).toEqual(['mtls/10', 'xfcc/10', 'egress/10']);
     expect(pairs[0].ratioVsClassic).not.toBeNull();

@@ -61,7 +61,7 @@ describe('header maps', () => {
     ]);
   });
 
-  test('add, replace (first value, like HeaderMap::setCopy), remove (every value)', async () => {
+  test('add (appends), replace (removes every value, appends one: verified in Envoy 1.40), remove (every value)', async () => {
     const { vm, plugin } = await startProbe();
     const s = request(plugin, { 'x-probe': 'add req x-new 1; add req x-new 2; replace req x-rep three; replace req x-fresh yes; remove req x-gone; remove req x-never' }, {
       headers: [['x-rep', 'one'], ['x-rep', 'two'], ['x-gone', 'a'], ['x-gone', 'b']],
@@ -69,7 +69,7 @@ describe('header maps', () => {
     s.sendRequestHeaders();
     expect(resultsOf(vm, 'on_request_headers').every((r) => r.endsWith('=> true'))).toBe(true);
     const h = s.requestHeaders.filter(([k]) => k !== 'x-probe');
-    expect(h).toEqual([[':method', 'GET'], [':path', '/p'], ['x-rep', 'three'], ['x-rep', 'two'], ['x-new', '1'], ['x-new', '2'], ['x-fresh', 'yes']]);
+    expect(h).toEqual([[':method', 'GET'], [':path', '/p'], ['x-new', '1'], ['x-new', '2'], ['x-rep', 'three'], ['x-fresh', 'yes']]);
   });
 
   test('set pairs replaces the whole map; a malformed buffer wipes it (Envoy parses it as empty)', async () => {
@@ -201,7 +201,7 @@ describe('properties', () => {
   test('a root callback sees plugin_* properties, no stream property, and cannot write filter state', async () => {
     const { vm } = await startProbe({ configuration: 'hello' });
     expect(vm.logsAt('info').find((l) => l.startsWith('probe configure'))).toBe(
-      'probe configure probe id=1 size=5 read=true config=hello vm_config_readable=false plugin_root_id=probe connection_id_readable=false set_property=false',
+      'probe configure probe id=1 size=5 read=true config=hello vm_config_readable=true plugin_root_id=probe connection_id_readable=false set_property=false',
     );
   });
 });
@@ -215,6 +215,24 @@ describe('local replies', () => {
     expect(r.action).toBe('stop'); // ...and Envoy stops anyway
     expect(r.localReply).toEqual({ status: 403, body: 'probe denied\n', headers: [['x-probe-reply', 'yes']], details: 'denied_by_the_probe', grpcStatus: -1 });
     expect(probeResult(vm, 'reply 403 denied by the probe')).toBe('true');
+  });
+
+  test('the reply then passes through the filter\'s own response callbacks, as in Envoy 1.40', async () => {
+    const { vm, plugin } = await startProbe();
+    const s = request(plugin, { 'x-probe': 'reply 403 denied', 'x-probe-response': 'pairs resp; add resp x-after 1', 'x-probe-response-body': 'body' });
+    expect(s.sendRequestHeaders()).toMatchObject({ action: 'stop', localReply: { status: 403, details: 'denied' } });
+    expect(resultsOf(vm, 'on_response_headers')).toEqual(['pairs resp => :status=403|x-probe-reply=yes|content-length=13|content-type=text/plain', 'add resp x-after 1 => true']);
+    expect(resultsOf(vm, 'on_response_body')).toEqual(['body => value:probe denied\n']);
+    expect(s.responseHeaders).toEqual([[':status', '403'], ['x-probe-reply', 'yes'], ['content-length', '13'], ['content-type', 'text/plain'], ['x-after', '1']]);
+  });
+
+  test('an empty reply has only :status and no body callback; a reply sent from there replaces it', async () => {
+    const { vm, plugin } = await startProbe();
+    const s = request(plugin, { 'x-probe': 'reply-empty 401 no body', 'x-probe-response': 'pairs resp; reply 500 again', 'x-probe-response-body': 'body' });
+    const r = s.sendRequestHeaders();
+    expect(resultsOf(vm, 'on_response_headers')).toEqual(['pairs resp => :status=401', 'reply 500 again => true']);
+    expect(resultsOf(vm, 'on_response_body')).toEqual([]);
+    expect(r.localReply).toMatchObject({ status: 500, details: 'again' });
   });
 
   test('from response headers too; a later callback without a reply is not stopped by the earlier one', async () => {
@@ -296,15 +314,16 @@ describe('time, log level, logging, ticks, configuration buffers', () => {
     expect(plugin.tickPeriodMs).toBe(0);
   });
 
-  test('plugin configuration only in on_configure, VM configuration only in on_vm_start', async () => {
+  test('plugin configuration only in on_configure; VM configuration in any callback (Envoy 1.40)', async () => {
     const vm = await ProxyWasmVm.load(wasm);
     const plugin = vm.startPlugin({ rootId: 'probe', configuration: '{"a":1}', vmConfiguration: 'vm-bytes' });
     expect(plugin.ok).toBe(true);
     const info = vm.logsAt('info');
     expect(info).toContain('probe vm_start probe size=8 read=true vm_config=vm-bytes');
-    expect(info.find((l) => l.startsWith('probe configure'))).toMatch(/^probe configure probe id=1 size=7 read=true config=\{"a":1\} vm_config_readable=false /);
-    request(plugin, { 'x-probe': 'config' }).sendRequestHeaders();
+    expect(info.find((l) => l.startsWith('probe configure'))).toMatch(/^probe configure probe id=1 size=7 read=true config=\{"a":1\} vm_config_readable=true /);
+    request(plugin, { 'x-probe': 'config; vm-config' }).sendRequestHeaders();
     expect(probeResult(vm, 'config')).toBe('false');
+    expect(probeResult(vm, 'vm-config')).toBe('value:vm-by');
   });
 
   test('an empty configuration reads as zero bytes', async () => {

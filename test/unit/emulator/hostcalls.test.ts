@@ -62,7 +62,7 @@ describe('root context: vm start, configure, tick', () => {
       'configure.configuration': 'probe-config',
       'configure.slice.read': 'true',
       'configure.slice': 'rob',
-      'configure.vm_configuration.read': 'false', // only inside on_vm_start
+      'configure.vm_configuration.read': 'true', // Envoy 1.40 serves the VM configuration in any callback (verified)
       'configure.plugin_root_id.found': 'true',
       'configure.plugin_root_id': 'probe',
       'configure.plugin_name.found': 'true',

@@ -55,6 +55,12 @@ describe('modules the host refuses', () => {
       /restricted_callback: proxy_get_log_level/,
     ],
     ['_initialize trapping', minimalModule([{ export: '_initialize', body: UNREACHABLE }]), 'start_failed', /_initialize/],
+    [
+      '_initialize calling WASI proc_exit (not in the restricted allow-list)',
+      minimalModule([{ export: '_initialize', body: [...i32Const(0), ...call(0)] }], [{ module: 'wasi_snapshot_preview1', name: 'proc_exit', params: ['i32'] }]),
+      'start_failed',
+      /restricted_callback: proc_exit/,
+    ],
   ];
 
   test.each(cases)('%s', async (_name, bytes, code, message) => {
@@ -88,6 +94,38 @@ describe('modules the host accepts', () => {
     );
     expect(vm.failed).toBeNull();
     expect(vm.logs).toEqual([{ level: 'info', message: '', context: 0 }]);
+  });
+
+  test('WASI: fd_write is one log line per call (stdout info, stderr error, one trailing newline dropped); proc_exit only logs', async () => {
+    const store8 = (addr: number, byte: number) => [...i32Const(addr), ...i32Const(byte), 0x3a, 0x00, 0x00];
+    const store32 = (addr: number, value: number) => [...i32Const(addr), ...i32Const(value), 0x36, 0x02, 0x00];
+    const fdWrite = (fd: number) => [...i32Const(fd), ...i32Const(0), ...i32Const(2), ...i32Const(32), ...call(0), ...DROP];
+    const vm = await ProxyWasmVm.load(
+      minimalModule(
+        [
+          {
+            export: '_initialize',
+            body: [
+              ...[...'hi '].flatMap((c, i) => store8(64 + i, c.charCodeAt(0))),
+              ...[...'there\n'].flatMap((c, i) => store8(80 + i, c.charCodeAt(0))),
+              ...store32(0, 64), ...store32(4, 3), ...store32(8, 80), ...store32(12, 6), // two iovecs
+              ...fdWrite(1),
+              ...fdWrite(2),
+            ],
+          },
+          // proc_exit is not allowed while starting (it traps there); later it only logs and returns
+          { export: 'proxy_on_tick', params: ['i32'], body: [...i32Const(3), ...call(1)] },
+        ],
+        [
+          { module: 'wasi_snapshot_preview1', name: 'fd_write', params: ['i32', 'i32', 'i32', 'i32'], results: ['i32'] },
+          { module: 'wasi_snapshot_preview1', name: 'proc_exit', params: ['i32'] },
+        ],
+      ),
+      { logLevel: 0 },
+    );
+    vm.startPlugin({ rootId: 'any' }).tick();
+    expect(vm.failed).toBeNull();
+    expect(vm.logs.map((l) => `${l.level} ${l.message}`)).toEqual(['info hi there', 'error hi there', 'trace wasi_unstable proc_exit(3)']);
   });
 
   test('an unknown export name is fine (only the names the host looks up are checked)', async () => {
@@ -133,7 +171,6 @@ describe('what the real modules import and export', () => {
         'proxy_on_context_create',
         'proxy_on_delete',
         'proxy_on_request_headers',
-        'proxy_on_response_headers',
         'proxy_on_tick',
       ].sort(),
     );

@@ -40,8 +40,18 @@ export function fixtureWasm(name: string): string {
  * build/fixtures/meshgate-stub.wasm: the stub never frees, so memory that grows per request in
  * this build is an allocation per request.
  */
-export function meshgateStubWasm(): string {
-  return buildWasm('meshgate-stub', path.join(ROOT, 'assembly/index.ts'), ['--runtime', 'stub'], [path.join(ROOT, 'assembly')]);
+export function meshgateStubWasm(entry = 'index'): string {
+  return buildWasm(`meshgate-${entry}-stub`, path.join(ROOT, `assembly/${entry}.ts`), ['--runtime', 'stub'], [path.join(ROOT, 'assembly')]);
+}
+
+export const PASSTHROUGH_WASM = path.join(ROOT, 'build/meshgate-passthrough.wasm');
+
+/** build/meshgate-passthrough.wasm (assembly/passthrough.ts), which `npm run build` writes. */
+export function passthroughWasm(): string {
+  if (!fs.existsSync(PASSTHROUGH_WASM)) {
+    throw new Error(`${PASSTHROUGH_WASM} is missing: run \`npm run build\` (or \`npx asc assembly/passthrough.ts --target passthrough\`) first`);
+  }
+  return PASSTHROUGH_WASM;
 }
 
 function buildWasm(name: string, source: string, flags: string[], inputs: string[]): string {
@@ -134,7 +144,21 @@ const functype = (params: WasmType[] = [], results: WasmType[] = []): number[] =
 
 /** `call <index>` of the function index space (imports first). */
 export const call = (index: number): number[] => [0x10, ...leb(index)];
-export const i32Const = (v: number): number[] => [0x41, ...leb(v)];
+/** Signed LEB128 (the immediate of i32.const). */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+export const i32Const = (v: number): number[] => [0x41, ...sleb(v)];
 export const DROP = [0x1a];
 export const UNREACHABLE = [0x00];
 
