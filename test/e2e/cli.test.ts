@@ -126,6 +126,14 @@ describe('meshgate render', () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/selector/);
   });
+  it.each(['egress', 'egress-sidecar'])('render envoy --role %s writes a bootstrap Envoy accepts', async (role) => {
+    const out = path.join(tmp, `envoy-${role}`);
+    const r = meshgate('render', 'envoy', SHOP, '--role', role, '--out', out);
+    expect(r.code).toBe(0);
+    const { locateEnvoy } = await import('../../harness/envoy/locate');
+    const v = spawnSync((await locateEnvoy()).bin, ['--mode', 'validate', '-c', path.join(out, 'envoy.yaml'), '--disable-hot-restart'], { encoding: 'utf8', timeout: 60_000 });
+    expect(v.status).toBe(0);
+  });
   it('render envoy writes a bootstrap Envoy accepts, with certificates', async () => {
     const out = path.join(tmp, 'envoy-inbound');
     const r = meshgate('render', 'envoy', SHOP, '--role', 'inbound', '--out', out);
