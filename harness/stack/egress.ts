@@ -15,6 +15,7 @@ import { TestCa, type BadCertKind } from '../pki/ca';
 import { RecordingUpstream, type RecordedRequest } from '../services/upstream';
 import { DnsServer } from '../services/dns';
 import type { ClientTls } from '../services/client';
+import { CallerCertificates, accessLogEntries } from './callers';
 import { acquirePort, type PortLock } from '../services/portlock';
 
 export interface EgressStackOptions {
@@ -36,7 +37,7 @@ export interface EgressStackOptions {
 }
 
 export class EgressStack {
-  private readonly certCache = new Map<string, Promise<ClientTls>>();
+  private readonly callers: CallerCertificates;
 
   private constructor(
     readonly ca: TestCa,
@@ -47,7 +48,9 @@ export class EgressStack {
     readonly port: number,
     readonly dir: string,
     private readonly locks: PortLock[],
-  ) {}
+  ) {
+    this.callers = new CallerCertificates(ca);
+  }
 
   static async start(o: EgressStackOptions): Promise<EgressStack> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-egress-'));
@@ -98,18 +101,9 @@ export class EgressStack {
     }
   }
 
+  /** TLS options for a caller (see CallerCertificates): `null` = no client certificate. */
   clientTls(spiffeId: string | null, defect?: BadCertKind): Promise<ClientTls> {
-    const key = `${spiffeId ?? 'none'}|${defect ?? ''}`;
-    let tls = this.certCache.get(key);
-    if (!tls) {
-      tls = (async () => {
-        if (spiffeId === null) return { ca: this.ca.certPem, checkServerName: false };
-        const cert = defect ? await this.ca.mintBad(defect, spiffeId) : await this.ca.mintSvid(spiffeId);
-        return { ca: this.ca.certPem, cert: cert.chainPem, key: cert.keyPem, checkServerName: false };
-      })();
-      this.certCache.set(key, tls);
-    }
-    return tls;
+    return this.callers.tls(spiffeId, defect);
   }
 
   /** Clears the DNS query log and every service's record before a request. */
@@ -131,12 +125,9 @@ export class EgressStack {
     return [...this.services.values()].reduce((n, s) => n + s.connections, 0);
   }
 
+  /** Access-log entries so far. */
   accessLog(): Record<string, string>[] {
-    return this.envoy
-      .stdout()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, string>);
+    return accessLogEntries(this.envoy);
   }
 
   async stop(): Promise<void> {

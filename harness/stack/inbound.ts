@@ -13,6 +13,7 @@ import { repoRoot } from '../envoy/paths';
 import { TestCa, type BadCertKind } from '../pki/ca';
 import { RecordingUpstream } from '../services/upstream';
 import type { ClientTls } from '../services/client';
+import { CallerCertificates, accessLogEntries } from './callers';
 
 export interface InboundStackOptions {
   /** The plugin configuration (compiled policy JSON). */
@@ -32,7 +33,7 @@ export interface InboundStackOptions {
 }
 
 export class InboundStack {
-  private readonly certCache = new Map<string, Promise<ClientTls>>();
+  private readonly callers: CallerCertificates;
 
   private constructor(
     readonly ca: TestCa,
@@ -40,7 +41,9 @@ export class InboundStack {
     readonly upstream: RecordingUpstream,
     readonly port: number,
     readonly dir: string,
-  ) {}
+  ) {
+    this.callers = new CallerCertificates(ca);
+  }
 
   static async start(o: InboundStackOptions): Promise<InboundStack> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-inbound-'));
@@ -78,31 +81,14 @@ export class InboundStack {
     }
   }
 
-  /**
-   * TLS options for a caller: `null` = no client certificate; otherwise an SVID for the SPIFFE ID,
-   * or a certificate with the named defect claiming it. Certificates are minted once per stack.
-   */
+  /** TLS options for a caller (see CallerCertificates): `null` = no client certificate. */
   clientTls(spiffeId: string | null, defect?: BadCertKind): Promise<ClientTls> {
-    const key = `${spiffeId ?? 'none'}|${defect ?? ''}`;
-    let tls = this.certCache.get(key);
-    if (!tls) {
-      tls = (async () => {
-        if (spiffeId === null) return { ca: this.ca.certPem, checkServerName: false };
-        const cert = defect ? await this.ca.mintBad(defect, spiffeId) : await this.ca.mintSvid(spiffeId);
-        return { ca: this.ca.certPem, cert: cert.chainPem, key: cert.keyPem, checkServerName: false };
-      })();
-      this.certCache.set(key, tls);
-    }
-    return tls;
+    return this.callers.tls(spiffeId, defect);
   }
 
-  /** Access-log entries so far (the reference config logs one JSON object per line to stdout). */
+  /** Access-log entries so far. */
   accessLog(): Record<string, string>[] {
-    return this.envoy
-      .stdout()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, string>);
+    return accessLogEntries(this.envoy);
   }
 
   async stop(): Promise<void> {

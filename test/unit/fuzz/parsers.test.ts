@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { loadTestkit } from '../wasm/testkit';
 import { validateSpiffeId } from '../../../harness/policy/spiffe';
 import { canonicalPath, parseAuthority } from '../../../harness/policy/patterns';
-import { xfccModel } from './xfcc-model';
+import { xfccModel } from '../../support/xfcc-model';
 import { RUNS, count, mutated, params, stats, timed, timeoutFor } from './gen';
 
 const tk = loadTestkit();

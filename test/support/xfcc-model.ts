@@ -1,8 +1,8 @@
 /**
  * The TypeScript model of the XFCC grammar of assembly/spiffe/xfcc.ts (the harness has no XFCC
- * parser of its own: Envoy produces the header). The same model as test/unit/wasm/xfcc.test.ts,
- * which checks it against every vector of test/vectors/xfcc.json; kept here so the fuzz
- * directory does not import a test file.
+ * parser of its own: Envoy produces the header). The model test/unit/wasm/xfcc.test.ts uses,
+ * which checks it against every vector of test/vectors/xfcc.json; shared by that test and
+ * the fuzzers.
  */
 export interface XfccModel { ok: boolean; elements?: number; by?: string[]; uri?: string[] }
 
