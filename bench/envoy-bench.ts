@@ -28,7 +28,7 @@ export interface EnvoyBenchOptions {
    * building this bench: ±15 % at 25 %, ±3 % at 50 %); the load generator still holds 50 %.
    */
   rateFraction: number;
-  /** Identity-cache probe: connection counts compared (meshgate caches 32 peers per worker). */
+  /** Identity-cache probe: connection counts compared (meshgate caches 256 peers per worker). */
   cacheProbe: { connections: [number, number]; reps: number; windowMs: number } | null;
   /** Envoy memory check: RSS after this many requests, then after that many. */
   memoryRequests: [number, number];
@@ -416,12 +416,12 @@ async function runShape(shape: Shape, pki: BenchPki, wasm: WasmFiles, o: EnvoyBe
 }
 
 /**
- * meshgate caches the peer identity per connection in a 32-slot direct-mapped table per worker
- * (assembly/filter/peer.ts, keyed by connection.id & 31). Envoy numbers connections from one
- * process-wide counter, so up to 32 concurrent connections map to distinct slots and more share
- * them: each request then may evict another connection's entry and parse its certificate again.
- * This probe measures none, wasm-fetch (which fetches the certificate on a miss, unparsed) and
- * meshgate in a closed loop at two connection counts, interleaved.
+ * meshgate caches the peer identity per connection in 256 entries per worker, 4-way
+ * set-associative by connection.id (assembly/filter/peer.ts). With more live connections than
+ * that (or more than 4 whose ids share their low 6 bits), a request may evict another
+ * connection's entry, whose certificate is then fetched and parsed again. This probe measures
+ * none, wasm-fetch (which fetches the certificate on a miss, unparsed) and meshgate in a closed
+ * loop at two connection counts, interleaved.
  */
 async function probeCache(running: Running[], o: EnvoyBenchOptions): Promise<CacheProbeRow[]> {
   const p = o.cacheProbe!;

@@ -164,7 +164,7 @@ export async function buildVariants(shape: Shape, sizes: number[], pki: BenchPki
   };
   await add('none', null, [], 0);
   await add('wasm-null', null, [wasmFilter({ pluginName: 'bench_null', rootId: 'bench_null', wasmFile: wasm.null, configuration: '' })], 0);
-  // wasm-fetch gets the policy document of the smallest size: it only looks for "xfcc" in it.
+  // wasm-fetch ignores its configuration (it reads the same headers for every identity source).
   await add('wasm-fetch', null, [wasmFilter({ pluginName: 'bench_fetch', rootId: 'bench_fetch', wasmFile: wasm.fetch, configuration: refConfig })], refConfig.length);
   for (const n of sizes) {
     const doc = inboundPolicy(n, source);

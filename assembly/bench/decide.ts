@@ -3,11 +3,13 @@
 // decision step of the filters, alone, for the in-VM decision timings of `npm run bench`.
 //
 // Runs exactly what meshgate does per request between its host reads and its act step — the
-// identity copied from the per-connection cache (Identity.copyFrom, as assembly/filter/peer.ts
-// does for peer-certificate policies), the facts parsed from the request bytes (InboundFacts.set:
-// method hash, canonical-path check, path hashes; EgressFacts.set: authority parsing), then
-// decideInbound / decideEgress — over a table of pre-resolved requests, `n` at a time, so the
-// host can time batches without a clock inside the VM. Not a proxy-wasm filter.
+// identity taken by reference from the per-connection cache (as assembly/filter/peer.ts does for
+// peer-certificate policies; each table entry is one connection's cached Identity, which keeps
+// the rule results it learned), the facts parsed from the request bytes (InboundFacts.set:
+// method class, canonical-path scan; EgressFacts.set: authority parsing), then decideInbound /
+// decideEgress (path hashes computed there, only when a table holds keys of that length) — over
+// a table of pre-resolved requests, `n` at a time, so the host can time batches without a clock
+// inside the VM. Not a proxy-wasm filter.
 //
 // Protocol: copy bytes in with bd_alloc; bd_compile(role, ptr, len) keeps one policy (disposing
 // the previous one); bd_add_request(idPtr, idLen, aPtr, aLen, bPtr, bLen) appends a request
@@ -22,9 +24,8 @@ import { Identity, ID_NO_PEER_CERTIFICATE } from "../spiffe/identity";
 
 let policy: Policy | null = null;
 const decision = new Decision();
-const identity = new Identity();
-const inFacts = new InboundFacts(identity);
-const egFacts = new EgressFacts(identity);
+const inFacts = new InboundFacts(new Identity());
+const egFacts = new EgressFacts(new Identity());
 
 const reqIds = new Array<Identity>();
 const reqA = new Array<usize>();
@@ -75,19 +76,24 @@ export function bd_add_request(idPtr: usize, idLen: i32, aPtr: usize, aLen: i32,
   return reqIds.length;
 }
 
-/** Decides n requests of the table, cycling from `start`; returns how many were allowed. */
-export function bd_run(egress: i32, start: i32, n: i32): i32 {
+/** Decides n requests of the table, cycling from `start`; returns how many were allowed.
+ *  firstOnConnection != 0: each identity forgets what the policy answered for it before the
+ *  decision, as on the first request of a new connection. */
+export function bd_run(egress: i32, start: i32, n: i32, firstOnConnection: i32): i32 {
   const p = policy;
   const k = reqIds.length;
   if (p === null || k == 0) return -1;
   let allowed = 0;
   let r = start % k;
   for (let i = 0; i < n; i++) {
-    identity.copyFrom(unchecked(reqIds[r]));
+    const id = unchecked(reqIds[r]);
+    if (firstOnConnection != 0) id.verdictGen = 0;
     if (egress != 0) {
+      egFacts.identity = id;
       egFacts.set(unchecked(reqA[r]), unchecked(reqALen[r]), unchecked(reqB[r]), unchecked(reqBLen[r]), false);
       decideEgress(p, egFacts, decision);
     } else {
+      inFacts.identity = id;
       inFacts.set(unchecked(reqA[r]), unchecked(reqALen[r]), unchecked(reqB[r]), unchecked(reqBLen[r]));
       decideInbound(p, inFacts, decision);
     }
@@ -99,8 +105,8 @@ export function bd_run(egress: i32, start: i32, n: i32): i32 {
 }
 
 /**
- * Profiling aid: like bd_run, but only the steps in `mode` (1 = identity copy, 2 = facts,
- * 4 = decide; decide without facts re-decides the previous facts). Returns the allowed count.
+ * Profiling aid: like bd_run, but only the steps in `mode` (1 = identity from the cache, 2 =
+ * facts, 4 = decide; decide without facts re-decides the previous facts). Returns the allowed count.
  */
 export function bd_run_parts(egress: i32, start: i32, n: i32, mode: i32): i32 {
   const p = policy;
@@ -109,7 +115,11 @@ export function bd_run_parts(egress: i32, start: i32, n: i32, mode: i32): i32 {
   let allowed = 0;
   let r = start % k;
   for (let i = 0; i < n; i++) {
-    if ((mode & 1) != 0) identity.copyFrom(unchecked(reqIds[r]));
+    if ((mode & 1) != 0) {
+      const id = unchecked(reqIds[r]);
+      inFacts.identity = id;
+      egFacts.identity = id;
+    }
     if ((mode & 2) != 0) {
       if (egress != 0) egFacts.set(unchecked(reqA[r]), unchecked(reqALen[r]), unchecked(reqB[r]), unchecked(reqBLen[r]), false);
       else inFacts.set(unchecked(reqA[r]), unchecked(reqALen[r]), unchecked(reqB[r]), unchecked(reqBLen[r]));

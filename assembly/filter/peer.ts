@@ -3,38 +3,55 @@
 // identity source the peer itself, the XFCC element a trusted proxy appended, or the local ID.
 //
 // Parsing a certificate costs microseconds; a connection's peer never changes, so the direct
-// peer's identity is cached per `connection.id` (process-unique, never reused) in a small
-// direct-mapped table of pre-allocated Identity objects. No allocation per request.
-import { Bytes, HostKey, getProperty, getHeader, MapType } from "../proxywasm";
+// peer's Identity is cached per `connection.id` (process-unique, never reused) and used BY
+// REFERENCE for every request on the connection: nothing is copied per request, and the
+// Identity also remembers what the policy's `from` lists answered for it (spiffe/identity.ts),
+// so later requests match identities with bit tests.
+//
+// The cache: SETS × WAYS entries, set-associative with least-recently-used replacement. Envoy
+// numbers connections from one process-wide counter, so a worker's connections have scattered
+// ids; associativity keeps up to WAYS connections whose ids share their low bits (a direct-mapped
+// table thrashed at 64 connections: every collision re-fetched and re-parsed a certificate).
+// Entries are allocated on first use and reused; no allocation per request.
+import { Bytes, HostKey, getProperty } from "../proxywasm";
 import { Identity, SOURCE_PEER_CERTIFICATE, SOURCE_LOCAL } from "../spiffe/identity";
 import { Policy } from "../policy/policy";
 
-const SLOTS: i32 = 32;
+const SETS: i32 = 64;
+const WAYS: i32 = 4;
 const CONNECTION_ID = HostKey.path("connection", "id");
 const PEER_CERTIFICATE = HostKey.path("connection", "peer_certificate");
-const XFCC = new HostKey("x-forwarded-client-cert");
 
 export class PeerIdentity {
-  private readonly connIds: StaticArray<u64> = new StaticArray<u64>(SLOTS);
-  private readonly cached: StaticArray<Identity | null> = new StaticArray<Identity | null>(SLOTS);
+  private readonly connIds: StaticArray<u64> = new StaticArray<u64>(SETS * WAYS);
+  private readonly lastUse: StaticArray<u32> = new StaticArray<u32>(SETS * WAYS);
+  private readonly cached: StaticArray<Identity | null> = new StaticArray<Identity | null>(SETS * WAYS);
+  private clock: u32 = 0;
   private readonly view: Bytes = new Bytes();
+  /** The peer when the host gives no connection id (never cached). */
   private readonly uncached: Identity = new Identity();
+  /** The caller named by a trusted XFCC (per request). */
+  private readonly forwarded: Identity = new Identity();
+  /** `identity.from: local`: the configured ID, resolved once per policy. */
+  private readonly local: Identity = new Identity();
+  private localGen: u32 = 0;
 
-  /** Resolves the caller of the current request into `out`, per `policy`'s identity source. */
-  resolve(policy: Policy, out: Identity): void {
+  /** The caller of the current request, per `policy`'s identity source; `xfcc`: the request's
+   *  x-forwarded-client-cert (read by the caller with the other headers), `hasXfcc`: present.
+   *  Valid until the next call; do not keep it. */
+  resolve(policy: Policy, xfcc: Bytes, hasXfcc: bool): Identity {
     const resolver = policy.resolver!;
     if (policy.identitySource == SOURCE_LOCAL) {
-      resolver.resolve(0, -1, 0, -1, out);
-      return;
+      if (this.localGen != policy.generation) {
+        resolver.resolve(0, -1, 0, -1, this.local);
+        this.localGen = policy.generation;
+      }
+      return this.local;
     }
     const peer = this.directPeer(policy);
-    if (policy.identitySource == SOURCE_PEER_CERTIFICATE) {
-      out.copyFrom(peer);
-      return;
-    }
-    const v = this.view;
-    const found = getHeader(MapType.HttpRequestHeaders, XFCC, v);
-    resolver.resolveFromPeer(peer, v.ptr, found ? v.len : -1, out);
+    if (policy.identitySource == SOURCE_PEER_CERTIFICATE) return peer;
+    resolver.resolveFromPeer(peer, xfcc.ptr, hasXfcc ? xfcc.len : -1, this.forwarded);
+    return this.forwarded;
   }
 
   /** The direct peer's identity from its certificate, cached per connection. */
@@ -46,15 +63,28 @@ export class PeerIdentity {
       this.parse(policy, this.uncached);
       return this.uncached;
     }
-    const slot = <i32>(connId & <u64>(SLOTS - 1));
-    let id = unchecked(this.cached[slot]);
-    if (id !== null && unchecked(this.connIds[slot]) == connId) return id;
+    const now = ++this.clock;
+    const base = <i32>(connId & <u64>(SETS - 1)) * WAYS;
+    let victim = base;
+    for (let k = base; k < base + WAYS; k++) {
+      if (unchecked(this.connIds[k]) == connId) {
+        const hit = unchecked(this.cached[k]);
+        if (hit !== null) {
+          unchecked(this.lastUse[k] = now);
+          return hit;
+        }
+      }
+      // the least recently used way (u32 ages: wrap-around only misorders one eviction)
+      if (now - unchecked(this.lastUse[k]) > now - unchecked(this.lastUse[victim])) victim = k;
+    }
+    let id = unchecked(this.cached[victim]);
     if (id === null) {
       id = new Identity();
-      unchecked(this.cached[slot] = id);
+      unchecked(this.cached[victim] = id);
     }
     this.parse(policy, id);
-    unchecked(this.connIds[slot] = connId);
+    unchecked(this.connIds[victim] = connId);
+    unchecked(this.lastUse[victim] = now);
     return id;
   }
 

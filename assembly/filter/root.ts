@@ -1,6 +1,7 @@
 // What both filters share: the root context that turns the plugin configuration into a compiled
 // Policy (failing configure with one log line per invalid field), and `enforce`, the act step of
-// the pipeline (facts → decide → act): filter state, counters, the debug line, and the 403.
+// the pipeline (facts → decide → act): filter state, counters (flushed on the timer), the debug
+// line, and the 403.
 import {
   RootContext, HttpContext, Bytes, HostKey, LogLevel, FilterHeadersStatus,
   getPluginConfiguration, log, logBytes, getLogLevel, setTickPeriod, setProperty, sendLocalResponse,
@@ -15,8 +16,9 @@ import { PeerIdentity } from "./peer";
 
 const FILTER_STATE_KEY = new HostKey("meshgate");
 const DENY_BODY = String.UTF8.encode("meshgate: access denied\n");
-/** Envoy's log level is polled on the timer, not per request (a host call saved per request). */
-const LOG_LEVEL_POLL_MS: u32 = 1000;
+/** The root context's timer: counters are flushed to Envoy (filter/counters.ts) and Envoy's log
+ *  level is polled this often, instead of host calls per request. /stats trails by ≤ this. */
+export const TICK_MS: u32 = 250;
 
 export class PolicyRoot extends RootContext {
   policy: Policy | null = null;
@@ -49,9 +51,11 @@ export class PolicyRoot extends RootContext {
     const old = this.policy;
     this.policy = policy;
     if (old !== null) old.dispose();
+    const oldCounters = this.counters;
+    if (oldCounters !== null) oldCounters.flush();
     this.counters = new PolicyCounters(policy);
     this.logLevel = getLogLevel();
-    setTickPeriod(LOG_LEVEL_POLL_MS);
+    setTickPeriod(TICK_MS);
     log(LogLevel.Info, label + " policy " + policy.digest12 + " rules=" + policy.ruleCount.toString() +
       " (deny=" + policy.denyCount.toString() + " allow=" + policy.allowCount.toString() +
       " audit=" + policy.auditCount.toString() + ") mode=" + (policy.auditMode ? "audit" : "enforce") +
@@ -60,6 +64,8 @@ export class PolicyRoot extends RootContext {
   }
 
   onTick(): void {
+    const c = this.counters;
+    if (c !== null) c.flush();
     this.logLevel = getLogLevel();
   }
 
@@ -81,6 +87,8 @@ export class PolicyRoot extends RootContext {
   }
 
   onDelete(): void {
+    const c = this.counters;
+    if (c !== null) c.flush(); // the last counts of a plugin being removed
     const p = this.policy;
     this.policy = null;
     if (p !== null) p.dispose();

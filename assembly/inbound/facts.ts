@@ -1,23 +1,31 @@
-// Every host read of the inbound filter, in one place: the caller's identity (filter/peer.ts),
-// `:method` and `:path`. A missing pseudo-header reads as empty, which decide() treats as a
+// Every host read of the inbound filter, in one place: the caller's identity (filter/peer.ts:
+// `connection.id`, and once per connection its certificate) and, in ONE call, the request
+// headers `:method`, `:path` and — for `identity.from: xfcc` — `x-forwarded-client-cert`
+// (filter/headers.ts). A missing pseudo-header reads as empty, which decide() treats as a
 // non-canonical path: denied, never a crash.
-import { Bytes, HostKey, MapType, getHeader } from "../proxywasm";
+import { HostKey } from "../proxywasm";
 import { InboundFacts } from "../policy/decide";
 import { Policy } from "../policy/policy";
 import { PeerIdentity } from "../filter/peer";
+import { RequestHeaders } from "../filter/headers";
 
-const METHOD = new HostKey(":method");
-const PATH = new HostKey(":path");
+const METHOD: i32 = 0;
+const PATH: i32 = 1;
+const XFCC: i32 = 2;
 
 export class InboundFactsReader {
-  private readonly method: Bytes = new Bytes();
-  private readonly path: Bytes = new Bytes();
+  private readonly headers: RequestHeaders = new RequestHeaders(
+    StaticArray.fromArray<HostKey>([new HostKey(":method"), new HostKey(":path"), new HostKey("x-forwarded-client-cert")]),
+  );
 
-  /** Fills `facts` (and its identity) for the current request. Views live until the callback returns. */
+  /** Fills `facts` for the current request; its identity is the cached one, by reference. Views
+   *  live until the callback returns. */
   read(policy: Policy, peer: PeerIdentity, facts: InboundFacts): void {
-    peer.resolve(policy, facts.identity);
-    getHeader(MapType.HttpRequestHeaders, METHOD, this.method);
-    getHeader(MapType.HttpRequestHeaders, PATH, this.path);
-    facts.set(this.method.ptr, this.method.len, this.path.ptr, this.path.len);
+    const h = this.headers;
+    h.read();
+    facts.identity = peer.resolve(policy, h.value(XFCC), h.has(XFCC));
+    const method = h.value(METHOD);
+    const path = h.value(PATH);
+    facts.set(method.ptr, method.len, path.ptr, path.len);
   }
 }

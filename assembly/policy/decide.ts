@@ -36,12 +36,12 @@
 //   writeFilterState(p, d, id, b)    decision=<allow|deny|audit_deny> rule=<label> identity=<id|-> policy=<digest12>
 //   writeDebugLine(p, d, id, b)      the filter state plus identity reason, nearest rule/field, audit rules
 
-import { Identity } from "../spiffe/identity";
-import { hash64 } from "../util/bytes";
+import { Identity, VERDICT_RULES } from "../spiffe/identity";
+import { MethodFacts } from "./matchers";
 import {
   Policy, Rule, ACTION_DENY, ROLE_EGRESS, ROLE_INBOUND,
   F_FROM, F_NOT_FROM, F_METHODS, F_NOT_METHODS, F_PATHS, F_NOT_PATHS, F_HOSTS, F_NOT_HOSTS,
-  F_PORTS, F_NOT_PORTS, F_CIDRS, F_NOT_CIDRS, F_COUNT,
+  F_PORTS, F_NOT_PORTS, F_CIDRS, F_NOT_CIDRS,
 } from "./policy";
 import { PathFacts } from "./path";
 import { EgressTarget, TARGET_OK, TARGET_AMBIGUOUS_IP, targetReasonName } from "./host";
@@ -72,17 +72,13 @@ export function decisionName(d: i32): string {
 
 /** Inputs of an inbound decision. The byte views must stay valid while deciding. */
 export class InboundFacts {
-  methodPtr: usize = 0;
-  methodLen: i32 = 0;
-  methodHash: u64 = 0;
+  readonly method: MethodFacts = new MethodFacts();
   readonly path: PathFacts = new PathFacts();
 
   constructor(public identity: Identity) {}
 
   set(methodPtr: usize, methodLen: i32, pathPtr: usize, pathLen: i32): void {
-    this.methodPtr = methodPtr;
-    this.methodLen = methodLen;
-    this.methodHash = hash64(methodPtr, methodLen);
+    this.method.set(methodPtr, methodLen);
     this.path.set(pathPtr, pathLen);
   }
 }
@@ -145,12 +141,36 @@ let cInTd: bool = false;
 let cIn: InboundFacts | null = null;
 let cEg: EgressFacts | null = null;
 
-function fieldMatches(r: Rule, f: i32): bool {
+// `from` / `notFrom` of rule i for the current identity. For the first VERDICT_RULES rules the
+// answer is remembered in the Identity (a connection's cached peer keeps it across requests).
+function fromMatches(r: Rule, i: i32): bool {
+  const id = cId!;
+  if (i >= VERDICT_RULES) return r.from!.match(id, cInTd);
+  const bit: u64 = <u64>1 << <u64>i;
+  if ((id.fromKnown & bit) != 0) return (id.fromMatch & bit) != 0;
+  const m = r.from!.match(id, cInTd);
+  id.fromKnown |= bit;
+  if (m) id.fromMatch |= bit;
+  return m;
+}
+
+function notFromMatches(r: Rule, i: i32): bool {
+  const id = cId!;
+  if (i >= VERDICT_RULES) return r.notFrom!.match(id, cInTd);
+  const bit: u64 = <u64>1 << <u64>i;
+  if ((id.notFromKnown & bit) != 0) return (id.notFromMatch & bit) != 0;
+  const m = r.notFrom!.match(id, cInTd);
+  id.notFromKnown |= bit;
+  if (m) id.notFromMatch |= bit;
+  return m;
+}
+
+function fieldMatches(r: Rule, i: i32, f: i32): bool {
   switch (f) {
-    case F_FROM: return r.from!.match(cId!, cInTd);
-    case F_NOT_FROM: return !r.notFrom!.match(cId!, cInTd);
-    case F_METHODS: { const i = cIn!; return r.methods!.match(i.methodPtr, i.methodLen, i.methodHash); }
-    case F_NOT_METHODS: { const i = cIn!; return !r.notMethods!.match(i.methodPtr, i.methodLen, i.methodHash); }
+    case F_FROM: return fromMatches(r, i);
+    case F_NOT_FROM: return !notFromMatches(r, i);
+    case F_METHODS: return r.methods!.match(cIn!.method);
+    case F_NOT_METHODS: return !r.notMethods!.match(cIn!.method);
     case F_PATHS: return r.paths!.match(cIn!.path);
     case F_NOT_PATHS: return !r.notPaths!.match(cIn!.path);
     case F_HOSTS: return r.hosts!.match(cEg!.target);
@@ -163,12 +183,14 @@ function fieldMatches(r: Rule, f: i32): bool {
   return false;
 }
 
-function ruleMatches(r: Rule): bool {
-  const mask = r.fieldMask;
-  if (mask == 0) return true;
-  for (let f = 0; f < F_COUNT; f++) {
-    if ((mask & (1 << f)) == 0) continue;
-    if (!fieldMatches(r, f)) return false;
+function ruleMatches(p: Policy, i: i32): bool {
+  const r = p.rule(i);
+  let mask = r.fieldMask;
+  // fields in F_* order: the lowest set bit first
+  while (mask != 0) {
+    const f = ctz(mask);
+    if (!fieldMatches(r, i, f)) return false;
+    mask &= mask - 1;
   }
   return true;
 }
@@ -176,14 +198,16 @@ function ruleMatches(r: Rule): bool {
 let sFirstMiss: i32 = -1;
 
 /** Number of the rule's fields that match; the first that does not in sFirstMiss (-1 if none). */
-function ruleScore(r: Rule): i32 {
-  const mask = r.fieldMask;
+function ruleScore(p: Policy, i: i32): i32 {
+  const r = p.rule(i);
+  let mask = r.fieldMask;
   let n = 0;
   sFirstMiss = -1;
-  for (let f = 0; f < F_COUNT; f++) {
-    if ((mask & (1 << f)) == 0) continue;
-    if (fieldMatches(r, f)) n++;
+  while (mask != 0) {
+    const f = ctz(mask);
+    if (fieldMatches(r, i, f)) n++;
     else if (sFirstMiss < 0) sFirstMiss = f;
+    mask &= mask - 1;
   }
   return n;
 }
@@ -192,7 +216,7 @@ function evaluate(p: Policy, out: Decision): void {
   // enforced deny rules
   for (let k = 0; k < p.denyCount; k++) {
     const i = load<i32>(p.denyRules + (<usize>k << 2));
-    if (ruleMatches(p.rule(i))) {
+    if (ruleMatches(p, i)) {
       out.decision = DECISION_DENY;
       out.by = BY_RULE;
       out.rule = i;
@@ -202,7 +226,7 @@ function evaluate(p: Policy, out: Decision): void {
   if (out.by != BY_RULE) {
     for (let k = 0; k < p.allowCount; k++) {
       const i = load<i32>(p.allowRules + (<usize>k << 2));
-      if (ruleMatches(p.rule(i))) {
+      if (ruleMatches(p, i)) {
         out.decision = DECISION_ALLOW;
         out.by = BY_RULE;
         out.rule = i;
@@ -217,7 +241,7 @@ function evaluate(p: Policy, out: Decision): void {
       let best = -1, bestScore = -1, bestMiss = -1;
       for (let k = 0; k < p.allowCount; k++) {
         const i = load<i32>(p.allowRules + (<usize>k << 2));
-        const s = ruleScore(p.rule(i));
+        const s = ruleScore(p, i);
         if (s > bestScore) { best = i; bestScore = s; bestMiss = sFirstMiss; }
       }
       out.nearestRule = best;
@@ -227,10 +251,16 @@ function evaluate(p: Policy, out: Decision): void {
   }
   for (let k = 0; k < p.auditCount; k++) {
     const i = load<i32>(p.auditRules + (<usize>k << 2));
-    const r = p.rule(i);
-    if (ruleMatches(r)) out.recordAudit(i, r.action == ACTION_DENY);
+    if (ruleMatches(p, i)) out.recordAudit(i, p.rule(i).action == ACTION_DENY);
   }
   if (out.decision == DECISION_DENY && p.auditMode) out.decision = DECISION_AUDIT_DENY;
+}
+
+/** Whether the identity is in the policy's trust domain; starts (or keeps) its remembered rule
+ *  results for this policy. */
+function beginIdentity(p: Policy, id: Identity): bool {
+  if (id.verdictGen != p.generation) id.beginVerdicts(p.generation, id.inTrustDomain(p.tdPtr, p.tdLen));
+  return id.verdictInTd;
 }
 
 function invalid(p: Policy, out: Decision, reason: i32): void {
@@ -244,9 +274,8 @@ export function decideInbound(p: Policy, facts: InboundFacts, out: Decision): vo
   out.reset();
   if (p.role != ROLE_INBOUND) { invalid(p, out, REASON_WRONG_ROLE); return; }
   if (!facts.path.canonical) { invalid(p, out, REASON_NON_CANONICAL_PATH); return; }
-  const id = facts.identity;
-  cId = id;
-  cInTd = id.inTrustDomain(p.tdPtr, p.tdLen);
+  cId = facts.identity;
+  cInTd = beginIdentity(p, facts.identity);
   cIn = facts;
   cEg = null;
   evaluate(p, out);
@@ -260,9 +289,8 @@ export function decideEgress(p: Policy, facts: EgressFacts, out: Decision): void
   if (facts.target.reason != TARGET_OK) { invalid(p, out, facts.target.reason); return; }
   // "0177.0.0.1", "127.1", "0x7f000001"...: Envoy dials another address or asks DNS (host.ts).
   if (facts.target.isIp && !facts.target.canonicalIp) { invalid(p, out, TARGET_AMBIGUOUS_IP); return; }
-  const id = facts.identity;
-  cId = id;
-  cInTd = id.inTrustDomain(p.tdPtr, p.tdLen);
+  cId = facts.identity;
+  cInTd = beginIdentity(p, facts.identity);
   cEg = facts;
   cIn = null;
   evaluate(p, out);

@@ -11,10 +11,11 @@
 // IdSet.match: one hash lookup for the exact ID, one per '/'-terminated prefix of the ID (hashes
 // precomputed in Identity), all allocation-free.
 //
-// `methods`: [A-Z]{1,32}, byte-exact (hashed). `ports`: 1..65535 (a short list, scanned).
+// `methods`: [A-Z]{1,32}, byte-exact (standard methods as bits, others hashed). `ports`: 1..65535 (a short list, scanned).
 
 import { Arena } from "../util/arena";
 import { ByteTable } from "../util/bytetable";
+import { hash64 } from "../util/bytes";
 import { Identity } from "../spiffe/identity";
 import { validateSpiffeId, spiffeCodeMessage, SPIFFE_OK, trustDomainEnd } from "../spiffe/id";
 
@@ -104,21 +105,98 @@ export function methodError(p: usize, n: i32): string | null {
   return null;
 }
 
+// The nine methods of RFC 9110 + PATCH get a bit each: a request's method is classified once
+// (one word compare), and a rule's `methods` test is a bit test. Other methods ([A-Z]{1,32}
+// extension methods) are hashed into a table, looked up only for requests with such a method.
+const STANDARD_METHODS: string[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+
+/** Up to 8 bytes at p as a little-endian word (0-padded); reads exactly n ≤ 8 bytes. */
+function packWord(p: usize, n: i32): u64 {
+  let w: u64 = 0;
+  for (let i = n - 1; i >= 0; i--) w = (w << 8) | <u64>load<u8>(p + <usize>i);
+  return w;
+}
+
+const STANDARD_WORDS: StaticArray<u64> = initStandardWords();
+const STANDARD_LENS: StaticArray<i32> = initStandardLens();
+
+function initStandardWords(): StaticArray<u64> {
+  const out = new StaticArray<u64>(STANDARD_METHODS.length);
+  for (let i = 0; i < STANDARD_METHODS.length; i++) {
+    const b = String.UTF8.encode(STANDARD_METHODS[i]);
+    out[i] = packWord(changetype<usize>(b), b.byteLength);
+  }
+  return out;
+}
+
+function initStandardLens(): StaticArray<i32> {
+  const out = new StaticArray<i32>(STANDARD_METHODS.length);
+  for (let i = 0; i < STANDARD_METHODS.length; i++) out[i] = STANDARD_METHODS[i].length;
+  return out;
+}
+
+/** Index of a standard method in STANDARD_METHODS, or -1. */
+export function standardMethodIndex(p: usize, n: i32): i32 {
+  if (n < 3 || n > 7) return -1;
+  const w = packWord(p, n);
+  for (let i = 0; i < STANDARD_WORDS.length; i++) {
+    if (unchecked(STANDARD_WORDS[i]) == w && unchecked(STANDARD_LENS[i]) == n) return i;
+  }
+  return -1;
+}
+
+/** The request's method as the matchers need it; computed once per request. */
+export class MethodFacts {
+  ptr: usize = 0;
+  len: i32 = 0;
+  /** Index of a standard method, or -1. */
+  standard: i32 = -1;
+  private hashed: bool = false;
+  private h: u64 = 0;
+
+  set(p: usize, n: i32): void {
+    this.ptr = p;
+    this.len = n;
+    this.standard = standardMethodIndex(p, n);
+    this.hashed = false;
+  }
+
+  /** hash64 of the method bytes (computed on first use: only extension methods need it). */
+  hash(): u64 {
+    if (!this.hashed) {
+      this.h = hash64(this.ptr, this.len);
+      this.hashed = true;
+    }
+    return this.h;
+  }
+}
+
 // @ts-ignore: decorator
 @unmanaged
 export class MethodSet {
-  table: ByteTable;
+  /** Bit i: STANDARD_METHODS[i] is listed. */
+  standard: u32;
+  /** Listed extension methods, or null. */
+  table: ByteTable | null;
 
   static build(arena: Arena, ptrs: usize[], lens: i32[]): MethodSet {
     const s = changetype<MethodSet>(arena.alloc(offsetof<MethodSet>()));
-    s.table = ByteTable.create(arena, ptrs.length, false);
-    for (let i = 0; i < ptrs.length; i++) s.table.insert(arena, ptrs[i], lens[i], 0);
+    let others = 0;
+    for (let i = 0; i < ptrs.length; i++) {
+      const k = standardMethodIndex(ptrs[i], lens[i]);
+      if (k >= 0) s.standard |= <u32>1 << <u32>k; else others++;
+    }
+    s.table = others > 0 ? ByteTable.create(arena, others, false) : null;
+    for (let i = 0; i < ptrs.length; i++) {
+      if (standardMethodIndex(ptrs[i], lens[i]) < 0) s.table!.insert(arena, ptrs[i], lens[i], 0);
+    }
     return s;
   }
 
-  /** h = hash64 of the method bytes. */
-  match(p: usize, n: i32, h: u64): bool {
-    return this.table.find(p, n, h) >= 0;
+  match(m: MethodFacts): bool {
+    if (m.standard >= 0) return (this.standard & (<u32>1 << <u32>m.standard)) != 0;
+    const t = this.table;
+    return t !== null && t.find(m.ptr, m.len, m.hash()) >= 0;
   }
 }
 

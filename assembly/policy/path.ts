@@ -56,26 +56,45 @@ function isUnreserved(c: u32): bool {
  * Allocates nothing.
  */
 export function canonicalPathLength(ptr: usize, len: i32): i32 {
-  let n = len;
-  for (let i = 0; i < len; i++) {
-    if (load<u8>(ptr + <usize>i) == 0x3F) { n = i; break; }
-  }
-  if (n == 0 || load<u8>(ptr) != 0x2F) return -1;
+  return scanPath(ptr, len, null);
+}
+
+/**
+ * The canonical-path check, in one pass over the bytes; with `facts`, also records what the
+ * matchers need later: the length of every '/'-terminated prefix (the first PATH_MAX_PREFIXES),
+ * their count, whether the path has parameters (';') or upper-case letters.
+ */
+function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
+  if (len == 0 || load<u8>(ptr) != 0x2F) return -1;
   let seg = 0; // index of the '/' that starts the current segment
   let semi = -1; // index of the current segment's first ';', or -1
-  for (let i = 1; i < n; i++) {
+  let slashes = 1;
+  let upper = false;
+  let params = false;
+  const lens = facts !== null ? facts.prefixLens : 0;
+  if (lens != 0) store<i32>(lens, 1);
+  let n = len;
+  for (let i = 1; i < len; i++) {
     const c = <u32>load<u8>(ptr + <usize>i);
     if (c == 0x2F) {
       if (isBadSegment(ptr, seg, i)) return -1;
       if (semi >= 0 && isBadName(ptr, seg, semi)) return -1;
+      if (lens != 0 && slashes < PATH_MAX_PREFIXES) store<i32>(lens + (<usize>slashes << 2), i + 1);
+      slashes++;
       seg = i;
       semi = -1;
       continue;
     }
-    if (c == 0x3B && semi < 0) semi = i;
+    if (c == 0x3F) { n = i; break; }
+    if (c - 0x41 < 26) { upper = true; continue; }
+    if (c == 0x3B) {
+      params = true;
+      if (semi < 0) semi = i;
+    }
     if (c <= 0x20 || c >= 0x7F || c == 0x5C || c == 0x23) return -1;
     if (c == 0x25) {
-      if (i + 2 >= n) return -1;
+      // two hex digits must follow inside the path part ('?' is not a hex digit)
+      if (i + 2 >= len) return -1;
       const h = hexVal(load<u8>(ptr + <usize>(i + 1)));
       const l = hexVal(load<u8>(ptr + <usize>(i + 2)));
       if (h < 0 || l < 0) return -1;
@@ -88,6 +107,11 @@ export function canonicalPathLength(ptr: usize, len: i32): i32 {
   const last = n - seg - 1;
   if (last > 0 && isBadSegment(ptr, seg, n)) return -1;
   if (semi >= 0 && isBadName(ptr, seg, semi)) return -1;
+  if (facts !== null) {
+    facts.prefixCount = slashes;
+    facts.hasUpper = upper;
+    facts.hasParams = params;
+  }
   return n;
 }
 
@@ -108,12 +132,16 @@ function isBadSegment(ptr: usize, slash: i32, end: i32): bool {
   return n <= 2 && load<u8>(ptr + <usize>(slash + 1)) == 0x2E && (n == 1 || load<u8>(ptr + <usize>(slash + 2)) == 0x2E);
 }
 
-/** Most '/'-terminated prefixes whose hashes are precomputed; deeper ones are hashed on demand. */
+/** Most '/'-terminated prefixes whose lengths and hashes are kept; deeper ones are found and
+ *  hashed on demand. */
 export const PATH_MAX_PREFIXES: i32 = 64;
 
 /**
- * The request path as the matchers need it, computed once per request (pre-allocate one per
- * stream context; `set` allocates nothing). The path bytes are NOT copied: they must stay valid
+ * The request path as the matchers need it (pre-allocate one per root; `set` allocates nothing).
+ * `set` makes one pass (the canonical check, recording prefix lengths); hashes are computed on
+ * first use, by a matcher whose table holds keys of the length in question (ByteTable.hasLength),
+ * so a request that no table could match is never hashed. Without upper-case letters the
+ * case-folded hashes are the plain ones. The path bytes are NOT copied: they must stay valid
  * while deciding.
  */
 export class PathFacts {
@@ -121,15 +149,17 @@ export class PathFacts {
   /** Length of the path without the query; -1 when not canonical. */
   len: i32 = -1;
   canonical: bool = false;
-  hash: u64 = 0;
+  /** '/'-terminated prefixes of the path (the first PATH_MAX_PREFIXES have lengths here). */
   prefixCount: i32 = 0;
+  hasUpper: bool = false;
   private readonly buf: ArrayBuffer = new ArrayBuffer(PATH_MAX_PREFIXES * 20);
-  readonly prefixHashes: usize = changetype<usize>(this.buf);
-  // case-folded hashes, computed on first use by a fold matcher
-  readonly prefixHashesFold: usize = changetype<usize>(this.buf) + PATH_MAX_PREFIXES * 8;
-  readonly prefixLens: usize = changetype<usize>(this.buf) + PATH_MAX_PREFIXES * 16;
-  foldReady: bool = false;
-  hashFold: u64 = 0;
+  readonly prefixLens: usize = changetype<usize>(this.buf);
+  private readonly plainHashes: usize = changetype<usize>(this.buf) + PATH_MAX_PREFIXES * 4;
+  private readonly foldHashes: usize = changetype<usize>(this.buf) + PATH_MAX_PREFIXES * 12;
+  private plainReady: bool = false;
+  private foldReady: bool = false;
+  private plainHash: u64 = 0;
+  private foldHash: u64 = 0;
   /** The path has path parameters (a ';'): `stripped` holds the view without them. */
   hasParams: bool = false;
   /** The stripped view ("/a;x/b;y" → "/a/b"); created on the first path with a ';' and reused.
@@ -140,16 +170,15 @@ export class PathFacts {
   /** Takes `:path` (query included); returns whether it is canonical. */
   set(ptr: usize, len: i32): bool {
     this.ptr = ptr;
+    this.plainReady = false;
     this.foldReady = false;
-    this.hasParams = false;
-    const n = canonicalPathLength(ptr, len);
+    const n = scanPath(ptr, len, this);
     this.len = n;
     this.canonical = n > 0;
-    if (!this.canonical) { this.prefixCount = 0; return false; }
-    this.hash = hash64(ptr, n);
-    this.prefixCount = hashPrefixes(ptr, n, 0, 0x2F, false, this.prefixLens, this.prefixHashes, PATH_MAX_PREFIXES);
-    for (let i = 0; i < n; i++) {
-      if (load<u8>(ptr + <usize>i) == 0x3B) { this.hasParams = true; break; }
+    if (!this.canonical) {
+      this.prefixCount = 0;
+      this.hasParams = false;
+      return false;
     }
     if (this.hasParams && !this.setStripped()) {
       // cannot happen for a canonical path; refuse rather than match half a path
@@ -160,6 +189,32 @@ export class PathFacts {
       return false;
     }
     return true;
+  }
+
+  /** hash64 (fold: hash64Fold) of the whole path. */
+  hash(fold: bool): u64 {
+    this.ensureHashes(fold);
+    return fold && this.hasUpper ? this.foldHash : this.plainHash;
+  }
+
+  /** hash64 (fold: hash64Fold) of prefix k < min(prefixCount, PATH_MAX_PREFIXES). */
+  prefixHash(k: i32, fold: bool): u64 {
+    this.ensureHashes(fold);
+    return load<u64>((fold && this.hasUpper ? this.foldHashes : this.plainHashes) + (<usize>k << 3));
+  }
+
+  private ensureHashes(fold: bool): void {
+    if (fold && this.hasUpper) {
+      if (this.foldReady) return;
+      this.foldHash = hash64Fold(this.ptr, this.len);
+      hashPrefixes(this.ptr, this.len, 0, 0x2F, true, this.prefixLens, this.foldHashes, PATH_MAX_PREFIXES);
+      this.foldReady = true;
+      return;
+    }
+    if (this.plainReady) return;
+    this.plainHash = hash64(this.ptr, this.len);
+    hashPrefixes(this.ptr, this.len, 0, 0x2F, false, this.prefixLens, this.plainHashes, PATH_MAX_PREFIXES);
+    this.plainReady = true;
   }
 
   /** Copies the path without its parameters into the stripped view. Allocates only when a
@@ -187,13 +242,6 @@ export class PathFacts {
       if (!skipping) { store<u8>(dst + <usize>m, c); m++; }
     }
     return view.set(dst, m);
-  }
-
-  ensureFold(): void {
-    if (this.foldReady) return;
-    this.hashFold = hash64Fold(this.ptr, this.len);
-    hashPrefixes(this.ptr, this.len, 0, 0x2F, true, this.prefixLens, this.prefixHashesFold, PATH_MAX_PREFIXES);
-    this.foldReady = true;
   }
 }
 
@@ -391,17 +439,16 @@ export class PathSet {
   /** One view. `both`: the stripped view a granting suffix entry must also end with. */
   private matchView(f: PathFacts, both: PathFacts | null): bool {
     const fold = this.fold;
-    if (fold) f.ensureFold();
     const p = f.ptr;
     const n = f.len;
     const exact = this.exact;
-    if (exact !== null && exact.find(p, n, fold ? f.hashFold : f.hash) >= 0) return true;
+    if (exact !== null && exact.hasLength(n) && exact.find(p, n, f.hash(fold)) >= 0) return true;
     const prefixes = this.prefixes;
     if (prefixes !== null) {
       const cached = f.prefixCount < PATH_MAX_PREFIXES ? f.prefixCount : PATH_MAX_PREFIXES;
-      const hashes = fold ? f.prefixHashesFold : f.prefixHashes;
       for (let k = 0; k < cached; k++) {
-        if (prefixes.find(p, load<i32>(f.prefixLens + (<usize>k << 2)), load<u64>(hashes + (<usize>k << 3))) >= 0) return true;
+        const pl = load<i32>(f.prefixLens + (<usize>k << 2));
+        if (prefixes.hasLength(pl) && prefixes.find(p, pl, f.prefixHash(k, fold)) >= 0) return true;
       }
       if (f.prefixCount > PATH_MAX_PREFIXES) {
         // deep paths: hash the remaining prefixes on demand
@@ -409,7 +456,7 @@ export class PathSet {
         for (let i = from; i < n; i++) {
           if (load<u8>(p + <usize>i) != 0x2F) continue;
           const pl = i + 1;
-          if (prefixes.find(p, pl, fold ? hash64Fold(p, pl) : hash64(p, pl)) >= 0) return true;
+          if (prefixes.hasLength(pl) && prefixes.find(p, pl, fold ? hash64Fold(p, pl) : hash64(p, pl)) >= 0) return true;
         }
       }
     }

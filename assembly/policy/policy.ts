@@ -7,7 +7,7 @@
 // configuration replaces this one (after the last stream using it is done), so repeated
 // re-configures do not grow memory.
 //
-//   policy.role, policy.digest (64 hex), policy.digest12, policy.auditMode, policy.defaultAllow
+//   policy.role, policy.generation (unique per Policy), policy.digest (64 hex), policy.digest12, policy.auditMode, policy.defaultAllow
 //   policy.ruleCount, policy.rule(i), policy.ruleName(i) (allocates: logs/counters at configure)
 //   policy.denyCount / allowCount / auditCount (enforced deny, enforced allow, audit rules)
 //   policy.resolver: IdentityResolver for the policy's `identity` section
@@ -96,8 +96,19 @@ export class Rule {
   notCidrs: CidrSet | null;
 }
 
+let lastGeneration: u32 = 0;
+
+/** A number no other Policy of this VM has (never 0): what cached per-identity results are for. */
+function nextGeneration(): u32 {
+  lastGeneration++;
+  if (lastGeneration == 0) lastGeneration = 1;
+  return lastGeneration;
+}
+
 export class Policy {
   role: i32 = ROLE_INBOUND;
+  /** Tags results cached for this policy (Identity verdicts); unique per Policy object. */
+  readonly generation: u32 = nextGeneration();
   /** Lowercase hex sha256 of the exact configuration bytes, and its first 12 digits. */
   digest: string = "";
   digest12: string = "";

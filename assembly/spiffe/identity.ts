@@ -70,31 +70,90 @@ export function sourceName(s: i32): string {
   return "peer-certificate";
 }
 
-/** Most '/'-prefixes a valid ID can have (≤ 2048 bytes, non-empty segments). */
-const MAX_PREFIXES: i32 = SPIFFE_MAX_ID / 2;
+/** Initial buffer: IDs up to 192 bytes fit without growing. */
+const INITIAL_ID_BYTES: i32 = 192;
+
+/** Prefix slots for IDs of up to `cap` bytes (segments are non-empty: at most cap / 2 + 1). */
+// @ts-ignore: decorator
+@inline
+function prefixSlots(cap: i32): i32 { return cap / 2 + 1; }
+
+/** Bytes of the buffer for IDs of up to `cap` bytes: the ID, u64 hashes, i32 lengths. */
+// @ts-ignore: decorator
+@inline
+function bufferBytes(cap: i32): i32 { return cap + prefixSlots(cap) * 12; }
+
+/** Rules whose `from` / `notFrom` results an Identity remembers (rule indices 0..63). */
+export const VERDICT_RULES: i32 = 64;
 
 /**
  * A resolved caller identity: either authenticated with a valid SPIFFE ID (bytes copied into the
  * object's own buffer) or not, with a reason. Also carries what the matchers need, computed once:
  * the trust-domain boundary, hash64 of the ID and of every prefix ending at a '/' of the path.
+ *
+ * The direct peer's Identity is cached per connection (filter/peer.ts) and used by reference for
+ * every request on that connection, so it also remembers, per policy, what the policy's rules
+ * answered for it: whether it is in the policy's trust domain and the `from` / `notFrom` result
+ * of the first VERDICT_RULES rules, filled in lazily by decide.ts. A request on a known
+ * connection then matches identities with two bit tests, whatever the size of the ID lists.
  */
 export class Identity {
   authenticated: bool = false;
   reason: i32 = ID_NOT_RESOLVED;
   // One managed buffer (no pointers inside: nothing for the GC to trace) holding the ID bytes,
-  // the prefix lengths and the prefix hashes. Freed with the object; no dispose() needed.
-  private readonly buf: ArrayBuffer = new ArrayBuffer(SPIFFE_MAX_ID + MAX_PREFIXES * 12);
-  /** Own buffer of SPIFFE_MAX_ID bytes; the ID is [ptr, ptr+len). */
-  readonly ptr: usize = changetype<usize>(this.buf);
+  // the prefix hashes and the prefix lengths; sized for short IDs and grown (at parse time, never
+  // per request) for longer ones. Freed with the object; no dispose() needed.
+  private buf: ArrayBuffer = new ArrayBuffer(bufferBytes(INITIAL_ID_BYTES));
+  private cap: i32 = INITIAL_ID_BYTES;
+  /** The ID is [ptr, ptr+len) in the own buffer. */
+  ptr: usize = changetype<usize>(this.buf);
   len: i32 = 0;
   /** Index just past the trust domain ("spiffe://td" length). */
   tdEnd: i32 = 0;
   hash: u64 = 0;
   prefixCount: i32 = 0;
-  /** u64[MAX_PREFIXES]: hash64 of each '/'-terminated prefix of the path, ascending. */
-  readonly prefixHashes: usize = changetype<usize>(this.buf) + SPIFFE_MAX_ID;
-  /** i32[MAX_PREFIXES]: length of each prefix. */
-  readonly prefixLens: usize = changetype<usize>(this.buf) + SPIFFE_MAX_ID + MAX_PREFIXES * 8;
+  /** u64[prefixCount]: hash64 of each '/'-terminated prefix of the path, ascending. */
+  prefixHashes: usize = changetype<usize>(this.buf) + <usize>INITIAL_ID_BYTES;
+  /** i32[prefixCount]: length of each prefix. */
+  prefixLens: usize = changetype<usize>(this.buf) + <usize>INITIAL_ID_BYTES + <usize>prefixSlots(INITIAL_ID_BYTES) * 8;
+
+  // What the policy of generation `verdictGen` answered for this identity (0: nothing yet).
+  verdictGen: u32 = 0;
+  verdictInTd: bool = false;
+  fromKnown: u64 = 0;
+  fromMatch: u64 = 0;
+  notFromKnown: u64 = 0;
+  notFromMatch: u64 = 0;
+
+  /** Forgets the remembered rule results (the identity changed). */
+  // @ts-ignore: decorator
+  @inline
+  private forgetVerdicts(): void {
+    this.verdictGen = 0;
+  }
+
+  /** Starts remembering rule results for the policy of generation `gen`. */
+  beginVerdicts(gen: u32, inTd: bool): void {
+    this.verdictGen = gen;
+    this.verdictInTd = inTd;
+    this.fromKnown = 0;
+    this.fromMatch = 0;
+    this.notFromKnown = 0;
+    this.notFromMatch = 0;
+  }
+
+  /** Room for an ID of n bytes and its prefixes (at most n / 2 + 1 of them). */
+  private reserve(n: i32): void {
+    if (n <= this.cap) return;
+    const cap = n < SPIFFE_MAX_ID ? (n + 63) & ~63 : SPIFFE_MAX_ID;
+    const slots = prefixSlots(cap);
+    const buf = new ArrayBuffer(bufferBytes(cap));
+    this.buf = buf;
+    this.cap = cap;
+    this.ptr = changetype<usize>(buf);
+    this.prefixHashes = changetype<usize>(buf) + <usize>cap;
+    this.prefixLens = changetype<usize>(buf) + <usize>cap + <usize>slots * 8;
+  }
 
   /** Marks the identity unauthenticated. */
   fail(reason: i32): void {
@@ -103,27 +162,34 @@ export class Identity {
     this.len = 0;
     this.tdEnd = 0;
     this.prefixCount = 0;
+    this.forgetVerdicts();
   }
 
   /** Authenticates with the ID at [p, p+n) if it is a valid SPIFFE ID, else fails with
    *  invalid_spiffe_id. `p` may point into this identity's own buffer. */
   setId(p: usize, n: i32): bool {
+    this.forgetVerdicts();
     if (validateSpiffeId(p, n) != SPIFFE_OK) {
       this.fail(ID_INVALID_SPIFFE_ID);
       return false;
     }
-    if (p != this.ptr) memory.copy(this.ptr, p, <usize>n);
+    if (p != this.ptr) {
+      this.reserve(n); // p is outside the buffer: growing cannot invalidate it
+      memory.copy(this.ptr, p, <usize>n);
+    }
     this.len = n;
     this.authenticated = true;
     this.reason = ID_OK;
     this.tdEnd = trustDomainEnd(this.ptr, n);
     this.hash = hash64(this.ptr, n);
-    this.prefixCount = hashPrefixes(this.ptr, n, this.tdEnd, 0x2F, false, this.prefixLens, this.prefixHashes, MAX_PREFIXES);
+    this.prefixCount = hashPrefixes(this.ptr, n, this.tdEnd, 0x2F, false, this.prefixLens, this.prefixHashes, prefixSlots(this.cap));
     return true;
   }
 
   copyFrom(o: Identity): void {
+    this.forgetVerdicts();
     if (!o.authenticated) { this.fail(o.reason); return; }
+    this.reserve(o.len);
     memory.copy(this.ptr, o.ptr, <usize>o.len);
     this.len = o.len;
     this.authenticated = true;

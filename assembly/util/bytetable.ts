@@ -9,6 +9,7 @@
 //   const t = ByteTable.create(arena, expectedKeys, false);
 //   t.insert(arena, ptr, len, value);        // -1 if inserted, else the value already stored
 //   t.find(ptr, len, hash64(ptr, len));      // value, or -1
+//   t.hasLength(len)                         // false: no key of that length (skip hashing)
 //
 // Slot layout (24 bytes): hash u64 @0 | key ptr u32 @8 (0 = empty) | key len u32 @12 | value @16.
 
@@ -18,12 +19,21 @@ import { hash64, hash64Fold, bytesEqualFold, lowerByte } from "./bytes";
 const SLOT: usize = 24;
 
 // @ts-ignore: decorator
+@inline
+function lengthBit(len: i32): u64 {
+  return <u64>1 << <u64>(len < 63 ? len : 63);
+}
+
+// @ts-ignore: decorator
 @unmanaged
 export class ByteTable {
   slots: usize;
   mask: u32;
   count: u32;
   fold: bool;
+  /** Bit min(len, 63) set for every key length present: a key of another length is absent
+   *  without hashing it (path prefixes are looked up by length first). */
+  lengths: u64;
 
   static create(arena: Arena, expected: i32, fold: bool): ByteTable {
     const t = changetype<ByteTable>(arena.alloc(offsetof<ByteTable>()));
@@ -33,6 +43,7 @@ export class ByteTable {
     t.mask = cap - 1;
     t.count = 0;
     t.fold = fold;
+    t.lengths = 0;
     return t;
   }
 
@@ -61,6 +72,7 @@ export class ByteTable {
     store<u32>(s + 12, <u32>len);
     store<u32>(s + 16, value);
     this.count++;
+    this.lengths |= lengthBit(len);
     return -1;
   }
 
@@ -78,6 +90,13 @@ export class ByteTable {
       while (load<u32>(this.slots + <usize>i * SLOT + 8) != 0) i = (i + 1) & this.mask;
       memory.copy(this.slots + <usize>i * SLOT, o, SLOT);
     }
+  }
+
+  /** Whether a key of `len` bytes may be present (false: certainly absent). */
+  // @ts-ignore: decorator
+  @inline
+  hasLength(len: i32): bool {
+    return (this.lengths & lengthBit(len)) != 0;
   }
 
   /** The value stored for the key (whose hash is `h`), or -1. Allocates nothing. */

@@ -17,6 +17,7 @@
  * 3. The reference configs as written: filter order, nothing after meshgate that can change the
  *    destination, TLS origination that follows the judged name.
  */
+import { decisionCount, waitForDecisions } from '../../harness/envoy/decisions';
 import * as http2 from 'node:http2';
 import { EgressStack } from '../../harness/stack/egress';
 import { request, rawRequest, parseRawResponse, type ClientResponse } from '../../harness/services/client';
@@ -55,7 +56,10 @@ async function exchange(stack: EgressStack, send: () => Promise<ClientResponse>)
     else await new Promise((r) => setTimeout(r, 20));
   }
   if (!entry) throw new Error(`no access log entry\n${stack.envoy.logTail()}`);
-  const statsAfter = await stack.envoy.stats();
+  // the filter decided iff it left its filter state in the access log; that decision is counted
+  // once the filter's timer has flushed it
+  const decided = typeof entry.meshgate === 'string' && entry.meshgate.startsWith('decision=') ? 1 : 0;
+  const statsAfter = await waitForDecisions(stack.envoy, decisionCount(statsBefore) + decided);
   const delta = (name: string) => (statsAfter[name] ?? 0) - (statsBefore[name] ?? 0);
   return { res, entry, delta, dns: stack.dns.queries(), connections: stack.connections(), received: stack.received() };
 }

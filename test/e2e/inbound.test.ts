@@ -3,6 +3,7 @@
  * never reach the upstream, and every outcome of DESIGN.md section 2 is visible where operators
  * look — Envoy's /stats, the access log (details string and filter state), Envoy's own log.
  */
+import { decisionCount, waitForDecisions } from '../../harness/envoy/decisions';
 import { InboundStack } from '../../harness/stack/inbound';
 import { request } from '../../harness/services/client';
 
@@ -46,13 +47,14 @@ describe('meshgate_inbound in Envoy', () => {
   }
 
   it('lets store create a charge: the upstream receives it, counters and access log say why', async () => {
+    const counted = decisionCount(await stack.envoy.stats());
     const { res, received } = await send(STORE, 'POST', '/charges');
     expect(res.status).toBe(200);
     expect(res.body).toBe('upstream:billing');
     expect(received.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /charges']);
     const entry = await logEntry(stack.accessLog().length || 1);
     expect(entry.meshgate).toMatch(new RegExp(`^decision=allow rule=store-creates-charges identity=${STORE} policy=[0-9a-f]{12}$`));
-    const stats = await stack.envoy.stats();
+    const stats = await waitForDecisions(stack.envoy, counted + 1);
     expect(stats['wasmcustom.meshgate.inbound.allowed']).toBeGreaterThanOrEqual(1);
     expect(stats['wasmcustom.meshgate.inbound.rule.store-creates-charges']).toBeGreaterThanOrEqual(1);
   });
@@ -71,10 +73,11 @@ describe('meshgate_inbound in Envoy', () => {
 
   it('names the deny rule and defines every counter at configure time (zero counters show)', async () => {
     const before = stack.accessLog().length;
+    const counted = decisionCount(await stack.envoy.stats());
     const { res } = await send(STORE, 'GET', '/admin/users');
     expect(res.status).toBe(403);
     expect((await logEntry(before + 1)).details).toBe('meshgate_denied[no-admin]');
-    const stats = await stack.envoy.stats();
+    const stats = await waitForDecisions(stack.envoy, counted + 1);
     for (const name of ['allowed', 'denied', 'audit_would_deny', 'invalid_request', 'default', 'rule.no-admin', 'rule.store-creates-charges', 'rule.try-new-reader']) {
       expect(stats).toHaveProperty([`wasmcustom.meshgate.inbound.${name}`]);
     }
@@ -83,11 +86,13 @@ describe('meshgate_inbound in Envoy', () => {
   });
 
   it('counts an audit rule that matched without enforcing it', async () => {
-    const before = (await stack.envoy.stats())['wasmcustom.meshgate.inbound.rule.try-new-reader'];
+    const stats0 = await stack.envoy.stats();
+    const before = stats0['wasmcustom.meshgate.inbound.rule.try-new-reader'];
     const { res, received } = await send(STORE, 'GET', '/charges/ch_1/receipt');
     expect(res.status).toBe(403);
     expect(received).toHaveLength(0);
-    expect((await stack.envoy.stats())['wasmcustom.meshgate.inbound.rule.try-new-reader']).toBe(before + 1);
+    const stats = await waitForDecisions(stack.envoy, decisionCount(stats0) + 1);
+    expect(stats['wasmcustom.meshgate.inbound.rule.try-new-reader']).toBe(before + 1);
   });
 
   it('denies a caller without a client certificate', async () => {

@@ -8,6 +8,7 @@
  * - memory is stable: Envoy's RSS (which includes the V8 heap and the module's linear memory)
  *   after the whole run is within a small bound of its value after a warm-up of 1,000 requests.
  */
+import { waitForDecisions } from '../../harness/envoy/decisions';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import { InboundStack } from '../../harness/stack/inbound';
@@ -104,7 +105,7 @@ describe('soak', () => {
     const rss0 = rssKiB(pid);
     expect(await run(WARMUP, TOTAL)).toEqual([]);
     const elapsed = Date.now() - t0;
-    const s1 = await stack.envoy.stats();
+    const s1 = await waitForDecisions(stack.envoy, TOTAL);
     const rss1 = rssKiB(pid);
 
     const allowed = s1['wasmcustom.meshgate.inbound.allowed'];
