@@ -235,3 +235,35 @@ it('at debug level, one decision line per request explaining a default deny', as
     expect.stringMatching(new RegExp(`^decision=deny rule=default identity=- policy=${digest.slice(0, 12)} identity_reason=\\S+`)),
   ]);
 });
+
+describe('per-connection identity cache (assembly/filter/peer.ts)', () => {
+  // The filter reads `connection.peer_certificate` only when `connection.id` is not cached. These
+  // tests hand a DIFFERENT certificate on a later request of the same connection (Envoy never
+  // does): the decision then shows whether the cached identity or a fresh parse was used.
+  const charge = inboundHeaders('POST', '/charges');
+  const decide = (plugin: PluginHandle, connectionId: bigint, peer: string) =>
+    send(plugin, { connectionId, peerCertificate: peers[peer], headers: charge }).result.action;
+
+  it('keeps 4 connections whose ids share their low bits, and replaces the least recently used', async () => {
+    const { plugin } = await start('meshgate_inbound', INBOUND_POLICY);
+    const same = [0n, 1n, 2n, 3n, 4n].map((k) => 7n + 64n * k); // one set of the 64
+    for (const id of same.slice(0, 4)) expect(decide(plugin, id, STORE)).toBe('continue');
+    // all four still cached: store's identity answers, whatever certificate is offered now
+    for (const id of same.slice(0, 4)) expect(decide(plugin, id, WEB)).toBe('continue');
+    // a fifth connection of the set evicts the least recently used (the first)
+    expect(decide(plugin, same[4], STORE)).toBe('continue');
+    expect(decide(plugin, same[0], WEB)).toBe('stop'); // parsed again: web
+    expect(decide(plugin, same[3], WEB)).toBe('continue'); // still cached
+  });
+
+  it('forgets what a replaced policy answered for a cached connection', async () => {
+    const { plugin } = await start('meshgate_inbound', INBOUND_POLICY);
+    expect(decide(plugin, 42n, STORE)).toBe('continue');
+    const withoutStore = JSON.parse(JSON.stringify(INBOUND_POLICY));
+    withoutStore.inbound.rules[1].from = [READER];
+    expect(plugin.reconfigure(JSON.stringify(withoutStore))).toBe(true);
+    expect(decide(plugin, 42n, STORE)).toBe('stop');
+    expect(plugin.reconfigure(JSON.stringify(INBOUND_POLICY))).toBe(true);
+    expect(decide(plugin, 42n, STORE)).toBe('continue');
+  });
+});

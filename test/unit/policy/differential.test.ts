@@ -144,7 +144,7 @@ const ID_ENTRIES = ['*', 'spiffe://example.org/ns/a/*', 'spiffe://example.org/ns
 const IDENTITIES = [null, 'spiffe://example.org/ns/a/sa/x', 'spiffe://example.org/ns/a', 'spiffe://example.org/ns/b/sa/x', 'spiffe://other.org/ns/a/sa/x', 'spiffe://example.org', 'not-an-id'];
 const PATH_PATTERNS = ['*', '/', '/a', '/A', '/a/*', '/a/b', '*.json', '/a/{*}', '/a/{*}/{**}', '/{*}/b'];
 const PATHS = ['/', '/a', '/A', '/a/', '/a/b', '/A/B', '/a/b.json', '/x.JSON', '/b/b', '/a//b', '/a/%2e', '/a?x=1'];
-const METHODS = ['GET', 'POST', 'DELETE'];
+const METHODS = ['GET', 'POST', 'DELETE', 'CONNECT', 'PURGE', 'GE', 'GETS', 'PROPFIND'];
 const HOSTS = ['a.com', '*.a.com', '*.com', 'x.org'];
 const CIDRS = ['10.0.0.0/8', '::/0', '0.0.0.0/0', '::1/128'];
 const AUTHORITIES = ['a.com', 'b.a.com', 'A.COM.', 'x.org:8443', '10.1.2.3', '0x0a000001', '[::1]', '[::ffff:10.0.0.1]:443', 'user@a.com', 'a..com', 'x.com:0'];
