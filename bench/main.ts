@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { locateEnvoy } from '../harness/envoy/locate';
 import { repoRoot } from '../harness/envoy/paths';
 import { runEnvoyBench, type EnvoyBenchOptions } from './envoy-bench';
+import { runHostCalls, type HostCallOptions } from './hostcalls';
 import { runInVm, type InVmOptions } from './invm';
 import { ensureBenchModules, perRequestCallbacks } from './modules';
 import { createBenchPki } from './pki';
@@ -44,6 +45,7 @@ export interface BenchRun {
 interface Profile {
   envoy: Omit<EnvoyBenchOptions, 'envoy' | 'log' | 'seed' | 'sizes' | 'shapes' | 'rounds' | 'gate' | 'nice'> & { rounds: number; sizes: number[] };
   inVm: Omit<InVmOptions, 'log' | 'sizes' | 'gate'>;
+  hostCalls: Pick<HostCallOptions, 'rounds' | 'connections' | 'warmMs' | 'windowMs'>;
   /** Quiet gate: total wait budget and longest wait per measurement, ms. */
   gate: { budgetMs: number; maxWaitMs: number };
 }
@@ -61,6 +63,7 @@ const PROFILES: Record<'full' | 'quick', Profile> = {
       memoryRequests: [10_000, 1_000_000],
     },
     inVm: { batches: 5000, callbacks: 5000, memoryRequests: [10_000, 1_000_000], reconfigures: 100, reconfigureRules: 10_000 },
+    hostCalls: { rounds: 5, connections: 32, warmMs: 200, windowMs: 1500 },
     gate: { budgetMs: 60_000, maxWaitMs: 3000 },
   },
   quick: {
@@ -75,6 +78,7 @@ const PROFILES: Record<'full' | 'quick', Profile> = {
       memoryRequests: [10_000, 50_000],
     },
     inVm: { batches: 1000, callbacks: 1000, memoryRequests: [10_000, 100_000], reconfigures: 10, reconfigureRules: 10_000 },
+    hostCalls: { rounds: 2, connections: 32, warmMs: 100, windowMs: 300 },
     gate: { budgetMs: 8000, maxWaitMs: 1000 },
   },
 };
@@ -138,6 +142,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       envoy,
       log,
     });
+    log('Envoy: host-call costs (build/bench-calls.wasm)');
+    const hostCalls = await runHostCalls(modules.calls, { ...profile.hostCalls, gate, nice: reniced ? nice : null, envoy, seed, log });
     const inVm = await runInVm({ meshgate: modules.meshgate, fetch: modules.fetch, decide: modules.decide }, { ...profile.inVm, sizes, gate, log });
     if (reniced) notes.push(`Envoy (every thread, and its scheduler autogroup) and the load generator (and its autogroup) ran at nice ${nice}, ahead of other work on the machine.`);
     notes.push(
@@ -160,7 +166,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       durationS: (Date.now() - started) / 1000,
       notes,
     };
-    const report: BenchReport = { meta, envoy: envoyResult, inVm, targets: evaluateTargets(envoyResult, inVm, sizes) };
+    const report: BenchReport = { meta, envoy: envoyResult, hostCalls, inVm, targets: evaluateTargets(envoyResult, inVm, sizes) };
     fs.mkdirSync(options.outDir, { recursive: true });
     const files = {
       json: path.join(options.outDir, `${stamp}.json`),

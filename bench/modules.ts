@@ -4,7 +4,8 @@
  * build/meshgate.wasm comes from `npm run build` (asc target `release`); it must exist. The bench
  * modules are built here when missing or older than any AssemblyScript source (so the bench also
  * works when `npm run build` does not list them): build/bench-null.wasm (target `null`),
- * build/bench-fetch.wasm (target `fetch`) and build/bench-decide.wasm (assembly/bench/decide.ts
+ * build/bench-fetch.wasm (target `fetch`), build/bench-calls.wasm (target `calls`) and
+ * build/bench-decide.wasm (assembly/bench/decide.ts
  * with the `release` target's options, written to its own file).
  */
 import { execFileSync } from 'node:child_process';
@@ -17,6 +18,7 @@ export interface BenchModules {
   null: string;
   fetch: string;
   decide: string;
+  calls: string;
   /** Modules built by this run (for the report). */
   built: string[];
 }
@@ -49,6 +51,7 @@ export function ensureBenchModules(root: string, log: (s: string) => void = () =
     null: build('bench-null.wasm'),
     fetch: build('bench-fetch.wasm'),
     decide: build('bench-decide.wasm'),
+    calls: build('bench-calls.wasm'),
     built: [],
   };
   if (!fs.existsSync(mods.meshgate)) throw new Error(`${mods.meshgate} is missing: run \`npm run build\` first (npm run bench does)`);
@@ -58,6 +61,7 @@ export function ensureBenchModules(root: string, log: (s: string) => void = () =
     { out: mods.null, args: ['assembly/bench/null.ts', '--target', 'null'] },
     { out: mods.fetch, args: ['assembly/bench/fetch.ts', '--target', 'fetch'] },
     { out: mods.decide, args: ['assembly/bench/decide.ts', '--target', 'release', '--outFile', 'build/bench-decide.wasm'] },
+    { out: mods.calls, args: ['assembly/bench/calls.ts', '--target', 'calls'] },
   ];
   for (const j of jobs) {
     if (mtime(j.out) >= sources) continue;

@@ -3,6 +3,7 @@
  * at the end of a run, and the SVG chart. Pure functions of the result object.
  */
 import type { EnvoyBenchResult, ShapeResult, VariantSummary } from './envoy-bench';
+import type { HostCallResult } from './hostcalls';
 import type { InVmResult } from './invm';
 import type { Shape } from './variants';
 
@@ -38,6 +39,7 @@ export interface Target {
 export interface BenchReport {
   meta: BenchMeta;
   envoy: EnvoyBenchResult;
+  hostCalls: HostCallResult;
   inVm: InVmResult;
   targets: Target[];
 }
@@ -245,6 +247,20 @@ export function renderMarkdown(r: BenchReport, files: { json: string; svg: strin
     }
     L.push('');
   }
+  const hc = r.hostCalls;
+  L.push('## Host calls in Envoy');
+  L.push('');
+  L.push(
+    `What one proxy-wasm host call costs Envoy (build/bench-calls.wasm: each call made ${hc.repeat}× per request, compared with the same module making none; ` +
+      `plain HTTP, closed loop, Envoy CPU per request, medians of per-round differences). No filter: ${fmt(hc.noneUs)} µs/request; ` +
+      `the module making no call: ${fmt(hc.emptyModuleUs)} µs/request (floor of a filter on this binding: +${fmt(hc.moduleFloorUs)} µs). ` +
+      'meshgate per request: connection.id + one header-map read + one set_property (+ counters flushed on its timer, not per request).',
+  );
+  L.push('');
+  L.push('| host call | µs per call | per-round range |');
+  L.push('|---|---:|---:|');
+  for (const row of hc.rows) L.push(`| ${row.call} | ${fmt(row.usPerCall, 3)} | ${fmt(row.range[0], 2)} … ${fmt(row.range[1], 2)} |`);
+  L.push('');
   L.push('## Inside the VM (V8 in Node)');
   L.push('');
   L.push('Decision = identity from the per-connection cache (by reference, with the rule results it remembers) + request facts + decide (build/bench-decide.wasm, release optimization), ns per decision over batches of 16.');

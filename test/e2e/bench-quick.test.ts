@@ -34,7 +34,7 @@ describe('npm run bench -- --quick', () => {
     const svg = fs.readFileSync(run.files.svg, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trim().endsWith('</svg>')).toBe(true);
-    for (const heading of ['## Inbound, mTLS', '## Inbound, XFCC', '## Egress', '## meshgate against its floors', '## Inside the VM', '## Memory', '## Targets']) {
+    for (const heading of ['## Inbound, mTLS', '## Inbound, XFCC', '## Egress', '## meshgate against its floors', '## Host calls in Envoy', '## Inside the VM', '## Memory', '## Targets']) {
       expect(run.summary).toContain(heading);
     }
   });
@@ -67,6 +67,17 @@ describe('npm run bench -- --quick', () => {
     expect(pairs.map((p) => `${p.shape}/${p.size}`)).toEqual(['mtls/10', 'xfcc/10', 'egress/10']);
     expect(pairs[0].ratioVsClassic).not.toBeNull();
     expect(pairs[0].ratioVsMatcher).not.toBeNull();
+  });
+
+  it('prices each host call kind in Envoy against the same module making none', () => {
+    const h = run.report.hostCalls;
+    expect(h.repeat).toBe(50);
+    expect(h.rows.map((r) => r.call.split(' ')[0])).toEqual([
+      'proxy_get_property(connection.id)', 'proxy_get_header_map_value(:method)', 'proxy_get_header_map_pairs', 'proxy_set_property', 'proxy_increment_metric',
+    ]);
+    for (const r of h.rows) expect(isNumberOrNull(r.usPerCall)).toBe(true);
+    expect(h.noneUs).not.toBeNull();
+    expect(h.emptyModuleUs).not.toBeNull();
   });
 
   it('times decisions, builds and callbacks inside the VM, and every decision is right', () => {
