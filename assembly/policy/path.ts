@@ -156,8 +156,13 @@ export class PathFacts {
   readonly prefixLens: usize = changetype<usize>(this.buf);
   private readonly plainHashes: usize = changetype<usize>(this.buf) + PATH_MAX_PREFIXES * 4;
   private readonly foldHashes: usize = changetype<usize>(this.buf) + PATH_MAX_PREFIXES * 12;
-  private plainReady: bool = false;
-  private foldReady: bool = false;
+  // Hashes computed so far: the whole path (bit 0 of `ready`: plain, bit 1: fold), and per prefix
+  // (bit k of plainKnown / foldKnown). The first few prefixes asked for are hashed one by one
+  // (usually one lookup per table); from the fifth on, all of them in one pass.
+  private ready: i32 = 0;
+  private plainKnown: u64 = 0;
+  private foldKnown: u64 = 0;
+  private asked: i32 = 0;
   private plainHash: u64 = 0;
   private foldHash: u64 = 0;
   /** The path has path parameters (a ';'): `stripped` holds the view without them. */
@@ -170,8 +175,10 @@ export class PathFacts {
   /** Takes `:path` (query included); returns whether it is canonical. */
   set(ptr: usize, len: i32): bool {
     this.ptr = ptr;
-    this.plainReady = false;
-    this.foldReady = false;
+    this.ready = 0;
+    this.plainKnown = 0;
+    this.foldKnown = 0;
+    this.asked = 0;
     const n = scanPath(ptr, len, this);
     this.len = n;
     this.canonical = n > 0;
@@ -193,28 +200,30 @@ export class PathFacts {
 
   /** hash64 (fold: hash64Fold) of the whole path. */
   hash(fold: bool): u64 {
-    this.ensureHashes(fold);
-    return fold && this.hasUpper ? this.foldHash : this.plainHash;
+    if (fold && this.hasUpper) {
+      if ((this.ready & 2) == 0) { this.foldHash = hash64Fold(this.ptr, this.len); this.ready |= 2; }
+      return this.foldHash;
+    }
+    if ((this.ready & 1) == 0) { this.plainHash = hash64(this.ptr, this.len); this.ready |= 1; }
+    return this.plainHash;
   }
 
   /** hash64 (fold: hash64Fold) of prefix k < min(prefixCount, PATH_MAX_PREFIXES). */
   prefixHash(k: i32, fold: bool): u64 {
-    this.ensureHashes(fold);
-    return load<u64>((fold && this.hasUpper ? this.foldHashes : this.plainHashes) + (<usize>k << 3));
-  }
-
-  private ensureHashes(fold: bool): void {
-    if (fold && this.hasUpper) {
-      if (this.foldReady) return;
-      this.foldHash = hash64Fold(this.ptr, this.len);
-      hashPrefixes(this.ptr, this.len, 0, 0x2F, true, this.prefixLens, this.foldHashes, PATH_MAX_PREFIXES);
-      this.foldReady = true;
-      return;
+    const f = fold && this.hasUpper;
+    const bit: u64 = <u64>1 << <u64>k;
+    const table = f ? this.foldHashes : this.plainHashes;
+    const slot = table + (<usize>k << 3);
+    if (((f ? this.foldKnown : this.plainKnown) & bit) != 0) return load<u64>(slot);
+    if (++this.asked <= 4) {
+      const pl = load<i32>(this.prefixLens + (<usize>k << 2));
+      store<u64>(slot, f ? hash64Fold(this.ptr, pl) : hash64(this.ptr, pl));
+      if (f) this.foldKnown |= bit; else this.plainKnown |= bit;
+    } else {
+      hashPrefixes(this.ptr, this.len, 0, 0x2F, f, this.prefixLens, table, PATH_MAX_PREFIXES);
+      if (f) this.foldKnown = <u64>-1; else this.plainKnown = <u64>-1;
     }
-    if (this.plainReady) return;
-    this.plainHash = hash64(this.ptr, this.len);
-    hashPrefixes(this.ptr, this.len, 0, 0x2F, false, this.prefixLens, this.plainHashes, PATH_MAX_PREFIXES);
-    this.plainReady = true;
+    return load<u64>(slot);
   }
 
   /** Copies the path without its parameters into the stripped view. Allocates only when a
