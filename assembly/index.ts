@@ -8,11 +8,15 @@
 // the host then assumes success), proxy_on_done (no filter defers deletion; the host assumes
 // done), proxy_on_response_headers, proxy_on_log and the body/trailer callbacks (everything is
 // decided in on_request_headers).
+import { onUnknownStream } from "./proxywasm";
+import { refuseUnknownStream } from "./filter/root";
 import { registerInbound } from "./inbound/filter";
 import { registerEgress } from "./egress/filter";
 
 registerInbound();
 registerEgress();
+// A stream without a policy behind it is refused, never continued (filter/root.ts).
+onUnknownStream(refuseUnknownStream);
 
 export {
   proxy_abi_version_0_2_1,

@@ -95,6 +95,19 @@ export class PolicyRoot extends RootContext {
   }
 }
 
+const NO_POLICY_DETAILS = String.UTF8.encode("meshgate_denied[no_policy]");
+
+/**
+ * A stream Envoy runs through meshgate without a policy root behind it (a root_id this module
+ * does not serve, or a root without a policy): refused with a 403, never continued. Registered
+ * with the binding's onUnknownStream by the module entry.
+ */
+export function refuseUnknownStream(id: u32): FilterHeadersStatus {
+  log(LogLevel.Error, "meshgate: stream " + id.toString() + " has no policy (unknown or unconfigured root context): refused");
+  sendLocalResponse(403, changetype<usize>(NO_POLICY_DETAILS), NO_POLICY_DETAILS.byteLength, changetype<usize>(DENY_BODY), DENY_BODY.byteLength);
+  return FilterHeadersStatus.StopIteration;
+}
+
 /** Reusable per-worker buffers for the act step. */
 const line = new StrBuf(512);
 

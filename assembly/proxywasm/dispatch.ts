@@ -132,6 +132,18 @@ class ContextTable {
 }
 
 const contexts = new ContextTable();
+
+/** What proxy_on_request_headers does for a stream without a context (see onUnknownStream). */
+let unknownStream: ((id: u32) => FilterHeadersStatus) | null = null;
+
+/**
+ * Decides the request headers of a stream that has no context — its root is unknown, or refused
+ * to create one. Without a handler such a stream continues (the binding's tolerance); a policy
+ * filter must not let it through silently, so it registers a handler that refuses it.
+ */
+export function onUnknownStream(handler: (id: u32) => FilterHeadersStatus): void {
+  unknownStream = handler;
+}
 const ROOT_ID_PROPERTY = HostKey.path("plugin_root_id");
 const rootIdView = new Bytes();
 
@@ -213,7 +225,9 @@ export function proxy_on_tick(id: u32): void {
 export function proxy_on_request_headers(id: u32, headerCount: u32, endOfStream: u32): FilterHeadersStatus {
   resetScratch();
   const ctx = httpContext(id);
-  return ctx === null ? FilterHeadersStatus.Continue : ctx.onRequestHeaders(<i32>headerCount, endOfStream != 0);
+  if (ctx !== null) return ctx.onRequestHeaders(<i32>headerCount, endOfStream != 0);
+  const handler = unknownStream;
+  return handler === null ? FilterHeadersStatus.Continue : handler(id);
 }
 
 export function proxy_on_request_body(id: u32, bodySize: u32, endOfStream: u32): FilterDataStatus {

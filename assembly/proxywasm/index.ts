@@ -31,7 +31,7 @@ export {
   defineMetric, defineCounter, defineGauge, defineHistogram, incrementMetric, recordMetric, getMetric,
 } from "./hostcalls";
 export { Context, RootContext, HttpContext } from "./context";
-export { RootFactory, registerRootContext } from "./dispatch";
+export { RootFactory, registerRootContext, onUnknownStream } from "./dispatch";
 export { scratchRegionSize } from "./scratch";
 export {
   malloc,

@@ -63,6 +63,14 @@ describe('configure', () => {
     ));
   });
 
+  it('refuses a stream whose root it does not know: never continues it', async () => {
+    const { vm } = await start('meshgate_inbound', INBOUND_POLICY);
+    expect(vm.callExport('proxy_on_context_create', 1000, 555)).toBe(0); // a stream of an unknown root
+    expect(vm.callExport('proxy_on_request_headers', 1000, 0, 1)).toBe(1); // StopIteration
+    expect(vm.logsAt('error')).toEqual(['meshgate: stream 1000 has no policy (unknown or unconfigured root context): refused']);
+    expect(vm.failed).toBeNull();
+  });
+
   it('sets the timer (counter flush, log-level poll) and re-reads the level on tick', async () => {
     const { vm, plugin } = await start('meshgate_inbound', INBOUND_POLICY);
     expect(vm.tickPeriods.get(plugin.id)).toBe(250);
