@@ -12,7 +12,7 @@
 // numbers connections from one process-wide counter, so a worker's connections have scattered
 // ids; associativity keeps up to WAYS connections whose ids share their low bits (a direct-mapped
 // table thrashed at 64 connections: every collision re-fetched and re-parsed a certificate).
-// Entries are allocated on first use and reused; no allocation per request.
+// Entries are allocated with the cache and reused; no allocation per request.
 import { Bytes, HostKey, getProperty } from "../proxywasm";
 import { Identity, SOURCE_PEER_CERTIFICATE, SOURCE_LOCAL } from "../spiffe/identity";
 import { Policy } from "../policy/policy";
@@ -35,6 +35,12 @@ export class PeerIdentity {
   /** `identity.from: local`: the configured ID, resolved once per policy. */
   private readonly local: Identity = new Identity();
   private localGen: u32 = 0;
+
+  constructor() {
+    // Every entry exists from the start: the cache's memory is taken once, at configure time,
+    // not as new connections arrive (module memory stays flat from the first request on).
+    for (let k = 0; k < SETS * WAYS; k++) unchecked(this.cached[k] = new Identity());
+  }
 
   /** The caller of the current request, per `policy`'s identity source; `xfcc`: the request's
    *  x-forwarded-client-cert (read by the caller with the other headers), `hasXfcc`: present.
