@@ -76,32 +76,13 @@ export function bd_add_request(idPtr: usize, idLen: i32, aPtr: usize, aLen: i32,
   return reqIds.length;
 }
 
+const ALL_STEPS: i32 = 7;
+
 /** Decides n requests of the table, cycling from `start`; returns how many were allowed.
  *  firstOnConnection != 0: each identity forgets what the policy answered for it before the
  *  decision, as on the first request of a new connection. */
 export function bd_run(egress: i32, start: i32, n: i32, firstOnConnection: i32): i32 {
-  const p = policy;
-  const k = reqIds.length;
-  if (p === null || k == 0) return -1;
-  let allowed = 0;
-  let r = start % k;
-  for (let i = 0; i < n; i++) {
-    const id = unchecked(reqIds[r]);
-    if (firstOnConnection != 0) id.verdictGen = 0;
-    if (egress != 0) {
-      egFacts.identity = id;
-      egFacts.set(unchecked(reqA[r]), unchecked(reqALen[r]), unchecked(reqB[r]), unchecked(reqBLen[r]), false);
-      decideEgress(p, egFacts, decision);
-    } else {
-      inFacts.identity = id;
-      inFacts.set(unchecked(reqA[r]), unchecked(reqALen[r]), unchecked(reqB[r]), unchecked(reqBLen[r]));
-      decideInbound(p, inFacts, decision);
-    }
-    if (decision.decision == DECISION_ALLOW) allowed++;
-    r++;
-    if (r == k) r = 0;
-  }
-  return allowed;
+  return run(egress, start, n, ALL_STEPS, firstOnConnection != 0);
 }
 
 /**
@@ -109,6 +90,10 @@ export function bd_run(egress: i32, start: i32, n: i32, firstOnConnection: i32):
  * facts, 4 = decide; decide without facts re-decides the previous facts). Returns the allowed count.
  */
 export function bd_run_parts(egress: i32, start: i32, n: i32, mode: i32): i32 {
+  return run(egress, start, n, mode, false);
+}
+
+function run(egress: i32, start: i32, n: i32, mode: i32, firstOnConnection: bool): i32 {
   const p = policy;
   const k = reqIds.length;
   if (p === null || k == 0) return -1;
@@ -117,6 +102,7 @@ export function bd_run_parts(egress: i32, start: i32, n: i32, mode: i32): i32 {
   for (let i = 0; i < n; i++) {
     if ((mode & 1) != 0) {
       const id = unchecked(reqIds[r]);
+      if (firstOnConnection) id.verdictGen = 0;
       inFacts.identity = id;
       egFacts.identity = id;
     }

@@ -36,8 +36,8 @@
 //   writeFilterState(p, d, id, b)    decision=<allow|deny|audit_deny> rule=<label> identity=<id|-> policy=<digest12>
 //   writeDebugLine(p, d, id, b)      the filter state plus identity reason, nearest rule/field, audit rules
 
-import { Identity, VERDICT_RULES } from "../spiffe/identity";
-import { MethodFacts } from "./matchers";
+import { Identity, VERDICT_RULES, VERDICT_FROM, VERDICT_NOT_FROM } from "../spiffe/identity";
+import { IdSet, MethodFacts } from "./matchers";
 import {
   Policy, Rule, ACTION_DENY, ROLE_EGRESS, ROLE_INBOUND,
   F_FROM, F_NOT_FROM, F_METHODS, F_NOT_METHODS, F_PATHS, F_NOT_PATHS, F_HOSTS, F_NOT_HOSTS,
@@ -141,34 +141,23 @@ let cInTd: bool = false;
 let cIn: InboundFacts | null = null;
 let cEg: EgressFacts | null = null;
 
-// `from` / `notFrom` of rule i for the current identity. For the first VERDICT_RULES rules the
-// answer is remembered in the Identity (a connection's cached peer keeps it across requests).
-function fromMatches(r: Rule, i: i32): bool {
+// Whether the current identity is in `set`, the `from` (VERDICT_FROM) or `notFrom`
+// (VERDICT_NOT_FROM) list of rule i. For the first VERDICT_RULES rules the answer is remembered
+// in the Identity (a connection's cached peer keeps it across requests).
+function idListMatches(set: IdSet, i: i32, list: i32): bool {
   const id = cId!;
-  if (i >= VERDICT_RULES) return r.from!.match(id, cInTd);
-  const bit: u64 = <u64>1 << <u64>i;
-  if ((id.fromKnown & bit) != 0) return (id.fromMatch & bit) != 0;
-  const m = r.from!.match(id, cInTd);
-  id.fromKnown |= bit;
-  if (m) id.fromMatch |= bit;
-  return m;
-}
-
-function notFromMatches(r: Rule, i: i32): bool {
-  const id = cId!;
-  if (i >= VERDICT_RULES) return r.notFrom!.match(id, cInTd);
-  const bit: u64 = <u64>1 << <u64>i;
-  if ((id.notFromKnown & bit) != 0) return (id.notFromMatch & bit) != 0;
-  const m = r.notFrom!.match(id, cInTd);
-  id.notFromKnown |= bit;
-  if (m) id.notFromMatch |= bit;
+  if (i >= VERDICT_RULES) return set.match(id, cInTd);
+  const known = id.recalled(list, i);
+  if (known >= 0) return known != 0;
+  const m = set.match(id, cInTd);
+  id.remember(list, i, m);
   return m;
 }
 
 function fieldMatches(r: Rule, i: i32, f: i32): bool {
   switch (f) {
-    case F_FROM: return fromMatches(r, i);
-    case F_NOT_FROM: return !notFromMatches(r, i);
+    case F_FROM: return idListMatches(r.from!, i, VERDICT_FROM);
+    case F_NOT_FROM: return !idListMatches(r.notFrom!, i, VERDICT_NOT_FROM);
     case F_METHODS: return r.methods!.match(cIn!.method);
     case F_NOT_METHODS: return !r.notMethods!.match(cIn!.method);
     case F_PATHS: return r.paths!.match(cIn!.path);

@@ -85,6 +85,9 @@ function bufferBytes(cap: i32): i32 { return cap + prefixSlots(cap) * 12; }
 
 /** Rules whose `from` / `notFrom` results an Identity remembers (rule indices 0..63). */
 export const VERDICT_RULES: i32 = 64;
+/** The two lists remembered per rule. */
+export const VERDICT_FROM: i32 = 0;
+export const VERDICT_NOT_FROM: i32 = 1;
 
 /**
  * A resolved caller identity: either authenticated with a valid SPIFFE ID (bytes copied into the
@@ -120,10 +123,31 @@ export class Identity {
   // What the policy of generation `verdictGen` answered for this identity (0: nothing yet).
   verdictGen: u32 = 0;
   verdictInTd: bool = false;
-  fromKnown: u64 = 0;
-  fromMatch: u64 = 0;
-  notFromKnown: u64 = 0;
-  notFromMatch: u64 = 0;
+  private fromKnown: u64 = 0;
+  private fromMatch: u64 = 0;
+  private notFromKnown: u64 = 0;
+  private notFromMatch: u64 = 0;
+
+  /** What list `list` (VERDICT_*) of rule i < VERDICT_RULES answered: 1, 0, or -1 (not yet). */
+  recalled(list: i32, i: i32): i32 {
+    const bit: u64 = <u64>1 << <u64>i;
+    const known = list == VERDICT_FROM ? this.fromKnown : this.notFromKnown;
+    if ((known & bit) == 0) return -1;
+    return ((list == VERDICT_FROM ? this.fromMatch : this.notFromMatch) & bit) != 0 ? 1 : 0;
+  }
+
+  /** Remembers the answer of list `list` (VERDICT_*) of rule i < VERDICT_RULES. */
+  remember(list: i32, i: i32, matched: bool): void {
+    const bit: u64 = <u64>1 << <u64>i;
+    const m: u64 = matched ? bit : 0;
+    if (list == VERDICT_FROM) {
+      this.fromKnown |= bit;
+      this.fromMatch |= m;
+    } else {
+      this.notFromKnown |= bit;
+      this.notFromMatch |= m;
+    }
+  }
 
   /** Forgets the remembered rule results (the identity changed). */
   // @ts-ignore: decorator
