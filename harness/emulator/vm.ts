@@ -25,7 +25,7 @@
  *   bytes; return codes clamped as cpp-host does; a local reply forces "stop", its details get
  *   `_` for spaces, and (sent while decoding) it travels through the filter's own
  *   on_response_headers/on_response_body.
- * The claims marked "verified" were checked against Envoy 1.40 with differential.ts.
+ * The claims marked "verified" were checked against Envoy 1.40 with harness/differential/emulator-vs-envoy.ts.
  * - Properties: path segments split on 0x00; NotFound when absent; set_property writes filter
  *   state `wasm.<path>` (NotFound without a stream); unknown top-level names fall back to it.
  * - Metrics: counters refuse a delta ≤ 0; record on a counter adds; define returns a new id per
