@@ -11,7 +11,7 @@ import { TestCa, type BadCertKind } from '../../../harness/pki/ca';
 import { compilePolicy, compilePolicyFile } from '../../../harness/policy/compile';
 import type { EgressRuleDocument, InboundRuleDocument, PolicyDocument } from '../../../harness/policy/model';
 import { loadScenario } from '../../../harness/scenario/load';
-import { MESHGATE_WASM, ROOT } from './support';
+import { MESHGATE_WASM, ROOT } from './fixtures';
 
 const SCENARIOS = path.join(ROOT, 'test/scenarios');
 
