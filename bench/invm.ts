@@ -20,6 +20,7 @@
  *    one released, as Envoy does on a config change).
  */
 import * as fs from 'node:fs';
+import { peerCertificate, presentRequest, type EnvoyRequest, type PeerCertificate } from '../harness/emulator/request';
 import { ProxyWasmVm } from '../harness/emulator/vm';
 import { TestCa } from '../harness/pki/ca';
 import {
@@ -317,33 +318,21 @@ async function decisionBench(decideFile: string, o: InVmOptions): Promise<{ deci
 
 // ---- emulator: callbacks and memory ----------------------------------------------------------
 
-interface Peer {
-  id: string;
-  pem: string;
-}
-
-async function mintPeers(ids: string[]): Promise<Peer[]> {
+async function mintPeers(ids: string[]): Promise<PeerCertificate[]> {
   const ca = await TestCa.create({ trustDomain: TRUST_DOMAIN });
-  const out: Peer[] = [];
-  for (const id of ids) out.push({ id, pem: encodeURIComponent((await ca.mintSvid(id)).certPem) });
+  const out: PeerCertificate[] = [];
+  for (const id of ids) out.push(peerCertificate((await ca.mintSvid(id)).certPem));
   return out;
 }
 
-const HEADERS: [string, string][] = [
-  [':method', 'GET'],
-  [':path', '/api/items/1'],
-  [':authority', 'bench'],
-  [':scheme', 'https'],
-];
+/** The request every emulator measurement sends (allowed by the inbound bench policy). */
+const REQUEST: EnvoyRequest = { method: 'GET', path: '/api/items/1', authority: 'bench', scheme: 'https' };
 
 let nextConnectionId = 1000n;
 
 /** One request through the emulator; returns the ns of on_context_create + on_request_headers. */
-function oneRequest(plugin: ReturnType<ProxyWasmVm['startPlugin']>, connectionId: bigint, pem: string): { ns: number; status: string } {
-  const stream = plugin.newHttpStream({
-    properties: { 'connection.id': connectionId, 'connection.peer_certificate': pem },
-    requestHeaders: HEADERS,
-  });
+function oneRequest(plugin: ReturnType<ProxyWasmVm['startPlugin']>, connectionId: bigint, peer: PeerCertificate): { ns: number; status: string } {
+  const stream = plugin.newHttpStream(presentRequest({ ...REQUEST, connectionId, peer }));
   const t0 = process.hrtime.bigint();
   const r = stream.sendRequestHeaders();
   const ns = Number(process.hrtime.bigint() - t0);
@@ -352,7 +341,7 @@ function oneRequest(plugin: ReturnType<ProxyWasmVm['startPlugin']>, connectionId
   return { ns, status: r.localReply ? String(r.localReply.status) : r.action };
 }
 
-async function callbackBench(files: { meshgate: string; fetch: string }, o: InVmOptions, peersBySize: Map<number, Peer[]>): Promise<CallbackRow[]> {
+async function callbackBench(files: { meshgate: string; fetch: string }, o: InVmOptions, peersBySize: Map<number, PeerCertificate[]>): Promise<CallbackRow[]> {
   const rows: CallbackRow[] = [];
   for (const n of o.sizes) {
     const peers = peersBySize.get(n)!;
@@ -363,11 +352,11 @@ async function callbackBench(files: { meshgate: string; fetch: string }, o: InVm
       const vm = await ProxyWasmVm.load(files[which]);
       const plugin = vm.startPlugin({ rootId: which === 'meshgate' ? 'meshgate_inbound' : 'bench_fetch', configuration: json });
       if (!plugin.ok) throw new Error(`emulator: ${which} refused the configuration: ${plugin.failure}`);
-      const conns = peers.map((p) => ({ id: nextConnectionId++, pem: p.pem }));
+      const conns = peers.map((peer) => ({ id: nextConnectionId++, peer }));
       const run = (count: number, cache: 'hit' | 'miss', record: number[] | null) => {
         for (let i = 0; i < count; i++) {
           const c = conns[i % conns.length];
-          const r = oneRequest(plugin, cache === 'hit' ? c.id : nextConnectionId++, c.pem);
+          const r = oneRequest(plugin, cache === 'hit' ? c.id : nextConnectionId++, c.peer);
           if (r.status !== 'continue') throw new Error(`emulator: ${which} answered ${r.status} to an allowed request (size ${n})`);
           record?.push(r.ns);
         }
@@ -417,18 +406,18 @@ function reconfigurePolicy(rules: number, generation: number): string {
   return JSON.stringify(doc);
 }
 
-async function memoryBench(meshgateFile: string, o: InVmOptions, peers: Peer[]): Promise<MemoryResult> {
+async function memoryBench(meshgateFile: string, o: InVmOptions, peers: PeerCertificate[]): Promise<MemoryResult> {
   // 1. flat over requests
   const vm = await ProxyWasmVm.load(meshgateFile);
   const plugin = vm.startPlugin({ rootId: 'meshgate_inbound', configuration: JSON.stringify(inboundPolicy(1000, 'peer-certificate')) });
   if (!plugin.ok) throw new Error(`emulator: meshgate refused the memory-check policy: ${plugin.failure}`);
-  const conns = peers.map((p) => ({ id: nextConnectionId++, pem: p.pem }));
+  const conns = peers.map((peer) => ({ id: nextConnectionId++, peer }));
   const [n1, n2] = o.memoryRequests;
   const drive = (from: number, to: number) => {
     for (let i = from; i < to; i++) {
       const c = conns[i % conns.length];
       // every 100th request arrives on a new connection (a certificate parse, a cache slot reused)
-      const r = oneRequest(plugin, i % 100 === 99 ? nextConnectionId++ : c.id, c.pem);
+      const r = oneRequest(plugin, i % 100 === 99 ? nextConnectionId++ : c.id, c.peer);
       if (r.status !== 'continue') throw new Error(`emulator: meshgate answered ${r.status} during the memory check`);
     }
   };
@@ -451,7 +440,7 @@ async function memoryBench(meshgateFile: string, o: InVmOptions, peers: Peer[]):
     configureMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
     allOk = allOk && next.ok;
     const c = conns[g % conns.length];
-    oneRequest(next, c.id, c.pem);
+    oneRequest(next, c.id, c.peer);
     current.done();
     current = next;
     if (marks.has(g)) checkpoints.push({ after: g, moduleBytes: rvm.memoryBytes() });
@@ -479,7 +468,7 @@ export async function runInVm(files: { meshgate: string; fetch: string; decide: 
   o.log('in-VM: decisions and rule tables (bench-decide.wasm)');
   const { decisions, builds } = await decisionBench(files.decide, o);
   o.log('in-VM: callbacks in the emulator (meshgate.wasm, bench-fetch.wasm)');
-  const peersBySize = new Map<number, Peer[]>();
+  const peersBySize = new Map<number, PeerCertificate[]>();
   for (const n of o.sizes) peersBySize.set(n, await mintPeers(spreadPositions(n, 8).map(identityAt)));
   const callbacks = await callbackBench(files, o, peersBySize);
   o.log('in-VM: memory (emulator, meshgate.wasm)');

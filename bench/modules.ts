@@ -8,10 +8,10 @@
  * build/bench-decide.wasm (assembly/bench/decide.ts
  * with the `release` target's options, written to its own file).
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readModuleShape } from '../harness/emulator/module';
+import { buildWasm, type WasmBuild } from '../harness/emulator/wasm-build';
 
 export interface BenchModules {
   meshgate: string;
@@ -23,56 +23,31 @@ export interface BenchModules {
   built: string[];
 }
 
-function newestSourceMtime(dir: string): number {
-  let newest = 0;
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
-    }
-  };
-  walk(dir);
-  return newest;
-}
+export type BenchModuleName = 'null' | 'fetch' | 'decide' | 'calls';
 
-function mtime(file: string): number {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return 0;
-  }
+/** How each bench module is built (decide.ts with the `release` target's options, into its own file). */
+const BENCH_BUILDS: Record<BenchModuleName, WasmBuild> = {
+  null: { entry: 'assembly/bench/null.ts', outFile: 'build/bench-null.wasm', options: ['--target', 'null'] },
+  fetch: { entry: 'assembly/bench/fetch.ts', outFile: 'build/bench-fetch.wasm', options: ['--target', 'fetch'] },
+  decide: { entry: 'assembly/bench/decide.ts', outFile: 'build/bench-decide.wasm', options: ['--target', 'release'] },
+  calls: { entry: 'assembly/bench/calls.ts', outFile: 'build/bench-calls.wasm', options: ['--target', 'calls'] },
+};
+
+/** One bench module, built when missing or older than anything under assembly/ (the binding, the filters). */
+export function benchModule(root: string, name: BenchModuleName): { file: string; built: boolean } {
+  return buildWasm(root, { ...BENCH_BUILDS[name], inputs: ['assembly'] });
 }
 
 export function ensureBenchModules(root: string, log: (s: string) => void = () => undefined): BenchModules {
-  const build = (p: string) => path.join(root, 'build', p);
-  const mods: BenchModules = {
-    meshgate: build('meshgate.wasm'),
-    null: build('bench-null.wasm'),
-    fetch: build('bench-fetch.wasm'),
-    decide: build('bench-decide.wasm'),
-    calls: build('bench-calls.wasm'),
-    built: [],
-  };
-  if (!fs.existsSync(mods.meshgate)) throw new Error(`${mods.meshgate} is missing: run \`npm run build\` first (npm run bench does)`);
-  const sources = newestSourceMtime(path.join(root, 'assembly'));
-  const asc = path.join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
-  const jobs: Array<{ out: string; args: string[] }> = [
-    { out: mods.null, args: ['assembly/bench/null.ts', '--target', 'null'] },
-    { out: mods.fetch, args: ['assembly/bench/fetch.ts', '--target', 'fetch'] },
-    { out: mods.decide, args: ['assembly/bench/decide.ts', '--target', 'release', '--outFile', 'build/bench-decide.wasm'] },
-    { out: mods.calls, args: ['assembly/bench/calls.ts', '--target', 'calls'] },
-  ];
-  for (const j of jobs) {
-    if (mtime(j.out) >= sources) continue;
-    log(`building ${path.relative(root, j.out)}`);
-    try {
-      execFileSync(process.execPath, [asc, ...j.args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
-    } catch (e) {
-      const err = e as { stderr?: Buffer; stdout?: Buffer; message: string };
-      throw new Error(`asc ${j.args.join(' ')} failed:\n${err.stderr?.toString() ?? ''}${err.stdout?.toString() ?? err.message}`);
-    }
-    mods.built.push(path.relative(root, j.out));
+  const meshgate = path.join(root, 'build', 'meshgate.wasm');
+  if (!fs.existsSync(meshgate)) throw new Error(`${meshgate} is missing: run \`npm run build\` first (npm run bench does)`);
+  const mods: BenchModules = { meshgate, null: '', fetch: '', decide: '', calls: '', built: [] };
+  for (const name of Object.keys(BENCH_BUILDS) as BenchModuleName[]) {
+    const { file, built } = benchModule(root, name);
+    mods[name] = file;
+    if (!built) continue;
+    log(`built ${BENCH_BUILDS[name].outFile}`);
+    mods.built.push(BENCH_BUILDS[name].outFile);
   }
   return mods;
 }

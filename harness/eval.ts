@@ -4,6 +4,7 @@
  * with that URI SAN (minted by a throwaway CA), so the filter's own certificate parsing runs too.
  */
 import * as path from 'node:path';
+import { presentRequest, peerCertificate, type EnvoyRequest } from './emulator/request';
 import { ProxyWasmVm } from './emulator/vm';
 import { repoRoot } from './envoy/paths';
 import { TestCa } from './pki/ca';
@@ -37,26 +38,14 @@ export async function evalRequest(o: EvalOptions): Promise<EvalResult> {
   vm.logLevel = 1;
   const plugin = vm.startPlugin({ rootId: `meshgate_${o.role}`, configuration: o.compiled.json });
   if (!plugin.ok) throw new Error(`the filter refused the policy:\n${vm.logs.map((l) => `  ${l.message}`).join('\n')}`);
-  const properties: Record<string, string | bigint> = { 'connection.id': 1n };
+  const request: EnvoyRequest = { ...requestLine(o), connectionId: 1n };
   if (o.identity) {
     const trustDomain = String((o.compiled.policy as { trustDomain: string }).trustDomain);
     const ca = await TestCa.create({ trustDomain });
-    const cert = await ca.mintSvid(o.identity);
-    properties['connection.peer_certificate'] = encodeURIComponent(cert.certPem);
-    properties['connection.uri_san_peer_certificate'] = o.identity;
+    request.peer = peerCertificate((await ca.mintSvid(o.identity)).certPem);
   }
-  const headers: [string, string][] = [];
-  if (o.role === 'inbound') {
-    headers.push([':method', o.method ?? 'GET'], [':path', o.path ?? '/'], [':authority', 'service'], [':scheme', 'https']);
-  } else {
-    const host = o.host ?? '';
-    const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-    const authority = o.connect ? `${h}:${o.port ?? 443}` : o.port !== undefined ? `${h}:${o.port}` : h;
-    headers.push([':method', o.connect ? 'CONNECT' : (o.method ?? 'GET')], [':authority', authority], [':scheme', o.scheme ?? 'https']);
-    if (!o.connect) headers.push([':path', o.path ?? '/']);
-  }
-  if (o.xfcc !== undefined) headers.push(['x-forwarded-client-cert', o.xfcc]);
-  const stream = plugin.newHttpStream({ properties, requestHeaders: headers });
+  if (o.xfcc !== undefined) request.headers = [['x-forwarded-client-cert', o.xfcc]];
+  const stream = plugin.newHttpStream(presentRequest(request));
   const r = stream.sendRequestHeaders();
   stream.complete();
   const state = stream.filterState['wasm.meshgate'] ?? '';
@@ -70,4 +59,13 @@ export async function evalRequest(o: EvalOptions): Promise<EvalResult> {
     details: r.localReply?.details,
     explanation: debug,
   };
+}
+
+/** Method, path, authority and scheme as the listener of `o.role` hands them to the filter. */
+function requestLine(o: EvalOptions): EnvoyRequest {
+  if (o.role === 'inbound') return { method: o.method ?? 'GET', path: o.path ?? '/', authority: 'service', scheme: 'https' };
+  const host = o.host ?? '';
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  if (o.connect) return { method: 'CONNECT', authority: `${h}:${o.port ?? 443}`, scheme: o.scheme ?? 'https' };
+  return { method: o.method ?? 'GET', path: o.path ?? '/', authority: o.port !== undefined ? `${h}:${o.port}` : h, scheme: o.scheme ?? 'https' };
 }

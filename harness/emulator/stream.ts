@@ -4,85 +4,10 @@
  */
 import { FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, MapType } from './enums';
 import type { Pairs } from './pairs';
-import { serializePairs } from './pairs';
-import type { Frame, ProxyWasmVm } from './vm';
+import { propertyMap } from './property-values';
+import type { Frame, GuestRunner, LocalReply, PluginOptions, PluginState, PropertyValue, StepAction, StepResult, StreamState } from './state';
 
-/** A property value as a test supplies it: strings as UTF-8, integers as 8 bytes LE, bools as 1 byte, pairs serialized. */
-export type PropertyValue = string | Uint8Array | bigint | number | boolean | Pairs;
-
-export function encodeProperty(v: PropertyValue): Uint8Array {
-  if (typeof v === 'string') return Buffer.from(v, 'utf8');
-  if (typeof v === 'bigint' || typeof v === 'number') {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(v)));
-    return b;
-  }
-  if (typeof v === 'boolean') return Uint8Array.of(v ? 1 : 0);
-  if (Array.isArray(v)) return serializePairs(v);
-  return v;
-}
-
-/**
- * Property names are the guest's path segments joined by '.', e.g. `connection.uri_san_peer_certificate`
- * for `connection\0uri_san_peer_certificate` (a key may also be given with 0x00 separators).
- */
-export function propertyKey(name: string): string {
-  return name.split('\0').join('.');
-}
-
-export interface LocalReply {
-  status: number;
-  body: string;
-  headers: Pairs;
-  /** %RESPONSE_CODE_DETAILS%: spaces replaced by `_`, as Envoy does. */
-  details: string;
-  /** 0..16, or -1 for none. */
-  grpcStatus: number;
-}
-
-export type StepAction = 'continue' | 'stop' | 'failed';
-
-export interface StepResult {
-  /** What Envoy does next: go on, wait (stopped, or a local reply was sent), or fail the stream closed. */
-  action: StepAction;
-  /**
-   * The guest's raw return value (-1 when the VM failed; 0 when the callback is not exported).
-   * `action` is what Envoy does with it after cpp-host's clamping: a local reply or any value
-   * but Continue/ContinueAndEndStream stops the stream.
-   */
-  status: number;
-  /** The local reply, if one was sent during this callback (or the 503 of a failed VM). */
-  localReply?: LocalReply;
-}
-
-export interface PluginOptions {
-  /** PluginConfig.root_id. */
-  rootId: string;
-  /** PluginConfig.configuration bytes (what on_configure reads). */
-  configuration?: string | Uint8Array;
-  /** VmConfig.configuration bytes (what on_vm_start reads). */
-  vmConfiguration?: string | Uint8Array;
-  /** PluginConfig.name (property `plugin_name`; default = rootId). */
-  pluginName?: string;
-  /** Properties available in root callbacks too (e.g. `xds.node.id`). */
-  properties?: Record<string, PropertyValue>;
-}
-
-/** @internal A stream as the host functions see it. */
-export interface StreamState {
-  id: number;
-  plugin: PluginHandle;
-  properties: Map<string, Uint8Array>;
-  /** Header maps by MapType (0..3); undefined = not received (yet). */
-  maps: (Pairs | undefined)[];
-  /** Whether Envoy holds the map now (inside its callback, or while stopped there). */
-  open: boolean[];
-  logPhase: boolean;
-  filterState: Map<string, Uint8Array>;
-  localReply?: LocalReply;
-  /** Body bytes visible in the current body callback (buffered + this chunk). */
-  body: [Buffer, Buffer];
-}
+export type { PropertyValue, PluginOptions, LocalReply, StepResult, StepAction } from './state';
 
 const toBytes = (v: string | Uint8Array | undefined): Uint8Array => (typeof v === 'string' ? Buffer.from(v, 'utf8') : (v ?? new Uint8Array()));
 const lower = (pairs: Pairs): Pairs => pairs.map(([k, v]) => [k.toLowerCase(), v]);
@@ -93,7 +18,7 @@ const REQUEST_SIDE = new Set(['proxy_on_request_headers', 'proxy_on_request_body
 const FAILED_REPLY: LocalReply = { status: 503, body: '', headers: [], details: 'wasm_fail_stream', grpcStatus: 14 };
 
 /** One plugin (root context) started on a VM. */
-export class PluginHandle {
+export class PluginHandle implements PluginState {
   /** Whether on_vm_start and on_configure succeeded (Envoy would accept the configuration). */
   ok = false;
   /** Why not, when !ok. */
@@ -110,7 +35,7 @@ export class PluginHandle {
 
   /** @internal Use ProxyWasmVm.startPlugin. */
   constructor(
-    readonly vm: ProxyWasmVm,
+    readonly vm: GuestRunner,
     readonly id: number,
     o: PluginOptions,
   ) {
@@ -118,7 +43,7 @@ export class PluginHandle {
     this.pluginName = o.pluginName ?? o.rootId;
     this.configuration = toBytes(o.configuration);
     this.vmConfiguration = toBytes(o.vmConfiguration);
-    this.properties = new Map(Object.entries(o.properties ?? {}).map(([k, v]) => [propertyKey(k), encodeProperty(v)]));
+    this.properties = propertyMap(o.properties);
   }
 
   private frame(callback: string): Frame {
@@ -205,7 +130,7 @@ export class HttpStream {
     this.state = {
       id: this.id,
       plugin,
-      properties: new Map(Object.entries(o.properties ?? {}).map(([k, v]) => [propertyKey(k), encodeProperty(v)])),
+      properties: propertyMap(o.properties),
       maps: [o.requestHeaders ? lower(o.requestHeaders) : undefined, undefined, undefined, undefined],
       open: [false, false, false, false],
       logPhase: false,

@@ -25,7 +25,7 @@
  *   bytes; return codes clamped as cpp-host does; a local reply forces "stop", its details get
  *   `_` for spaces, and (sent while decoding) it travels through the filter's own
  *   on_response_headers/on_response_body.
- * The claims marked "verified" were checked against Envoy 1.40 with differential.ts.
+ * The claims marked "verified" were checked against Envoy 1.40 with harness/differential/emulator-vs-envoy.ts.
  * - Properties: path segments split on 0x00; NotFound when absent; set_property writes filter
  *   state `wasm.<path>` (NotFound without a stream); unknown top-level names fall back to it.
  * - Metrics: counters refuse a delta ≤ 0; record on a counter adds; define returns a new id per
@@ -33,83 +33,31 @@
  * - A trap marks the VM failed: every later stream fails closed (503, `wasm_fail_stream`).
  * - Logs below `logLevel` are dropped, like Envoy's `wasm` logger.
  * - JS views of guest memory are re-acquired after every call into the guest (memory may grow).
+ *
+ * Files: checks.ts (load checks), host/ (the host functions, one file per family), stream.ts
+ * (plugins and streams), state.ts (the shared state types), request.ts (a request as Envoy
+ * presents it to a filter).
  */
 import * as fs from 'node:fs';
-import { LOG_LEVEL_NAMES, LogLevel, type LogLevelName } from './enums';
-import { buildHostImports } from './host';
-import { readModuleShape, sigText, ModuleFormatError, type ModuleImport } from './module';
-import { ALLOWED_IN_ALLOCATOR, ALLOWED_WHILE_STARTING, ENV_IMPORTS, EXPORT_SIGNATURES, WASI_IMPORTS, WASI_MODULES } from './signatures';
-import { PluginHandle, HttpStream, type StreamState, type PropertyValue, encodeProperty, type PluginOptions } from './stream';
+import { checkModule, WasmLoadError } from './checks';
+import { LOG_LEVEL_NAMES, LogLevel, WasmResult, type LogLevelName } from './enums';
+import { buildHostImports } from './host/imports';
+import type { ModuleImport } from './module';
+import { ALLOWED_IN_ALLOCATOR, ALLOWED_WHILE_STARTING, ENV_IMPORTS } from './signatures';
+import { IDLE, type Frame, type GuestRunner, type HostState, type LogLine, type Metric, type PluginOptions, type StreamState, type VmOptions } from './state';
+import { PluginHandle } from './stream';
 
-export { PluginHandle, HttpStream };
-export type { StreamState, PropertyValue, PluginOptions };
-export type { LocalReply, StepResult, StepAction } from './stream';
+// Re-exported for callers that import the emulator through this file.
+export { PluginHandle, HttpStream } from './stream';
+export { WasmLoadError, type WasmLoadErrorCode } from './checks';
+export { encodeProperty } from './property-values';
+export type { StreamState, PropertyValue, PluginOptions, VmOptions, LogLine, LocalReply, StepResult, StepAction } from './state';
 
 // lib is ES2022 without DOM typings: reach the WebAssembly API untyped.
 const WA: any = (globalThis as any).WebAssembly;
 
-export interface LogLine {
-  level: LogLevelName;
-  message: string;
-  /** The context the guest was running for (0 = VM start). */
-  context: number;
-}
 
-export type WasmLoadErrorCode =
-  | 'bad_module'
-  | 'missing_import'
-  | 'import_type_mismatch'
-  | 'unsupported_import'
-  | 'bad_export_signature'
-  | 'missing_abi_version'
-  | 'unsupported_abi_version'
-  | 'missing_allocator'
-  | 'missing_memory'
-  | 'start_failed';
-
-/** Why a module did not load; `code` is stable, the message follows cpp-host's wording. */
-export class WasmLoadError extends Error {
-  constructor(
-    readonly code: WasmLoadErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'WasmLoadError';
-  }
-}
-
-export interface VmOptions {
-  /** Envoy's `wasm` logger level (default info). Lines below it are dropped. */
-  logLevel?: number;
-  /** VmConfig.vm_id (property `plugin_vm_id`). */
-  vmId?: string;
-  /** VmConfig.environment_variables, for WASI environ_get. */
-  environment?: Record<string, string>;
-  /** PluginConfig.allow_on_headers_stop_iteration (default false: StopIteration from headers becomes stop-all). */
-  allowOnHeadersStopIteration?: boolean;
-}
-
-/** @internal What the guest is running for right now. */
-export interface Frame {
-  callback: string;
-  contextId: number;
-  plugin?: PluginHandle;
-  stream?: StreamState;
-  /** Set when proxy_send_local_response ran during this call. */
-  localReplySent?: boolean;
-}
-
-/** @internal */
-export interface Metric {
-  name: string;
-  type: number;
-  value: bigint;
-  samples: bigint[];
-}
-
-const IDLE: Frame = { callback: '', contextId: 0 };
-
-export class ProxyWasmVm {
+export class ProxyWasmVm implements GuestRunner, HostState {
   /** Lines the guest logged (proxy_log, WASI stdout/stderr) at or above `logLevel`, plus host errors. */
   readonly logs: LogLine[] = [];
   /** Envoy's `wasm` logger level as the guest sees it (proxy_get_log_level). */
@@ -126,7 +74,7 @@ export class ProxyWasmVm {
   /** @internal */ readonly metricsByName = new Map<string, Metric>();
   /** @internal */ readonly plugins = new Map<number, PluginHandle>();
   /** @internal */ readonly streams = new Map<number, StreamState>();
-  /** @internal */ nextMetricId = 1;
+  private nextMetricId = 1;
   /** Tick period (ms) each root context asked for, by root context id (also PluginHandle.tickPeriodMs). */
   readonly tickPeriods = new Map<number, number>();
 
@@ -153,40 +101,8 @@ export class ProxyWasmVm {
    */
   static async load(wasm: string | Uint8Array, options: VmOptions = {}): Promise<ProxyWasmVm> {
     const bytes = typeof wasm === 'string' ? fs.readFileSync(wasm) : wasm;
-    let shape;
-    try {
-      shape = readModuleShape(bytes);
-    } catch (e) {
-      if (e instanceof ModuleFormatError) throw new WasmLoadError('bad_module', `Failed to load Wasm module: ${e.message}`);
-      throw e;
-    }
-    for (const imp of shape.imports) {
-      if (imp.kind !== 'function') {
-        throw new WasmLoadError('unsupported_import', `Failed to load Wasm module due to an unsupported import: ${imp.module}.${imp.name} is a ${imp.kind} (only functions are provided)`);
-      }
-      const table = imp.module === 'env' ? ENV_IMPORTS : (WASI_MODULES as readonly string[]).includes(imp.module) ? WASI_IMPORTS : undefined;
-      const want = table?.[imp.name];
-      if (!want) throw new WasmLoadError('missing_import', `Failed to load Wasm module due to a missing import: ${imp.module}.${imp.name}`);
-      if (sigText(want) !== sigText(imp.sig!)) {
-        throw new WasmLoadError('import_type_mismatch', `Failed to load Wasm module due to an import type mismatch: ${imp.module}.${imp.name}: module ${sigText(imp.sig!)}, host ${sigText(want)}`);
-      }
-    }
-    for (const exp of shape.exports) {
-      const want = EXPORT_SIGNATURES[exp.name];
-      if (want && (exp.kind !== 'function' || sigText(want) !== sigText(exp.sig!))) {
-        throw new WasmLoadError('bad_export_signature', `Bad function signature for: ${exp.name} (module ${exp.sig ? sigText(exp.sig) : exp.kind}, expected ${sigText(want)})`);
-      }
-    }
-    const names = new Set(shape.exports.map((e) => e.name));
-    if (!names.has('proxy_abi_version_0_2_1') && !names.has('proxy_abi_version_0_2_0')) {
-      if (names.has('proxy_abi_version_0_1_0')) throw new WasmLoadError('unsupported_abi_version', 'Proxy-Wasm ABI 0.1.0 is not emulated (0.2.x only)');
-      throw new WasmLoadError('missing_abi_version', 'Missing or unknown Proxy-Wasm ABI version');
-    }
-    const allocator = names.has('malloc') ? 'malloc' : names.has('proxy_on_memory_allocate') ? 'proxy_on_memory_allocate' : undefined;
-    if (!allocator) throw new WasmLoadError('missing_allocator', 'Wasm module is missing malloc function');
-    if (!shape.exports.some((e) => e.kind === 'memory')) throw new WasmLoadError('missing_memory', 'Wasm module exports no memory');
-
-    const vm = new ProxyWasmVm(shape.imports, names, allocator, options);
+    const { shape, exportNames, allocator } = checkModule(bytes);
+    const vm = new ProxyWasmVm(shape.imports, exportNames, allocator, options);
     let instantiated;
     try {
       instantiated = await WA.instantiate(bytes, vm.importObject());
@@ -221,7 +137,7 @@ export class ProxyWasmVm {
   private unimplemented(module: string, name: string, isVoid: boolean): Function {
     return () => {
       this.hostLog('warn', `emulator: ${module}.${name} is not emulated; answering Unimplemented`);
-      return isVoid ? undefined : 12;
+      return isVoid ? undefined : WasmResult.Unimplemented;
     };
   }
 
@@ -306,11 +222,16 @@ export class ProxyWasmVm {
   }
 
   // ------------------------------------------------------------------------------------------
-  // Internals shared with stream.ts and host.ts
+  // Internals shared with stream.ts (GuestRunner) and host/ (HostState)
 
   /** @internal */
   newContextId(): number {
     return this.nextContextId++;
+  }
+
+  /** @internal */
+  newMetricId(): number {
+    return this.nextMetricId++;
   }
 
   /**
@@ -388,12 +309,10 @@ export class ProxyWasmVm {
         this.inAllocator = false;
       }
       const m = this.mem(); // re-acquired: the allocator may have grown memory
-      if (!ptr || ptr + data.length > m.length) return 6; // InvalidMemoryAccess
+      if (!ptr || ptr + data.length > m.length) return WasmResult.InvalidMemoryAccess;
       m.set(data, ptr);
     }
-    if (!this.writeU32(retPtr, ptr) || !this.writeU32(retSize, data.length)) return 6;
-    return 0;
+    if (!this.writeU32(retPtr, ptr) || !this.writeU32(retSize, data.length)) return WasmResult.InvalidMemoryAccess;
+    return WasmResult.Ok;
   }
 }
-
-export { encodeProperty };

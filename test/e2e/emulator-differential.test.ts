@@ -7,7 +7,7 @@
  * through the filter's own response callbacks, configuration buffers, properties, filter state,
  * metrics).
  */
-import { differential, PROBE_CASES, type DifferentialCase } from '../../harness/emulator/differential';
+import { differential, PROBE_CASES, type DifferentialCase } from '../../harness/differential/emulator-vs-envoy';
 import { fixtureWasm } from '../unit/emulator/support';
 
 let cases: DifferentialCase[] = [];

@@ -7,7 +7,8 @@
 import { ProxyWasmVm, type VmOptions } from '../../../harness/emulator/vm';
 import type { PluginHandle, PropertyValue } from '../../../harness/emulator/stream';
 import type { Pairs } from '../../../harness/emulator/pairs';
-import { fixtureWasm, probeResult, probeResults } from './support';
+import { fixtureWasm } from './fixtures';
+import { probeResult, probeResults } from './support';
 
 let wasm: string;
 beforeAll(() => {

@@ -7,7 +7,8 @@
  */
 import { ProxyWasmVm } from '../../../harness/emulator/vm';
 import type { HttpStream, PluginHandle } from '../../../harness/emulator/stream';
-import { fixtureWasm, probeTrace } from './support';
+import { fixtureWasm } from './fixtures';
+import { probeTrace } from './support';
 
 let wasm: string;
 beforeAll(() => {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENUMS } from '../../../harness/emulator/enums';
-import { ROOT } from './support';
+import { ROOT } from './fixtures';
 
 /** Reads `export enum Name { Member = number, ... }` blocks from the AssemblyScript source. */
 function parseAssemblyScriptEnums(source: string): Record<string, Record<string, number>> {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ProxyWasmVm, PluginHandle } from '../../../harness/emulator/vm';
 import {
   INBOUND_POLICY, EGRESS_POLICY, STORE, READER, BILLING, WEB, FOREIGN,
-  mintPeers, loadMeshgate, send, inboundHeaders, egressHeaders, type Peers,
+  mintPeers, loadMeshgate, send, inboundRequest, egressRequest, type Peers,
 } from './meshgate';
 
 let peers: Peers;
@@ -76,7 +76,7 @@ describe('configure', () => {
     expect(vm.tickPeriods.get(plugin.id)).toBe(250);
     vm.logLevel = 1;
     plugin.tick();
-    send(plugin, { connectionId: 1n, peerCertificate: peers[WEB], headers: inboundHeaders('GET', '/') });
+    send(plugin, { connectionId: 1n, peerCertificate: peers[WEB], request: inboundRequest('GET', '/') });
     expect(vm.logsAt('debug')).toHaveLength(1);
   });
 
@@ -149,12 +149,13 @@ describe('meshgate_inbound requests', () => {
     ['percent-encoded slash', STORE, 'POST', '/charges%2F..%2Fadmin', 'deny', 'non_canonical_path', STORE],
   ];
 
-  it.each(cases)('%s', (_label, peer, method, path, decision, rule, identity) => {
-    const { result, stream } = send(s.plugin, {
-      connectionId: ++conn,
-      peerCertificate: peer === null ? undefined : peers[peer],
-      headers: inboundHeaders(method, path),
-    });
+  type Case = (typeof cases)[number];
+  const sendCase = (plugin: PluginHandle, [, peer, method, path]: Case) =>
+    send(plugin, { connectionId: ++conn, peerCertificate: peer === null ? undefined : peers[peer], request: inboundRequest(method, path) });
+
+  it.each(cases)('%s', (...c) => {
+    const [, , , , decision, rule, identity] = c;
+    const { result, stream } = sendCase(s.plugin, c);
     expect(stream.filterState).toEqual({ 'wasm.meshgate': `decision=${decision} rule=${rule} identity=${identity} policy=${s.digest.slice(0, 12)}` });
     if (decision === 'allow') {
       expect(result).toEqual({ action: 'continue', status: 0, localReply: undefined });
@@ -164,11 +165,13 @@ describe('meshgate_inbound requests', () => {
     }
   });
 
-  it('counted every decision above, handed to the host on the timer', () => {
+  it('counts every decision of the table above, handed to the host on the timer', async () => {
+    const own = await start('meshgate_inbound', INBOUND_POLICY);
+    for (const c of cases) sendCase(own.plugin, c);
     // counted in module memory: nothing reaches the host before the timer fires
-    expect(s.vm.metrics()['meshgate.inbound.allowed']).toBe(0);
-    s.plugin.tick();
-    const m = s.vm.metrics();
+    expect(own.vm.metrics()['meshgate.inbound.allowed']).toBe(0);
+    own.plugin.tick();
+    const m = own.vm.metrics();
     const allowed = cases.filter((c) => c[4] === 'allow').length;
     expect(m['meshgate.inbound.allowed']).toBe(allowed);
     expect(m['meshgate.inbound.denied']).toBe(cases.length - allowed);
@@ -177,7 +180,7 @@ describe('meshgate_inbound requests', () => {
     expect(m['meshgate.inbound.rule.try-new-reader']).toBe(1); // matched, in audit mode
     expect(m['meshgate.inbound.invalid_request']).toBe(2);
     expect(m['meshgate.inbound.default']).toBe(cases.filter((c) => c[5] === 'default').length);
-    expect(s.vm.failed).toBeNull();
+    expect(own.vm.failed).toBeNull();
   });
 });
 
@@ -197,7 +200,7 @@ describe('meshgate_egress requests', () => {
     ['nobody reaches the metadata address', BILLING, 'GET', '169.254.169.254', 'http', 'deny', 'no-metadata'],
     ['a malformed authority', BILLING, 'CONNECT', 'api.stripe.com:99999', 'https', 'deny', 'bad_port'],
   ] as const)('%s', (_label, peer, method, authority, scheme, decision, rule) => {
-    const { result, stream } = send(s.plugin, { connectionId: ++conn, peerCertificate: peers[peer], headers: egressHeaders(method, authority, scheme) });
+    const { result, stream } = send(s.plugin, { connectionId: ++conn, peerCertificate: peers[peer], request: egressRequest(method, authority, scheme) });
     expect(stream.filterState['wasm.meshgate']).toBe(`decision=${decision} rule=${rule} identity=${peer} policy=${s.digest.slice(0, 12)}`);
     expect(result.action).toBe(decision === 'allow' ? 'continue' : 'stop');
     if (decision === 'deny') expect(result.localReply).toMatchObject({ status: 403, body: DENY_BODY, details: `meshgate_denied[${rule}]` });
@@ -207,37 +210,37 @@ describe('meshgate_egress requests', () => {
 describe('peer identity cache per connection.id', () => {
   it('a second request on the same connection id keeps the first certificate\'s identity; a new id re-reads', async () => {
     const { plugin } = await start('meshgate_inbound', INBOUND_POLICY);
-    const post = inboundHeaders('POST', '/charges');
+    const post = inboundRequest('POST', '/charges');
     const state = (r: ReturnType<typeof send>) => r.stream.filterState['wasm.meshgate'].split(' ').slice(0, 3).join(' ');
 
-    expect(state(send(plugin, { connectionId: 7001n, peerCertificate: peers[STORE], headers: post })))
+    expect(state(send(plugin, { connectionId: 7001n, peerCertificate: peers[STORE], request: post })))
       .toBe(`decision=allow rule=store-creates-charges identity=${STORE}`);
     // Same connection, another certificate property: a connection's peer cannot change, so the
     // filter does not look again (Envoy never does this; the emulator can, to show the cache).
-    expect(state(send(plugin, { connectionId: 7001n, peerCertificate: peers[WEB], headers: post })))
+    expect(state(send(plugin, { connectionId: 7001n, peerCertificate: peers[WEB], request: post })))
       .toBe(`decision=allow rule=store-creates-charges identity=${STORE}`);
     // A new connection id: the certificate is read again.
-    expect(state(send(plugin, { connectionId: 7002n, peerCertificate: peers[WEB], headers: post })))
+    expect(state(send(plugin, { connectionId: 7002n, peerCertificate: peers[WEB], request: post })))
       .toBe(`decision=deny rule=default identity=${WEB}`);
     // Without connection.id nothing is cached.
-    expect(state(send(plugin, { peerCertificate: peers[STORE], headers: post }))).toBe(`decision=allow rule=store-creates-charges identity=${STORE}`);
-    expect(state(send(plugin, { peerCertificate: peers[WEB], headers: post }))).toBe(`decision=deny rule=default identity=${WEB}`);
+    expect(state(send(plugin, { peerCertificate: peers[STORE], request: post }))).toBe(`decision=allow rule=store-creates-charges identity=${STORE}`);
+    expect(state(send(plugin, { peerCertificate: peers[WEB], request: post }))).toBe(`decision=deny rule=default identity=${WEB}`);
   });
 
   it('each root context (plugin configuration) has its own cache', async () => {
     const { vm, plugin } = await start('meshgate_inbound', INBOUND_POLICY);
-    const post = inboundHeaders('POST', '/charges');
-    send(plugin, { connectionId: 9001n, peerCertificate: peers[STORE], headers: post });
+    const post = inboundRequest('POST', '/charges');
+    send(plugin, { connectionId: 9001n, peerCertificate: peers[STORE], request: post });
     const second = vm.startPlugin({ rootId: 'meshgate_inbound', configuration: JSON.stringify(INBOUND_POLICY) });
-    const r = send(second, { connectionId: 9001n, peerCertificate: peers[WEB], headers: post });
+    const r = send(second, { connectionId: 9001n, peerCertificate: peers[WEB], request: post });
     expect(r.stream.filterState['wasm.meshgate']).toMatch(`decision=deny rule=default identity=${WEB}`);
   });
 });
 
 it('at debug level, one decision line per request explaining a default deny', async () => {
   const { vm, plugin, digest } = await start('meshgate_inbound', INBOUND_POLICY, 1);
-  send(plugin, { connectionId: 1n, peerCertificate: peers[WEB], headers: inboundHeaders('POST', '/charges') });
-  send(plugin, { connectionId: 2n, headers: inboundHeaders('GET', '/healthz') });
+  send(plugin, { connectionId: 1n, peerCertificate: peers[WEB], request: inboundRequest('POST', '/charges') });
+  send(plugin, { connectionId: 2n, request: inboundRequest('GET', '/healthz') });
   expect(vm.logsAt('debug')).toEqual([
     `decision=deny rule=default identity=${WEB} policy=${digest.slice(0, 12)} nearest=store-creates-charges failed_field=from`,
     expect.stringMatching(new RegExp(`^decision=deny rule=default identity=- policy=${digest.slice(0, 12)} identity_reason=\\S+`)),
@@ -248,9 +251,9 @@ describe('per-connection identity cache (assembly/filter/peer.ts)', () => {
   // The filter reads `connection.peer_certificate` only when `connection.id` is not cached. These
   // tests hand a DIFFERENT certificate on a later request of the same connection (Envoy never
   // does): the decision then shows whether the cached identity or a fresh parse was used.
-  const charge = inboundHeaders('POST', '/charges');
+  const charge = inboundRequest('POST', '/charges');
   const decide = (plugin: PluginHandle, connectionId: bigint, peer: string) =>
-    send(plugin, { connectionId, peerCertificate: peers[peer], headers: charge }).result.action;
+    send(plugin, { connectionId, peerCertificate: peers[peer], request: charge }).result.action;
 
   it('keeps 4 connections whose ids share their low bits, and replaces the least recently used', async () => {
     const { plugin } = await start('meshgate_inbound', INBOUND_POLICY);

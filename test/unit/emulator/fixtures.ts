@@ -1,71 +1,87 @@
 /**
- * Builds the AssemblyScript modules under test/fixtures/wasm/ for the emulator tests, with
- * node_modules/assemblyscript/bin/asc.js, into a directory under the OS temp dir. A module is
- * rebuilt when it is missing or older than any file under test/fixtures/wasm/ or assembly/ (the
- * probe imports the real binding). Builds run in parallel; each writes a temporary file renamed
- * into place, so parallel jest workers never read a half-written module.
- *
- * Flags: a fixture's first line may be `// asc-flags: <flags>`; otherwise FIXTURE_FLAGS apply
- * (stub runtime, `_initialize`, and test/fixtures/wasm/common.ts's abort handler so the module
- * does not import `env.abort`). `--config test/fixtures/wasm/asconfig.json` keeps the project's
- * asconfig.json (targets, converge, O3) out of fixture builds.
+ * The modules the emulator tests load, all built by the one builder (harness/emulator/wasm-build.ts)
+ * when missing or stale, into build/ of this checkout:
+ * - build/meshgate.wasm and build/meshgate-passthrough.wasm come from `npm run build`: a clear
+ *   failure says so when they are missing;
+ * - fixtureWasm(name): test/fixtures/<name>.ts (the probe, on the real binding) → build/fixtures/;
+ * - fixtureModules(...names): test/fixtures/wasm/<name>.ts (tiny modules, most of them breaking
+ *   one load rule) → build/fixtures/wasm/. A fixture's first line may be `// asc-flags: <flags>`;
+ *   otherwise FIXTURE_FLAGS apply (stub runtime, `_initialize`, and common.ts's abort handler so
+ *   the module does not import `env.abort`). Their own asconfig keeps the project's targets out.
+ * - meshgateStubWasm(): the module entry with the STUB runtime (never frees: growth per request
+ *   in this build is an allocation per request);
+ * - benchWasm(name): a bench module (bench/modules.ts).
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { buildWasm } from '../../../harness/emulator/wasm-build';
+import { benchModule, type BenchModuleName } from '../../../bench/modules';
 
 export const ROOT = path.resolve(__dirname, '../../..');
-export const FIXTURES = path.join(ROOT, 'test/fixtures/wasm');
 export const MESHGATE_WASM = path.join(ROOT, 'build/meshgate.wasm');
-const OUT = path.join(os.tmpdir(), `meshgate-wasm-fixtures-${process.getuid?.() ?? 0}`);
+export const PASSTHROUGH_WASM = path.join(ROOT, 'build/meshgate-passthrough.wasm');
 const FIXTURE_FLAGS = ['--runtime', 'stub', '--exportStart', '_initialize', '--use', 'abort=test/fixtures/wasm/common/fixture_abort'];
 
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
-  }
-  return t;
+function built(file: string, how: string): string {
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` (or \`${how}\`) first`);
+  return file;
 }
 
-function flagsOf(source: string): string[] {
-  const first = fs.readFileSync(source, 'utf8').split('\n', 1)[0];
+/** build/meshgate.wasm, which `npm run build` writes. */
+export function meshgateWasm(): string {
+  return built(MESHGATE_WASM, 'npx asc assembly/index.ts --target release');
+}
+
+/** build/meshgate-passthrough.wasm (assembly/passthrough.ts), which `npm run build` writes. */
+export function passthroughWasm(): string {
+  return built(PASSTHROUGH_WASM, 'npx asc assembly/passthrough.ts --target passthrough');
+}
+
+/** build/fixtures/<name>.wasm from test/fixtures/<name>.ts (rebuilt when it or the binding changed). */
+export function fixtureWasm(name: string): string {
+  const entry = `test/fixtures/${name}.ts`;
+  return buildWasm(ROOT, {
+    entry,
+    outFile: `build/fixtures/${name}.wasm`,
+    options: ['--config', 'test/fixtures/asconfig.json', '--target', 'fixture'],
+    inputs: ['test/fixtures/asconfig.json', 'assembly/proxywasm'],
+  }).file;
+}
+
+/** The module entry assembly/<entry>.ts built with the stub runtime into build/fixtures/. */
+export function meshgateStubWasm(entry = 'index'): string {
+  return buildWasm(ROOT, {
+    entry: `assembly/${entry}.ts`,
+    outFile: `build/fixtures/meshgate-${entry}-stub.wasm`,
+    options: ['--config', 'test/fixtures/asconfig.json', '--target', 'fixture', '--runtime', 'stub'],
+    inputs: ['test/fixtures/asconfig.json', 'assembly'],
+  }).file;
+}
+
+function flagsOf(entry: string): string[] {
+  const first = fs.readFileSync(path.join(ROOT, entry), 'utf8').split('\n', 1)[0];
   const m = /^\/\/ asc-flags:(.*)$/.exec(first);
   return m ? m[1].trim().split(/\s+/) : FIXTURE_FLAGS;
 }
 
-function build(name: string, newestInput: number): Promise<string> {
-  const source = path.join(FIXTURES, `${name}.ts`);
-  const out = path.join(OUT, `${name}.wasm`);
-  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= newestInput) return Promise.resolve(out);
-  const tmp = path.join(OUT, `${name}.${process.pid}.${Date.now()}.wasm`);
-  const args = [
-    path.join(ROOT, 'node_modules/assemblyscript/bin/asc.js'),
-    path.relative(ROOT, source),
-    '--config', path.relative(ROOT, path.join(FIXTURES, 'asconfig.json')),
-    ...flagsOf(source),
-    '--outFile', tmp,
-  ];
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { cwd: ROOT }, (err, stdout, stderr) => {
-      if (err) {
-        reject(new Error(`building fixture ${name} failed (node ${args.join(' ')}):\n${stdout}${stderr}`));
-        return;
-      }
-      fs.renameSync(tmp, out);
-      resolve(out);
+/** Builds (or reuses) the named test/fixtures/wasm/ modules; returns name → module bytes. */
+export async function fixtureModules<N extends string>(...names: N[]): Promise<Record<N, Uint8Array>> {
+  const bytes = names.map((name) => {
+    const entry = `test/fixtures/wasm/${name}.ts`;
+    const { file } = buildWasm(ROOT, {
+      entry,
+      outFile: `build/fixtures/wasm/${name}.wasm`,
+      options: ['--config', 'test/fixtures/wasm/asconfig.json', ...flagsOf(entry)],
+      inputs: ['test/fixtures/wasm', 'assembly'],
     });
+    return new Uint8Array(fs.readFileSync(file));
   });
+  return Object.fromEntries(names.map((n, i) => [n, bytes[i]])) as Record<N, Uint8Array>;
 }
 
-/** Builds (or reuses) the named fixtures; returns name → module bytes. */
-export async function fixtureModules<N extends string>(...names: N[]): Promise<Record<N, Uint8Array>> {
-  fs.mkdirSync(OUT, { recursive: true });
-  const newestInput = Math.max(newestMtime(FIXTURES), newestMtime(path.join(ROOT, 'assembly')));
-  const files = await Promise.all(names.map((n) => build(n, newestInput)));
-  return Object.fromEntries(names.map((n, i) => [n, new Uint8Array(fs.readFileSync(files[i]))])) as Record<N, Uint8Array>;
+/** build/<bench module>.wasm, built like the bench builds it. */
+export function benchWasm(name: BenchModuleName): string {
+  return benchModule(ROOT, name).file;
 }
 
 /** Section ids of a wasm binary, in order (8 = start). */

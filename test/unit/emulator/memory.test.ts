@@ -12,10 +12,9 @@
  * Linear memory never shrinks, so any per-request leak or unbounded cache shows up as growth.
  */
 import type { ProxyWasmVm, PluginHandle } from '../../../harness/emulator/vm';
-import type { Pairs } from '../../../harness/emulator/pairs';
 import {
   INBOUND_POLICY, EGRESS_POLICY, STORE, READER, BILLING, WEB, FOREIGN,
-  mintPeers, loadMeshgate, send, inboundHeaders, egressHeaders, type Peers,
+  mintPeers, loadMeshgate, send, inboundRequest, egressRequest, type Peers, type RequestSpec,
 } from './meshgate';
 
 const WARM_UP = 1_000;
@@ -40,24 +39,24 @@ beforeAll(async () => {
   rotation = [...IDENTITIES, ...DEFECTS, null];
 }, 60_000);
 
-const INBOUND_REQUESTS: Pairs[] = [
-  inboundHeaders('POST', '/charges'),
-  inboundHeaders('POST', '/charges/ch_123/refunds'),
-  inboundHeaders('GET', '/charges/ch_123/receipt'),
-  inboundHeaders('GET', '/healthz'),
-  inboundHeaders('GET', '/admin/users'),
-  inboundHeaders('DELETE', '/charges/ch_9'),
-  inboundHeaders('GET', '/charges/../admin'),
+const INBOUND_REQUESTS: RequestSpec['request'][] = [
+  inboundRequest('POST', '/charges'),
+  inboundRequest('POST', '/charges/ch_123/refunds'),
+  inboundRequest('GET', '/charges/ch_123/receipt'),
+  inboundRequest('GET', '/healthz'),
+  inboundRequest('GET', '/admin/users'),
+  inboundRequest('DELETE', '/charges/ch_9'),
+  inboundRequest('GET', '/charges/../admin'),
 ];
 
-const EGRESS_REQUESTS: Pairs[] = [
-  egressHeaders('CONNECT', 'api.stripe.com:443'),
-  egressHeaders('CONNECT', 'files.stripe.com:443'),
-  egressHeaders('GET', 'github.com', 'http'),
-  egressHeaders('CONNECT', 'github.com:443'),
-  egressHeaders('GET', '169.254.169.254', 'http'),
-  egressHeaders('CONNECT', 'evil.example:443'),
-  egressHeaders('CONNECT', 'api.stripe.com:99999'),
+const EGRESS_REQUESTS: RequestSpec['request'][] = [
+  egressRequest('CONNECT', 'api.stripe.com:443'),
+  egressRequest('CONNECT', 'files.stripe.com:443'),
+  egressRequest('GET', 'github.com', 'http'),
+  egressRequest('CONNECT', 'github.com:443'),
+  egressRequest('GET', '169.254.169.254', 'http'),
+  egressRequest('CONNECT', 'evil.example:443'),
+  egressRequest('CONNECT', 'api.stripe.com:99999'),
 ];
 
 /** Drives `count` requests; the mix rotates certificates and requests with co-prime periods. */
@@ -65,7 +64,7 @@ class Traffic {
   private n = 0;
   private connectionId = 1_000_000n;
 
-  constructor(private readonly requests: Pairs[]) {}
+  constructor(private readonly requests: RequestSpec['request'][]) {}
 
   run(plugin: PluginHandle, count: number): void {
     for (let i = 0; i < count; i++, this.n++) {
@@ -74,7 +73,7 @@ class Traffic {
       send(plugin, {
         connectionId: this.connectionId,
         peerCertificate: peer === null ? undefined : peers[peer],
-        headers: this.requests[this.n % this.requests.length],
+        request: this.requests[this.n % this.requests.length],
       });
     }
   }
@@ -86,7 +85,7 @@ interface Check {
   traffic: Traffic;
 }
 
-async function startFilter(rootId: string, policy: object, requests: Pairs[]): Promise<Check> {
+async function startFilter(rootId: string, policy: object, requests: RequestSpec['request'][]): Promise<Check> {
   const vm = await loadMeshgate();
   const plugin = vm.startPlugin({ rootId, configuration: JSON.stringify(policy) });
   expect(plugin.ok).toBe(true);

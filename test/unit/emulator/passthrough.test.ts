@@ -7,7 +7,7 @@
  */
 import { ProxyWasmVm } from '../../../harness/emulator/vm';
 import type { PluginHandle } from '../../../harness/emulator/stream';
-import { meshgateStubWasm, passthroughWasm } from './support';
+import { meshgateStubWasm, passthroughWasm } from './fixtures';
 
 const ROOT_ID = 'meshgate_passthrough';
 const COUNTER = 'meshgate.inbound.requests';

@@ -6,7 +6,8 @@
  */
 import { ProxyWasmVm } from '../../../harness/emulator/vm';
 import type { PluginHandle } from '../../../harness/emulator/stream';
-import { fixtureWasm, probeResults } from './support';
+import { fixtureWasm } from './fixtures';
+import { probeResults } from './support';
 
 let wasm: string;
 beforeAll(() => {

@@ -1,5 +1,5 @@
 /**
- * The emulator against real Envoy: the same probe module (test/fixtures/probe.ts, a filter that
+ * The emulator (harness/emulator) against real Envoy: the same probe module (test/fixtures/probe.ts, a filter that
  * calls the binding's host calls on command and logs each result) serves the same requests in
  * both hosts, and every result line is compared. This is how the Envoy behaviours the emulator
  * claims were verified (Envoy 1.40): header map availability and statuses per phase, replace
@@ -14,10 +14,11 @@
  * line in both hosts (Envoy's log splits lines).
  */
 import * as http from 'node:http';
+import type { Pairs } from '../emulator/pairs';
+import { presentRequest } from '../emulator/request';
+import { ProxyWasmVm } from '../emulator/vm';
 import { bootstrap, directResponseRoute, httpListener, wasmFilter, type Json } from '../envoy/bootstrap';
 import { EnvoyProcess } from '../envoy/process';
-import type { Pairs } from './pairs';
-import { ProxyWasmVm } from './vm';
 
 /** Request headers carrying probe commands (see test/fixtures/probe.ts). */
 export type ProbeCase = Record<string, string | string[]>;
@@ -129,9 +130,8 @@ export async function differential(o: { wasmFile: string; cases?: ProbeCase[] })
       }
 
       vm.clearLogs();
-      const headers: Pairs = [[':authority', `127.0.0.1:${port}`], [':path', '/p'], [':method', 'GET'], [':scheme', 'http']];
-      for (const [k, v] of Object.entries(request)) for (const one of Array.isArray(v) ? v : [v]) headers.push([k, one]);
-      const stream = plugin.newHttpStream({ requestHeaders: headers });
+      const headers: Pairs = Object.entries(request).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one): [string, string] => [k, one]));
+      const stream = plugin.newHttpStream(presentRequest({ method: 'GET', path: '/p', authority: `127.0.0.1:${port}`, scheme: 'http', headers }));
       const r = stream.sendRequestHeaders();
       let status = r.localReply ? `${r.localReply.status} ${r.localReply.details}` : '';
       if (r.action === 'continue') {

@@ -1,0 +1,28 @@
+/**
+ * proxy_get_buffer_bytes: the plugin configuration (only inside on_configure), the VM
+ * configuration (any callback, as Envoy 1.40 does), and the request/response body inside its
+ * body callback. Anything else is NotFound.
+ */
+import { BufferType, WasmResult } from '../enums';
+import type { HostState } from '../state';
+import type { HostFns } from './types';
+
+export function bufferCalls(vm: HostState): HostFns {
+  return {
+    proxy_get_buffer_bytes(type: number, start: number, max: number, retPtr: number, retSize: number) {
+      if (type > BufferType.CallData) return WasmResult.BadArgument;
+      const f = vm.frame;
+      let buffer: Uint8Array | undefined;
+      if (type === BufferType.PluginConfiguration && f.callback === 'proxy_on_configure') buffer = f.plugin?.configuration;
+      else if (type === BufferType.VmConfiguration) buffer = f.plugin?.vmConfiguration; // Envoy 1.40 (verified): any callback
+      else if (type === BufferType.HttpRequestBody && f.callback === 'proxy_on_request_body') buffer = f.stream?.body[0];
+      else if (type === BufferType.HttpResponseBody && f.callback === 'proxy_on_response_body') buffer = f.stream?.body[1];
+      if (!buffer) return WasmResult.NotFound;
+      const from = start >>> 0;
+      const size = max >>> 0;
+      if (from + size > 0xffffffff) return WasmResult.BadArgument;
+      const to = Math.min(from + size, buffer.length);
+      return vm.give(from >= to ? new Uint8Array() : buffer.subarray(from, to), retPtr, retSize);
+    },
+  };
+}
