@@ -18,10 +18,9 @@
  * valid SPIFFE ID counts as unauthenticated. With `identity.from: local` the policy's own `id` is
  * used whatever is passed.
  */
-import { roleFields, type MatcherField, type NormalizedPolicy, type NormalizedRule, type Role } from './model';
-import {
-  canonicalPath, matchCidr, matchFrom, matchHost, matchPath, parseAuthority, pathFold, type AuthorityError, type ParsedAuthority,
-} from './patterns';
+import { isEntryError, listOf, listsOf, type RequestFacts, type RuleList } from './fields';
+import type { MatcherField, NormalizedPolicy, NormalizedRule, Role } from './model';
+import { canonicalPath, parseAuthority, type AuthorityError } from './patterns';
 import { isValidSpiffeId } from './spiffe';
 
 export interface InboundRequest {
@@ -55,50 +54,26 @@ export interface Decision {
   identity: string | null;
 }
 
-interface Facts {
-  identity: string | null;
-  method?: string;
-  path?: string;
-  target?: ParsedAuthority;
+/** The request's side of a decision: what the fields read (the trust domain comes from the policy). */
+type Facts = Omit<RequestFacts, 'trustDomain'>;
+
+/** One list of the rule against the request; an invalid entry matches nothing. */
+function listMatches(policy: NormalizedPolicy, rule: NormalizedRule, { field, negated, name }: RuleList, facts: Facts): boolean {
+  const request: RequestFacts = { ...facts, trustDomain: policy.trustDomain };
+  const hit = listOf(rule, name)!.some((entry) => {
+    const c = field.parse(entry as never, { action: rule.action, negated });
+    return !isEntryError(c) && field.matches(c, request);
+  });
+  return hit !== negated;
 }
 
-function fieldMatches(policy: NormalizedPolicy, rule: NormalizedRule, field: MatcherField, f: Facts): boolean {
-  const td = policy.trustDomain;
-  switch (field) {
-    case 'from':
-      return rule.from!.some((e) => matchFrom(e, f.identity, td));
-    case 'notFrom':
-      return !rule.notFrom!.some((e) => matchFrom(e, f.identity, td));
-    case 'methods':
-      return rule.methods!.includes(f.method!);
-    case 'notMethods':
-      return !rule.notMethods!.includes(f.method!);
-    case 'paths':
-      return rule.paths!.some((p) => matchPath(p, f.path!, { caseInsensitive: pathFold(rule.action, 'paths') }));
-    case 'notPaths':
-      return !rule.notPaths!.some((p) => matchPath(p, f.path!, { caseInsensitive: pathFold(rule.action, 'notPaths') }));
-    case 'hosts':
-      return rule.hosts!.some((h) => matchHost(h, f.target!));
-    case 'notHosts':
-      return !rule.notHosts!.some((h) => matchHost(h, f.target!));
-    case 'ports':
-      return rule.ports!.includes((f.target as { port: number }).port);
-    case 'notPorts':
-      return !rule.notPorts!.includes((f.target as { port: number }).port);
-    case 'cidrs':
-      return rule.cidrs!.some((c) => matchCidr(c, f.target!));
-    case 'notCidrs':
-      return !rule.notCidrs!.some((c) => matchCidr(c, f.target!));
-  }
-}
-
-/** The fields the rule has, in evaluation order. */
-function presentFields(rule: NormalizedRule, role: Role): MatcherField[] {
-  return roleFields(role).filter((f) => rule[f] !== undefined);
+/** The lists the rule has, in evaluation order. */
+function presentLists(rule: NormalizedRule, role: Role): RuleList[] {
+  return listsOf(role).filter((l) => listOf(rule, l.name) !== undefined);
 }
 
 export function ruleMatches(policy: NormalizedPolicy, role: Role, rule: NormalizedRule, f: Facts): boolean {
-  return presentFields(rule, role).every((field) => fieldMatches(policy, rule, field, f));
+  return presentLists(rule, role).every((l) => listMatches(policy, rule, l, f));
 }
 
 function effectiveIdentity(policy: NormalizedPolicy, identity: string | null): string | null {
@@ -126,12 +101,12 @@ function decide(policy: NormalizedPolicy, role: Role, f: Facts): Decision {
   let nearest: Decision['nearest'];
   let best = -1;
   for (const r of enforced('allow')) {
-    const fields = presentFields(r, role);
-    const matched = fields.filter((fl) => fieldMatches(policy, r, fl, f));
+    const lists = presentLists(r, role);
+    const matched = lists.filter((l) => listMatches(policy, r, l, f));
     if (matched.length > best) {
       best = matched.length;
-      const miss = fields.find((fl) => !matched.includes(fl));
-      nearest = miss ? { rule: r.name, field: miss } : undefined;
+      const miss = lists.find((l) => !matched.includes(l));
+      nearest = miss ? { rule: r.name, field: miss.name } : undefined;
     }
   }
   return finish({ decision: 'deny', by: 'default', rule: 'default', ...(nearest ? { nearest } : {}) });

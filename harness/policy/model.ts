@@ -4,11 +4,10 @@
  * reference evaluator read. The plugin configuration itself is the document exactly as written
  * (compile.ts): defaults are never added to it.
  */
+import { listNames, listOf, type FieldLists, type ListName } from './fields';
+import type { Action, IdentitySource, Mode, Role } from './vocabulary';
 
-export type Action = 'allow' | 'deny';
-export type Mode = 'enforce' | 'audit';
-export type IdentitySource = 'peer-certificate' | 'xfcc' | 'local';
-export type Role = 'inbound' | 'egress';
+export type { Action, IdentitySource, Mode, Role } from './vocabulary';
 
 // (a type alias, not an interface: it is then assignable to Record<string, unknown>)
 export type PolicyDocument = {
@@ -28,57 +27,31 @@ interface RuleBase {
   name: string;
   action?: Action;
   mode?: Mode;
-  from?: string[];
-  notFrom?: string[];
 }
 
-export interface InboundRuleDocument extends RuleBase {
-  methods?: string[];
-  notMethods?: string[];
-  paths?: string[];
-  notPaths?: string[];
-}
+/** A rule as written: its match fields are those of fields.ts FIELDS for the role. */
+export interface InboundRuleDocument extends RuleBase, FieldLists<'inbound'> {}
+export interface EgressRuleDocument extends RuleBase, FieldLists<'egress'> {}
 
-export interface EgressRuleDocument extends RuleBase {
-  hosts?: string[];
-  notHosts?: string[];
-  ports?: number[];
-  notPorts?: number[];
-  cidrs?: string[];
-  notCidrs?: string[];
-}
-
-/** Matcher fields per role, in the filter's evaluation order (the "first field that failed"). */
-export const INBOUND_FIELDS = ['from', 'notFrom', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
-export const EGRESS_FIELDS = ['from', 'notFrom', 'hosts', 'notHosts', 'ports', 'notPorts', 'cidrs', 'notCidrs'] as const;
-export type InboundField = (typeof INBOUND_FIELDS)[number];
-export type EgressField = (typeof EGRESS_FIELDS)[number];
-export type MatcherField = InboundField | EgressField;
+/** Matcher lists per role, in the filter's evaluation order (the "first field that failed"). */
+export const INBOUND_FIELDS: readonly ListName<'inbound'>[] = listNames('inbound');
+export const EGRESS_FIELDS: readonly ListName<'egress'>[] = listNames('egress');
+export type InboundField = ListName<'inbound'>;
+export type EgressField = ListName<'egress'>;
+export type MatcherField = ListName;
 
 export function roleFields(role: Role): readonly MatcherField[] {
   return role === 'inbound' ? INBOUND_FIELDS : EGRESS_FIELDS;
 }
 
 /** One rule with defaults applied; an omitted matcher field stays undefined (matches anything). */
-export interface NormalizedRule {
+export interface NormalizedRule extends FieldLists<Role> {
   /** Index in its section's `rules`, and the JSON path of the rule (`inbound.rules[2]`). */
   index: number;
   path: string;
   name: string;
   action: Action;
   mode: Mode;
-  from?: string[];
-  notFrom?: string[];
-  methods?: string[];
-  notMethods?: string[];
-  paths?: string[];
-  notPaths?: string[];
-  hosts?: string[];
-  notHosts?: string[];
-  ports?: number[];
-  notPorts?: number[];
-  cidrs?: string[];
-  notCidrs?: string[];
 }
 
 export interface NormalizedSection {
@@ -111,7 +84,7 @@ export function normalizePolicy(doc: PolicyDocument): NormalizedPolicy {
           mode: r.mode ?? 'enforce',
         };
         for (const f of roleFields(role)) {
-          const v = (r as unknown as Record<string, unknown>)[f];
+          const v = listOf(r, f);
           if (v !== undefined) (out as unknown as Record<string, unknown>)[f] = v;
         }
         return out;

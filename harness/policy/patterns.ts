@@ -239,8 +239,8 @@ function lowerAscii(s: string): string {
 }
 
 export interface PathMatchOptions {
-  /** ASCII case-insensitive matching: the `paths` of deny rules and the `notPaths` of allow
-   *  rules (see pathFold). Default false (byte-exact). */
+  /** ASCII case-insensitive matching: the restricting path lists (see pathFold). Default false
+   *  (byte-exact). */
   caseInsensitive?: boolean;
 }
 
@@ -294,14 +294,14 @@ export function stripPathParams(path: string): string {
  * invalid pattern matches nothing either.
  *
  * A path with parameters (';') is also judged by its stripped view (stripPathParams), since a
- * servlet container upstream routes that: with `caseInsensitive` (the restricting lists: deny
- * `paths`, allow `notPaths`) a match in either view counts; otherwise (granting) a suffix entry
+ * servlet container upstream routes that: with `caseInsensitive` (the restricting lists, see
+ * pathFold) a match in either view counts; otherwise (granting) a suffix entry
  * must hold in both views unless it contains a ';' itself ("*.json" does not grant
  * "/secret;.json"). Exact, prefix and template entries without ';' that match the received path
  * match the stripped view anyway.
  */
-export function matchPath(pattern: string, path: string, options: PathMatchOptions = {}): boolean {
-  const pat = parsePathPattern(pattern);
+export function matchPath(pattern: string | PathPattern, path: string, options: PathMatchOptions = {}): boolean {
+  const pat = typeof pattern === 'string' ? parsePathPattern(pattern) : pattern;
   if ('error' in pat) return false;
   const p = canonicalPath(path);
   if (p === null) return false;
@@ -315,12 +315,18 @@ export function matchPath(pattern: string, path: string, options: PathMatchOptio
 }
 
 /**
- * Whether a rule's path list is matched case-insensitively (docs/internals.md §2): the `paths` of
- * a deny rule and the `notPaths` of an allow rule, so that a case variant ("/ADMIN") never slips
- * past a deny and never gains access through an allow.
+ * Whether a rule's path list is matched case-insensitively (docs/internals.md §2): the positive
+ * list of a deny rule and the negated list of an allow rule, so that a case variant ("/ADMIN")
+ * never slips past a deny and never gains access through an allow.
  */
-export function pathFold(action: 'allow' | 'deny', field: 'paths' | 'notPaths'): boolean {
-  return (action === 'deny') !== (field === 'notPaths');
+export function pathFold(action: 'allow' | 'deny', negated: boolean): boolean {
+  return (action === 'deny') !== negated;
+}
+
+/** A path entry as its list uses it: the pattern, and whether it is matched case-insensitively. */
+export interface PathEntry {
+  pat: PathPattern;
+  fold: boolean;
 }
 
 // ---- egress authorities ---------------------------------------------------------------------

@@ -16,177 +16,79 @@
  * way a path can be non-canonical (one regex for the whole grammar exceeds RE2's default program
  * size limit of 100 in Envoy).
  *
- * Matchers:
- *   from "spiffe://td/a/b"      authenticated.principal_name exact
- *   from "spiffe://td/ns/x/*"   authenticated.principal_name prefix "spiffe://td/ns/x/", and
- *                               the URI SAN is a valid SPIFFE ID (safe_regex SPIFFE_ID_REGEX)
- *   from "*"                    exact "spiffe://td", or prefix "spiffe://td/" and a valid ID
- *                               (the regex does not contain the trust domain, so its RE2
- *                               program stays under Envoy's size limit whatever the name)
- *   notFrom                     not_id
- *   methods / notMethods        header ":method" exact / not_rule
- *   paths / notPaths            url_path (path without the query) exact / prefix / suffix,
- *                               templates as safe_regex; ignore_case (regex: (?i)) where meshgate
- *                               folds case: `paths` of deny rules, `notPaths` of allow rules
- * Within a rule fields AND (and_rules / and_ids), entries OR (or_rules / or_ids).
+ * Matchers: each field renders through its entry in the field table (fields.ts FieldRbac; the
+ * entries in rbac-entries.ts) on the principal side (who) or the permission side (what) of a
+ * policy; a negated list as not_id / not_rule. Within a rule fields AND (and_rules / and_ids),
+ * entries OR (or_rules / or_ids).
  */
-import { type NormalizedPolicy, type NormalizedRule } from './model';
-import { matchFrom, parseFromEntry, parsePathPattern, pathFold, type PathPattern } from './patterns';
+import { compileList, fieldsOf, listOf, type FieldRbac, type MatchField, type RequestFacts } from './fields';
+import type { NormalizedPolicy, NormalizedRule } from './model';
+import {
+  allOf, anyOf, header, or, RBAC_TYPE, re, single, URI_SAN,
+  type IdContext, type Permission, type Principal, type RbacFilterConfig, type RbacHttpFilter, type RbacMatcherFilter, type RbacPolicy,
+  type RbacRender, type XdsMatcher, type XdsOnMatch, type XdsPredicate,
+} from './rbac-types';
 
-// ---- the Envoy types used (proto3 JSON names) -----------------------------------------------
+export { SPIFFE_ID_REGEX } from './rbac-entries';
+export * from './rbac-types';
 
-export interface StringMatcher {
-  exact?: string;
-  prefix?: string;
-  suffix?: string;
-  safe_regex?: { regex: string };
-  ignore_case?: boolean;
+type PrincipalRbac = Extract<FieldRbac<unknown>, { side: 'principal' }>;
+type PermissionRbac = Extract<FieldRbac<unknown>, { side: 'permission' }>;
+
+/** The inbound fields RBAC renders, on each side of a policy. */
+function sideFields(side: 'principal' | 'permission'): MatchField[] {
+  return fieldsOf('inbound').filter((f) => f.rbac?.side === side);
 }
 
-export type Permission =
-  | { any: true }
-  | { and_rules: { rules: Permission[] } }
-  | { or_rules: { rules: Permission[] } }
-  | { not_rule: Permission }
-  | { header: { name: string; string_match: StringMatcher } }
-  | { url_path: { path: StringMatcher } };
-
-export type Principal =
-  | { any: true }
-  | { and_ids: { ids: Principal[] } }
-  | { or_ids: { ids: Principal[] } }
-  | { not_id: Principal }
-  | { authenticated: { principal_name: StringMatcher } };
-
-export interface RbacPolicy {
-  permissions: Permission[];
-  principals: Principal[];
+/** A rule's list, compiled; undefined when omitted. */
+function compiled(rule: NormalizedRule, f: MatchField, negated: boolean): unknown[] | undefined {
+  const list = listOf(rule, negated ? f.negation : f.name);
+  return list === undefined ? undefined : compileList(f, list, { action: rule.action, negated });
 }
 
-export interface RbacRules {
-  action: 'ALLOW' | 'DENY';
-  policies: Record<string, RbacPolicy>;
-}
-
-export interface RbacFilterConfig {
-  '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
-  rules?: RbacRules;
-  rules_stat_prefix?: string;
-  shadow_rules?: RbacRules;
-  shadow_rules_stat_prefix?: string;
-  track_per_rule_stats?: boolean;
-}
-
-/** An entry of the HTTP connection manager's `http_filters`. */
-export interface RbacHttpFilter {
-  name: string;
-  typed_config: RbacFilterConfig;
-}
-
-export interface RbacRender {
-  /** In order, before the router (and in place of the meshgate_inbound filter). */
-  filters: RbacHttpFilter[];
-  /** What RBAC cannot express, one sentence each, with the reason. */
-  unsupported: string[];
-}
-
-export const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC' as const;
-
-// ---- matchers -------------------------------------------------------------------------------
-
-/** RE2 syntax: escape every byte that is not a letter or digit (RE2 accepts `\` + punctuation). */
-function reEscape(s: string): string {
-  return s.replace(/[^A-Za-z0-9]/g, (c) => `\\${c}`);
-}
-
-/** One segment of a valid SPIFFE ID path: [A-Za-z0-9._-]+ but not "." or "..". */
-const SPIFFE_SEGMENT = '(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|\\.[A-Za-z0-9._-]+))';
-
-/** RE2 (full match) for a syntactically valid SPIFFE ID (any trust domain; lengths unchecked). */
-export const SPIFFE_ID_REGEX = `spiffe://[a-z0-9._-]+(?:/${SPIFFE_SEGMENT})*`;
-
-const VALID_ID: Principal = { authenticated: { principal_name: { safe_regex: { regex: SPIFFE_ID_REGEX } } } };
-
-function or<T>(items: T[], wrap: (xs: T[]) => T): T {
-  return items.length === 1 ? items[0] : wrap(items);
-}
-
-function principalOf(entry: string, trustDomain: string): Principal {
-  const e = parseFromEntry(entry);
-  if ('error' in e) throw new Error(`rbac: invalid from entry ${JSON.stringify(entry)}: ${e.error} (validate first)`);
-  const san = (m: StringMatcher): Principal => ({ authenticated: { principal_name: m } });
-  if (e.kind === 'exact') return san({ exact: e.id });
-  if (e.kind === 'prefix') return { and_ids: { ids: [san({ prefix: e.prefix }), VALID_ID] } };
-  const root = `spiffe://${trustDomain}`;
-  return { or_ids: { ids: [san({ exact: root }), { and_ids: { ids: [san({ prefix: `${root}/` }), VALID_ID] } }] } };
-}
-
-/** A template as RE2; `one` is the class of a `{*}` segment's bytes. */
-function pathRegex(p: Extract<PathPattern, { kind: 'template' }>, one = '[^/]'): string {
-  let re = '';
-  for (const s of p.segments) {
-    if (s.kind === 'literal') re += `/${reEscape(s.text)}`;
-    else if (s.kind === 'one') re += `/${one}+`;
-    else re += '/.*';
-  }
-  return re;
-}
-
-function pathPermission(pattern: string, fold: boolean): Permission {
-  const p = parsePathPattern(pattern);
-  if ('error' in p) throw new Error(`rbac: invalid path pattern ${JSON.stringify(pattern)}: ${p.error} (validate first)`);
-  const ic = fold ? { ignore_case: true } : {};
-  switch (p.kind) {
-    case 'any':
-      return { any: true };
-    case 'exact':
-      return { url_path: { path: { exact: p.path, ...ic } } };
-    case 'prefix':
-      return { url_path: { path: { prefix: p.prefix, ...ic } } };
-    case 'suffix':
-      return { url_path: { path: { suffix: p.suffix, ...ic } } };
-    case 'template':
-      return { url_path: { path: { safe_regex: { regex: (fold ? '(?i)' : '') + pathRegex(p) } } } };
-  }
-}
-
-function methodPermission(methods: string[]): Permission {
-  return or(
-    methods.map((m): Permission => ({ header: { name: ':method', string_match: { exact: m } } })),
-    (rules) => ({ or_rules: { rules } }),
-  );
-}
-
-/** The rule's permission (method and path fields). */
-function permissionOf(rule: NormalizedRule): Permission {
+/** The rule's permission (its permission-side fields). */
+function permissionOf(policy: NormalizedPolicy, rule: NormalizedRule): Permission {
   const parts: Permission[] = [];
-  if (rule.methods) parts.push(methodPermission(rule.methods));
-  if (rule.notMethods) parts.push({ not_rule: methodPermission(rule.notMethods) });
-  const paths = (list: string[], fold: boolean): Permission =>
-    or(list.map((p) => pathPermission(p, fold)), (rules) => (rules.some((r) => 'any' in r) ? { any: true } : { or_rules: { rules } }));
-  if (rule.paths) parts.push(paths(rule.paths, pathFold(rule.action, 'paths')));
-  if (rule.notPaths) parts.push({ not_rule: paths(rule.notPaths, pathFold(rule.action, 'notPaths')) });
+  for (const f of sideFields('permission')) {
+    const rbac = f.rbac as PermissionRbac;
+    const list = (entries: unknown[]): Permission =>
+      or(entries.map((e) => rbac.entry(e, policy.trustDomain)), (rules) => (rules.some((r) => 'any' in r) ? { any: true } : { or_rules: { rules } }));
+    const pos = compiled(rule, f, false);
+    const neg = compiled(rule, f, true);
+    if (pos) parts.push(list(pos));
+    if (neg) parts.push({ not_rule: list(neg) });
+  }
   const real = parts.filter((x) => !('any' in x));
   if (real.length === 0) return { any: true };
   return or(real, (rules) => ({ and_rules: { rules } }));
 }
 
 /**
- * The rule's principal (from, notFrom), or null when the rule can never match. With
+ * The rule's principal (its principal-side fields), or null when the rule can never match. With
  * `identity.from: local` the identity is a constant, so the fields are decided here.
  */
 function principalOfRule(policy: NormalizedPolicy, rule: NormalizedRule): Principal | null {
   const td = policy.trustDomain;
+  const fields = sideFields('principal');
   if (policy.identity.from === 'local') {
-    const id = policy.identity.id ?? null;
-    const fromOk = rule.from === undefined || rule.from.some((e) => matchFrom(e, id, td));
-    const notOk = rule.notFrom === undefined || !rule.notFrom.some((e) => matchFrom(e, id, td));
-    return fromOk && notOk ? { any: true } : null;
+    const request: RequestFacts = { trustDomain: td, identity: policy.identity.id ?? null };
+    const ok = fields.every((f) =>
+      [false, true].every((negated) => {
+        const list = compiled(rule, f, negated);
+        return list === undefined || list.some((e) => f.matches(e, request)) !== negated;
+      }),
+    );
+    return ok ? { any: true } : null;
   }
   const parts: Principal[] = [];
-  const list = (entries: string[]) => or(entries.map((e) => principalOf(e, td)), (ids) => ({ or_ids: { ids } }));
-  if (rule.from) parts.push(list(rule.from));
-  if (rule.notFrom) parts.push({ not_id: list(rule.notFrom) });
+  for (const f of fields) {
+    const rbac = f.rbac as PrincipalRbac;
+    const list = (entries: unknown[]) => or(entries.map((e) => rbac.entry(e, td)), (ids): Principal => ({ or_ids: { ids } }));
+    const pos = compiled(rule, f, false);
+    const neg = compiled(rule, f, true);
+    if (pos) parts.push(list(pos));
+    if (neg) parts.push({ not_id: list(neg) });
+  }
   if (parts.length === 0) return { any: true };
   return or(parts, (ids) => ({ and_ids: { ids } }));
 }
@@ -247,7 +149,7 @@ export function renderRbac(policy: NormalizedPolicy, options: RbacOptions = {}):
     for (const r of rules) {
       const principal = principalOfRule(policy, r);
       if (principal === null) continue; // cannot match (identity.from: local)
-      out[r.name] = { permissions: [permissionOf(r)], principals: [principal] };
+      out[r.name] = { permissions: [permissionOf(policy, r)], principals: [principal] };
     }
     return out;
   };
@@ -295,13 +197,12 @@ export function renderRbac(policy: NormalizedPolicy, options: RbacOptions = {}):
   }
 
   // what does not carry over
-  if (rules.some((r) => r.from || r.notFrom) && policy.identity.from === 'peer-certificate') {
+  if (namesCallers(rules) && policy.identity.from === 'peer-certificate') {
     unsupported.push(
       "multi-SAN refusal: meshgate treats a peer certificate with more than one URI SAN as unauthenticated (it is not an X.509-SVID); RBAC's authenticated.principal_name matches when ANY URI SAN (then any DNS SAN, then the subject) matches",
     );
   }
-  const entries = rules.flatMap((r) => [...(r.from ?? []), ...(r.notFrom ?? [])]);
-  if (entries.some((e) => e.endsWith('*'))) {
+  if (principalEntries(rules).some(({ entry, rbac }) => rbac.identity(entry) === null)) {
     unsupported.push(
       'SPIFFE ID length: "*" and prefix entries check that the URI SAN is a valid SPIFFE ID with a regex, which cannot bound lengths within RE2\'s program size limit: RBAC also accepts an otherwise valid ID longer than 2048 bytes (or with a trust domain over 255), which meshgate treats as unauthenticated',
     );
@@ -330,47 +231,6 @@ export function renderRbac(policy: NormalizedPolicy, options: RbacOptions = {}):
 
 // ---- the unified matcher form ---------------------------------------------------------------
 
-/** xds.type.matcher.v3 (proto3 JSON names), the subset used. */
-export interface XdsStringMatcher {
-  exact?: string;
-  prefix?: string;
-  suffix?: string;
-  safe_regex?: { google_re2: Record<string, never>; regex: string };
-  ignore_case?: boolean;
-}
-export interface TypedExtension {
-  name: string;
-  typed_config: Record<string, unknown> & { '@type': string };
-}
-export type XdsPredicate =
-  | { single_predicate: { input: TypedExtension; value_match: XdsStringMatcher } }
-  | { or_matcher: { predicate: XdsPredicate[] } }
-  | { and_matcher: { predicate: XdsPredicate[] } }
-  | { not_matcher: XdsPredicate };
-export type XdsOnMatch = { action: TypedExtension } | { matcher: XdsMatcher };
-export interface XdsMatcher {
-  matcher_list?: { matchers: Array<{ predicate: XdsPredicate; on_match: XdsOnMatch }> };
-  matcher_tree?: { input: TypedExtension; exact_match_map: { map: Record<string, XdsOnMatch> } };
-  on_no_match?: XdsOnMatch;
-}
-
-export interface RbacMatcherFilter {
-  name: string;
-  typed_config: { '@type': typeof RBAC_TYPE; matcher?: XdsMatcher; shadow_matcher?: XdsMatcher; rules_stat_prefix?: string; shadow_rules_stat_prefix?: string };
-}
-
-const URI_SAN: TypedExtension = {
-  name: 'envoy.matching.inputs.uri_san',
-  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.matching.common_inputs.ssl.v3.UriSanInput' },
-};
-const header = (name: string): TypedExtension => ({
-  name: 'envoy.matching.inputs.request_headers',
-  typed_config: { '@type': 'type.googleapis.com/envoy.type.matcher.v3.HttpRequestHeaderMatchInput', header_name: name },
-});
-const single = (input: TypedExtension, value_match: XdsStringMatcher): XdsPredicate => ({ single_predicate: { input, value_match } });
-const re = (regex: string): XdsStringMatcher => ({ safe_regex: { google_re2: {}, regex } });
-const anyOf = (ps: XdsPredicate[]): XdsPredicate => (ps.length === 1 ? ps[0] : { or_matcher: { predicate: ps } });
-const allOf = (ps: XdsPredicate[]): XdsPredicate => (ps.length === 1 ? ps[0] : { and_matcher: { predicate: ps } });
 const rbacAction = (name: string, action: 'ALLOW' | 'DENY'): XdsOnMatch => ({
   action: { name: 'envoy.filters.rbac.action', typed_config: { '@type': 'type.googleapis.com/envoy.config.rbac.v3.Action', name, action } },
 });
@@ -386,87 +246,49 @@ export const NON_CANONICAL_REQUEST_PATH_REGEXES: readonly string[] = [
   '(?s)[^?]*%(?:2[D-Fd-f]|3[0-9]|[46][1-9A-Fa-f]|5[0-9AaCcFf]|7[0-9AaEe]).*',
 ];
 
-/** A `paths` entry as a predicate on `:path` (query included). null = any path. */
-function pathPredicate(pattern: string, fold: boolean): XdsPredicate | null {
-  const p = parsePathPattern(pattern);
-  if ('error' in p) throw new Error(`rbac: invalid path pattern ${JSON.stringify(pattern)}: ${p.error} (validate first)`);
-  const ic = fold ? { ignore_case: true } : {};
-  const path = header(':path');
-  switch (p.kind) {
-    case 'any':
-      return null;
-    case 'exact':
-      return anyOf([single(path, { exact: p.path, ...ic }), single(path, { prefix: `${p.path}?`, ...ic })]);
-    case 'prefix':
-      return single(path, { prefix: p.prefix, ...ic });
-    case 'suffix':
-      return single(path, re(`${fold ? '(?i)' : ''}(?s)[^?]*${reEscape(p.suffix)}(?:\\?.*)?`));
-    case 'template': {
-      // on `:path` a segment stops at '?' too; a final {**} takes the query along
-      const body = pathRegex(p, '[^/?]');
-      return single(path, re(`${fold ? '(?i)' : ''}(?s)${body}${body.endsWith('/.*') ? '' : '(?:\\?.*)?'}`));
-    }
-  }
-}
-
-/** A list of path entries; null = matches everything. */
-function pathsPredicate(list: string[], fold: boolean): XdsPredicate | null {
-  const ps: XdsPredicate[] = [];
-  for (const e of list) {
-    const p = pathPredicate(e, fold);
-    if (p === null) return null;
-    ps.push(p);
-  }
-  return anyOf(ps);
-}
-
-/** The identity context of a branch: one exact URI SAN of the map, or any other caller. */
-type IdContext = { exact: string } | { other: true };
-
 /**
- * A `from`/`notFrom` list as a predicate in a branch: true / false when decided by the branch,
- * else a predicate on the URI SAN input (prefix entries and "*", each with the validity regex).
+ * A list in a branch: true when an entry matches every request there, false when none can
+ * match, else the entries' predicates OR-ed.
  */
-function idPredicate(entries: string[], ctx: IdContext, td: string): boolean | XdsPredicate {
-  if ('exact' in ctx) return entries.some((e) => matchFrom(e, ctx.exact, td));
+function listPredicate(f: MatchField, entries: unknown[], branch: IdContext, trustDomain: string): boolean | XdsPredicate {
   const ps: XdsPredicate[] = [];
-  const valid = single(URI_SAN, re(SPIFFE_ID_REGEX));
-  for (const entry of entries) {
-    const e = parseFromEntry(entry);
-    if ('error' in e) throw new Error(`rbac: invalid from entry ${JSON.stringify(entry)}: ${e.error} (validate first)`);
-    if (e.kind === 'exact') continue; // every exact ID has its own branch
-    if (e.kind === 'prefix') ps.push(allOf([single(URI_SAN, { prefix: e.prefix }), valid]));
-    else ps.push(anyOf([single(URI_SAN, { exact: `spiffe://${td}` }), allOf([single(URI_SAN, { prefix: `spiffe://${td}/` }), valid])]));
+  for (const e of entries) {
+    const p = f.rbac!.predicate(e, branch, trustDomain);
+    if (p === true) return true;
+    if (p !== false) ps.push(p);
   }
   return ps.length === 0 ? false : anyOf(ps);
 }
 
 /** The rule's predicate in a branch; false = cannot match there, null = matches everything. */
-function rulePredicate(policy: NormalizedPolicy, rule: NormalizedRule, ctx: IdContext): XdsPredicate | null | false {
+function rulePredicate(policy: NormalizedPolicy, rule: NormalizedRule, branch: IdContext): XdsPredicate | null | false {
   const parts: XdsPredicate[] = [];
-  if (rule.from) {
-    const p = idPredicate(rule.from, ctx, policy.trustDomain);
-    if (p === false) return false;
-    if (p !== true) parts.push(p);
-  }
-  if (rule.notFrom) {
-    const p = idPredicate(rule.notFrom, ctx, policy.trustDomain);
-    if (p === true) return false;
-    if (p !== false) parts.push({ not_matcher: p });
-  }
-  const methods = (ms: string[]) => anyOf(ms.map((m) => single(header(':method'), { exact: m })));
-  if (rule.methods) parts.push(methods(rule.methods));
-  if (rule.notMethods) parts.push({ not_matcher: methods(rule.notMethods) });
-  if (rule.paths) {
-    const p = pathsPredicate(rule.paths, pathFold(rule.action, 'paths'));
-    if (p !== null) parts.push(p);
-  }
-  if (rule.notPaths) {
-    const p = pathsPredicate(rule.notPaths, pathFold(rule.action, 'notPaths'));
-    if (p === null) return false;
-    parts.push({ not_matcher: p });
+  for (const f of fieldsOf('inbound')) {
+    if (!f.rbac) continue;
+    for (const negated of [false, true]) {
+      const list = compiled(rule, f, negated);
+      if (list === undefined) continue;
+      const p = listPredicate(f, list, branch, policy.trustDomain);
+      if (p === !negated) continue; // holds for every request here
+      if (p === negated) return false;
+      parts.push(negated ? { not_matcher: p as XdsPredicate } : (p as XdsPredicate));
+    }
   }
   return parts.length === 0 ? null : allOf(parts);
+}
+
+/** The rules' principal-side entries, compiled, in order, each with its field's rendering. */
+function principalEntries(rules: NormalizedRule[]): Array<{ entry: unknown; rbac: PrincipalRbac }> {
+  return rules.flatMap((r) =>
+    sideFields('principal').flatMap((f) =>
+      [false, true].flatMap((negated) => (compiled(r, f, negated) ?? []).map((entry) => ({ entry, rbac: f.rbac as PrincipalRbac }))),
+    ),
+  );
+}
+
+/** Some rule names the caller (has a principal-side list). */
+function namesCallers(rules: NormalizedRule[]): boolean {
+  return rules.some((r) => sideFields('principal').some((f) => listOf(r, f.name) !== undefined || listOf(r, f.negation) !== undefined));
 }
 
 /**
@@ -513,8 +335,7 @@ export function renderRbacMatcher(policy: NormalizedPolicy, options: RbacOptions
   if (policy.identity.from === 'local') {
     rules = branch({ exact: policy.identity.id! });
   } else {
-    const ids = new Set<string>();
-    for (const r of ordered) for (const e of [...(r.from ?? []), ...(r.notFrom ?? [])]) if (e !== '*' && !e.endsWith('/*')) ids.add(e);
+    const ids = new Set(principalEntries(ordered).flatMap(({ entry, rbac }) => rbac.identity(entry) ?? []));
     const other = branch({ other: true });
     if (ids.size === 0) rules = other;
     else {
@@ -530,7 +351,7 @@ export function renderRbacMatcher(policy: NormalizedPolicy, options: RbacOptions
     policy.mode === 'audit'
       ? { '@type': RBAC_TYPE, shadow_matcher: matcher, shadow_rules_stat_prefix: `${prefix}audit_` }
       : { '@type': RBAC_TYPE, matcher, rules_stat_prefix: prefix };
-  if (policy.identity.from === 'peer-certificate' && section.rules.some((r) => r.from || r.notFrom)) {
+  if (policy.identity.from === 'peer-certificate' && namesCallers(section.rules)) {
     unsupported.push('SPIFFE ID length: prefix entries and "*" check URI SAN validity with a regex that cannot bound lengths: an otherwise valid ID over 2048 bytes is accepted');
   }
   unsupported.push("non_canonical_path with '#': Envoy's codec rejects or strips fragments before any filter");

@@ -14,8 +14,8 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import schema from '../../schema/policy.schema.json';
 import { quoteValue, sortDiagnostics, type Diagnostic } from './diagnostics';
-import { EGRESS_FIELDS, INBOUND_FIELDS, type Role } from './model';
-import { cidrError, fromEntryError, hostPatternError, pathPatternError } from './patterns';
+import { FIELDS, isEntryError, listNames, listOf, listsOf, type MatchField } from './fields';
+import type { Role } from './model';
 import { formatPath, type PathSegment, type PolicySource } from './source';
 import { spiffeErrorMessage, validateSpiffeId, validateTrustDomain } from './spiffe';
 
@@ -53,9 +53,12 @@ export function schemaValidator(): ValidateFunction {
 export const policySchema: object = schema;
 
 const ROLE_FIELDS: Record<Role, ReadonlySet<string>> = {
-  inbound: new Set(INBOUND_FIELDS),
-  egress: new Set(EGRESS_FIELDS),
+  inbound: new Set(listNames('inbound')),
+  egress: new Set(listNames('egress')),
 };
+
+/** The field whose list entries a schema definition describes. */
+const FIELD_OF_DEFINITION = new Map<string, MatchField>((FIELDS as readonly MatchField[]).map((f) => [f.schemaDefinition, f]));
 
 function kindName(v: unknown): string {
   if (v === null) return 'null';
@@ -113,9 +116,10 @@ function schemaProblem(e: ErrorObject, root: unknown): Problem | null {
   const def = definitionNames?.get(e.parentSchema as object);
   const value = e.data;
   const p = (where: string, message: string, at: Problem['at'] = 'value'): Problem => ({ path: where, message: `${where}: ${message}`, at });
+  const entryMessage = def === undefined ? null : FIELD_OF_DEFINITION.get(def)?.schemaMessage?.(value);
+  if (entryMessage) return p(path, `${entryMessage}: ${quoteValue(value)}`);
   switch (e.keyword) {
     case 'type': {
-      if (def === 'port' && typeof value === 'number') return p(path, `port must be an integer 1..65535: ${quoteValue(value)}`);
       const want = TYPE_WORDS[String((e.params as { type: string }).type)] ?? String((e.params as { type: string }).type);
       return p(path, `must be ${want}, got ${kindName(value)}`);
     }
@@ -133,17 +137,12 @@ function schemaProblem(e: ErrorObject, root: unknown): Problem | null {
       return p(path, `must be ${choices((e.params as { allowedValues: unknown[] }).allowedValues)}: ${quoteValue(value)}`);
     case 'minItems':
       return p(path, 'must not be empty');
-    case 'minimum':
-    case 'maximum':
-      if (def === 'port') return p(path, `port must be an integer 1..65535: ${quoteValue(value)}`);
-      break;
     case 'pattern':
     case 'minLength':
     case 'maxLength':
       if (def === 'ruleName') return p(path, `rule name must match [A-Za-z0-9_-]{1,64}: ${quoteValue(value)}`);
-      if (def === 'method') return p(path, `method must be 1 to 32 upper-case letters: ${quoteValue(value)}`);
-      // trust domains, SPIFFE IDs, from entries, paths, hosts, CIDRs: the semantic checks below
-      // report these with the precise rule that failed
+      // trust domains, SPIFFE IDs and list entries: the semantic checks below report these with
+      // the precise rule that failed (fields.ts parse)
       return null;
   }
   return p(path, `${e.message ?? e.keyword}`);
@@ -205,17 +204,14 @@ function semanticProblems(doc: unknown, options: ValidateOptions): Problem[] {
         if (first !== undefined) add(`${rp}.name`, `duplicate rule name (also rules[${first}])`, rule.name);
         else names.set(rule.name, i);
       }
-      for (const field of ROLE_FIELDS[role]) {
-        const list = rule[field];
+      const action = rule.action === 'deny' ? 'deny' : 'allow';
+      for (const { field, negated, name } of listsOf(role)) {
+        const list = listOf(rule, name);
         if (!Array.isArray(list)) continue;
         list.forEach((entry, k) => {
-          if (typeof entry !== 'string') return;
-          let msg: string | null = null;
-          if (field === 'from' || field === 'notFrom') msg = fromEntryError(entry);
-          else if (field === 'paths' || field === 'notPaths') msg = pathPatternError(entry);
-          else if (field === 'hosts' || field === 'notHosts') msg = hostPatternError(entry);
-          else if (field === 'cidrs' || field === 'notCidrs') msg = cidrError(entry);
-          if (msg) add(`${rp}.${field}[${k}]`, msg, entry);
+          if (typeof entry !== (field.entryType === 'integer' ? 'number' : 'string')) return;
+          const r = field.parse(entry as never, { action, negated });
+          if (isEntryError(r)) add(`${rp}.${name}[${k}]`, r.error, entry);
         });
       }
     });

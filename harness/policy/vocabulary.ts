@@ -1,0 +1,6 @@
+/** The policy document's enumerations (DESIGN.md §2), shared by the model and the field table. */
+
+export type Action = 'allow' | 'deny';
+export type Mode = 'enforce' | 'audit';
+export type IdentitySource = 'peer-certificate' | 'xfcc' | 'local';
+export type Role = 'inbound' | 'egress';
