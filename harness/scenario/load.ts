@@ -113,7 +113,8 @@ export function loadScenario(file: string): Scenario {
     role: role as Scenario['role'],
     policyJson: compiled!.json,
     policyDigest12: compiled!.digest12,
-    policy: compiled!.policy as Record<string, unknown>,
+    policy: compiled!.policy!,
+    normalized: compiled!.normalized!,
     identities,
     requests,
   };

@@ -4,7 +4,7 @@
  * and the upstream's record. With several targets, any disagreement between them is a failure.
  * A "bypass" is a request the scenario expects denied that reached the upstream anyway.
  */
-import { loadScenario } from './load';
+import { loadScenario, ScenarioError } from './load';
 import type { Observation, RequestResult, Scenario, ScenarioRequest, Target } from './types';
 import type { TargetExecutor } from './targets/executor';
 
@@ -12,8 +12,14 @@ export interface RunOptions {
   targets: Target[];
   /** Called once per judged request, in order (the CLI prints a line per call). */
   onResult?: (r: RequestResult) => void;
-  /** Rule coverage: called with every rule name a decision named. */
-  onRule?: (scenario: Scenario, rule: string) => void;
+  /** A scenario file that could not be loaded or run: one call per message line. */
+  onError?: (line: string) => void;
+}
+
+/** How often each rule of one scenario's policy was named by a decision (any target). */
+export interface RuleCoverage {
+  file: string;
+  rules: { name: string; decisions: number }[];
 }
 
 export interface RunSummary {
@@ -23,21 +29,46 @@ export interface RunSummary {
   bypasses: number;
   /** Requests where two targets observed different outcomes. */
   disagreements: number;
+  /** One entry per scenario that loaded, in order. */
+  coverage: RuleCoverage[];
 }
 
 export type ExecutorFactory = (scenario: Scenario, target: Target) => Promise<TargetExecutor>;
 
+export function emptySummary(): RunSummary {
+  return { results: [], passed: 0, failed: 0, bypasses: 0, disagreements: 0, coverage: [] };
+}
+
+/**
+ * `meshgate test`: every file in order. A file that does not load, or whose run throws (a target
+ * that cannot start), counts as one failure and is reported through `onError`; the others run.
+ */
 export async function runScenarioFiles(files: string[], opts: RunOptions, factory: ExecutorFactory): Promise<RunSummary> {
-  const summary: RunSummary = { results: [], passed: 0, failed: 0, bypasses: 0, disagreements: 0 };
+  const summary = emptySummary();
   for (const file of files) {
-    const scenario = loadScenario(file);
-    await runScenario(scenario, opts, factory, summary);
+    let scenario: Scenario;
+    try {
+      scenario = loadScenario(file);
+    } catch (e) {
+      if (!(e instanceof ScenarioError)) throw e;
+      for (const m of e.messages) opts.onError?.(m);
+      summary.failed++;
+      continue;
+    }
+    try {
+      await runScenario(scenario, opts, factory, summary);
+    } catch (e) {
+      opts.onError?.(`${file}: ${(e as Error).message}`);
+      summary.failed++;
+    }
   }
   return summary;
 }
 
 export async function runScenario(scenario: Scenario, opts: RunOptions, factory: ExecutorFactory, summary: RunSummary): Promise<void> {
   const observed = new Map<ScenarioRequest, Map<Target, Observation>>();
+  const coverage: RuleCoverage = { file: scenario.file, rules: (scenario.normalized[scenario.role]?.rules ?? []).map((r) => ({ name: r.name, decisions: 0 })) };
+  summary.coverage.push(coverage);
   for (const target of opts.targets) {
     const executor = await factory(scenario, target);
     try {
@@ -45,7 +76,8 @@ export async function runScenario(scenario: Scenario, opts: RunOptions, factory:
         const obs = await executor.run(req);
         if (!observed.has(req)) observed.set(req, new Map());
         observed.get(req)!.set(target, obs);
-        if (obs.rule !== undefined) opts.onRule?.(scenario, obs.rule);
+        const hit = coverage.rules.find((r) => r.name === obs.rule);
+        if (hit) hit.decisions++;
         const result = judge(scenario, req, target, obs);
         record(summary, result, opts);
       }

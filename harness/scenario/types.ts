@@ -3,6 +3,8 @@
  * each must have. This module holds the parsed, checked form; `load.ts` builds it from YAML.
  */
 
+import type { NormalizedPolicy, PolicyDocument } from '../policy/model';
+
 /** Certificates minted with a deliberate defect, named by it (harness/pki). */
 export type BadCertKind = 'expired' | 'foreign-ca' | 'two-uri-sans' | 'non-spiffe-uri' | 'no-uri-san';
 
@@ -44,7 +46,9 @@ export interface Scenario {
   /** The plugin configuration JSON (compiled policy) and its digest. */
   policyJson: string;
   policyDigest12: string;
-  policy: Record<string, unknown>;
+  /** The policy as written, and with every default filled in (what the targets read). */
+  policy: PolicyDocument;
+  normalized: NormalizedPolicy;
   identities: Record<string, string>;
   requests: ScenarioRequest[];
 }

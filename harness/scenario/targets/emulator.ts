@@ -72,7 +72,7 @@ export class EmulatorTarget implements TargetExecutor {
     if (!plugin.ok) {
       throw new Error(`the filter refused the policy of ${scenario.file}:\n${vm.logs.map((l) => `  ${l.level}: ${l.message}`).join('\n')}`);
     }
-    const ca = await TestCa.create({ trustDomain: String(scenario.policy.trustDomain) });
+    const ca = await TestCa.create({ trustDomain: scenario.normalized.trustDomain });
     return new EmulatorTarget(scenario, vm, plugin, ca);
   }
 
@@ -135,11 +135,11 @@ export class EmulatorTarget implements TargetExecutor {
       pathHeader = front.path;
     }
 
-    const identitySource = (this.scenario.policy.identity as { from?: string } | undefined)?.from ?? 'peer-certificate';
+    const identitySource = this.scenario.normalized.identity.from;
     headers = headers.filter(([k]) => k !== 'x-forwarded-client-cert' || (identitySource === 'xfcc' && cert !== undefined));
     if (identitySource !== 'xfcc' && cert !== undefined) {
       // SANITIZE_SET with uri: Envoy writes its own element for the peer it saw.
-      headers.push(['x-forwarded-client-cert', `By=spiffe://${this.scenario.policy.trustDomain}/ns/shop/sa/billing;${cert.uris.map((u) => `URI=${u}`).join(';') || 'URI='}`]);
+      headers.push(['x-forwarded-client-cert', `By=spiffe://${this.scenario.normalized.trustDomain}/ns/shop/sa/billing;${cert.uris.map((u) => `URI=${u}`).join(';') || 'URI='}`]);
     }
     const pseudo: [string, string][] = [[':authority', authority], [':method', method], [':scheme', 'https']];
     if (pathHeader !== undefined) pseudo.push([':path', pathHeader]);

@@ -25,7 +25,7 @@ import { deniedRule } from './details';
 
 /** Does the scenario run against the sidecar form (plain-text listener, `identity.from: local`)? */
 export function isSidecar(scenario: Scenario): boolean {
-  return (scenario.policy.identity as { from?: string } | undefined)?.from === 'local';
+  return scenario.normalized.identity.from === 'local';
 }
 
 /** The bracketed-if-IPv6 host plus `:port` when the request names a port. */
@@ -143,7 +143,7 @@ export class EnvoyEgressTarget implements TargetExecutor {
     const { ports, plain } = egressPorts(scenario);
     const stack = await EgressStack.start({
       policyJson: scenario.policyJson,
-      trustDomain: String(scenario.policy.trustDomain),
+      trustDomain: scenario.normalized.trustDomain,
       names: egressNames(scenario),
       ports,
       plainPorts: plain,

@@ -21,11 +21,10 @@ export class EnvoyInboundTarget implements TargetExecutor {
 
   /** `replaceWasmWith`: run the scenario with other filters in meshgate's place (RBAC differential). */
   static async start(scenario: Scenario, replaceWasmWith?: Json[]): Promise<EnvoyInboundTarget> {
-    const identity = (scenario.policy.identity ?? {}) as { from?: string };
     const stack = await InboundStack.start({
       policyJson: scenario.policyJson,
-      trustDomain: String(scenario.policy.trustDomain),
-      xfccFromTrustedProxy: identity.from === 'xfcc',
+      trustDomain: scenario.normalized.trustDomain,
+      xfccFromTrustedProxy: scenario.normalized.identity.from === 'xfcc',
       replaceWasmWith,
     });
     return new EnvoyInboundTarget(scenario, stack);
