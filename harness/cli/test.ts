@@ -9,6 +9,7 @@ export interface TestFlags {
   target: Target | 'both';
   coverage?: boolean;
   requireCoverage?: boolean;
+  strict?: boolean;
 }
 
 export function registerTest(program: Command, io: Io): Command {
@@ -19,9 +20,10 @@ export function registerTest(program: Command, io: Io): Command {
     .addOption(new Option('--target <target>', 'where requests go').choices(['emulator', 'envoy', 'both']).default('emulator'))
     .option('--coverage', 'report which rules the scenarios exercised')
     .option('--require-coverage', 'fail when a rule is hit by no scenario')
+    .option('--strict', 'a request that pins no rule (or, for a refusal before the filter, no status) is an error')
     .action(async (files: string[], o: TestFlags) => {
       const targets: Target[] = o.target === 'both' ? ['envoy', 'emulator'] : [o.target];
-      const summary = await runScenarioFiles(files, { targets, onResult: (r) => io.out(formatResult(r)), onError: io.err }, startTarget);
+      const summary = await runScenarioFiles(files, { targets, strict: o.strict, onResult: (r) => io.out(formatResult(r)), onMessage: io.err }, startTarget);
       let uncovered = 0;
       if (o.coverage || o.requireCoverage) {
         for (const c of summary.coverage) {

@@ -10,7 +10,7 @@ export function scenarioSuite(dir: string): void {
   const root = path.join(__dirname, '..', 'scenarios', dir);
   const files = fs.readdirSync(root).filter((f) => f.endsWith('.yaml')).sort();
   for (const file of files) {
-    const scenario: Scenario = loadScenario(path.join(root, file));
+    const scenario: Scenario = loadScenario(path.join(root, file), { strict: true });
     describe(`${dir}/${file}: ${scenario.name}`, () => {
       const summary = emptySummary();
       beforeAll(async () => {
