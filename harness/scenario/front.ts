@@ -6,6 +6,8 @@
  * envoy/inbound.yaml: normalize_path, merge_slashes, path_with_escaped_slashes_action
  * REJECT_REQUEST). Observed behaviour it reproduces:
  * - `#`, an encoded NUL, `%2F`/`%5C` (any case), and a path not starting with `/` → 400;
+ * - a raw NUL or a byte outside ASCII in the request target → 400 from the HTTP/1 codec (pinned
+ *   by test/scenarios/adversarial/path-normalization.yaml on both targets);
  * - `\` becomes `/`; percent-encoded unreserved bytes are decoded (`%61` → `a`, `%2e` → `.`);
  * - dot segments are resolved (`/a/b/..` → `/a/`, `/..` → `/`), then slashes merged; a segment
  *   of a literal `.` or `..` followed by path parameters (`/a/..;x/b`) counts as that dot segment
@@ -22,6 +24,7 @@ export function normalizeRequestPath(target: string): FrontResult {
   const q = target.indexOf('?');
   const rawPath = q < 0 ? target : target.slice(0, q);
   const query = q < 0 ? '' : target.slice(q);
+  if (/[\0\u0080-\uffff]/.test(target)) return { ok: false, status: 400, reason: 'invalid_request_target' };
   if (target.includes('#')) return { ok: false, status: 400, reason: 'fragment' };
   if (!rawPath.startsWith('/')) return { ok: false, status: 400, reason: 'not_origin_form' };
   if (/%(2f|5c|00)/i.test(rawPath)) return { ok: false, status: 400, reason: 'escaped_slash_or_nul' };

@@ -2,6 +2,10 @@
  * Reads a scenario file: checks every field (unknown ones are errors), resolves the policy (a path
  * relative to the scenario or an inline mapping) and compiles it with harness/policy.
  * Errors are `FILE:LINE:COL: message`, all of them, not just the first.
+ *
+ * Unpinned requests are warnings (`strict`: errors): a deny must say why it is denied (`rule:`
+ * when meshgate decides, `status:` when it is refused before the filter), an allow which rule
+ * lets it through — otherwise a crash or the wrong rule could pass for the expected outcome.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,7 +27,12 @@ const REQUEST_KEYS = new Set([
 ]);
 const BAD_CERTS: BadCertKind[] = ['expired', 'foreign-ca', 'two-uri-sans', 'non-spiffe-uri', 'no-uri-san'];
 
-export function loadScenario(file: string): Scenario {
+export interface LoadOptions {
+  /** Unpinned requests are errors, not warnings (the project's own suites load strict). */
+  strict?: boolean;
+}
+
+export function loadScenario(file: string, options: LoadOptions = {}): Scenario {
   const text = fs.readFileSync(file, 'utf8');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
@@ -96,13 +105,17 @@ export function loadScenario(file: string): Scenario {
   }
 
   const requests: ScenarioRequest[] = [];
+  const warnings: string[] = [];
   const reqNode = get(root, 'requests');
   if (!isSeq(reqNode) || reqNode.items.length === 0) {
     errors.push(`${at(reqNode ?? root)}: requests must be a non-empty list`);
   } else {
     reqNode.items.forEach((item, i) => {
       const r = loadRequest(item as Node, i, identities, role === 'egress', at, errors);
-      if (r) requests.push(r);
+      if (!r) return;
+      requests.push(r);
+      const unpinned = unpinnedMessage(r);
+      if (unpinned) (options.strict ? errors : warnings).push(`${r.where}: requests[${i}]: ${options.strict ? '' : 'warning: '}${unpinned}`);
     });
   }
 
@@ -113,10 +126,20 @@ export function loadScenario(file: string): Scenario {
     role: role as Scenario['role'],
     policyJson: compiled!.json,
     policyDigest12: compiled!.digest12,
-    policy: compiled!.policy as Record<string, unknown>,
+    policy: compiled!.policy!,
+    normalized: compiled!.normalized!,
     identities,
     requests,
+    warnings,
   };
+}
+
+/** Why a request's expectation could be met by accident, or undefined when it is pinned. */
+function unpinnedMessage(r: ScenarioRequest): string | undefined {
+  if (r.rule !== undefined) return undefined;
+  if (r.expect === 'allow') return 'an allow must pin the rule that lets it through (rule: …)';
+  if (r.status !== undefined) return undefined;
+  return 'a deny must pin why: rule: <rule or reason> when meshgate denies it, status: <code> when it is refused before the filter (0: at the TLS handshake)';
 }
 
 function loadRequest(

@@ -4,7 +4,7 @@
  * and the upstream's record. With several targets, any disagreement between them is a failure.
  * A "bypass" is a request the scenario expects denied that reached the upstream anyway.
  */
-import { loadScenario } from './load';
+import { loadScenario, ScenarioError } from './load';
 import type { Observation, RequestResult, Scenario, ScenarioRequest, Target } from './types';
 import type { TargetExecutor } from './targets/executor';
 
@@ -12,8 +12,16 @@ export interface RunOptions {
   targets: Target[];
   /** Called once per judged request, in order (the CLI prints a line per call). */
   onResult?: (r: RequestResult) => void;
-  /** Rule coverage: called with every rule name a decision named. */
-  onRule?: (scenario: Scenario, rule: string) => void;
+  /** Load every scenario file strictly (unpinned requests are errors). */
+  strict?: boolean;
+  /** Problems and warnings about scenario files (a file that cannot be loaded or run): one call per line. */
+  onMessage?: (line: string) => void;
+}
+
+/** How often each rule of one scenario's policy was named by a decision (any target). */
+export interface RuleCoverage {
+  file: string;
+  rules: { name: string; decisions: number }[];
 }
 
 export interface RunSummary {
@@ -21,23 +29,49 @@ export interface RunSummary {
   passed: number;
   failed: number;
   bypasses: number;
-  /** Requests where two targets observed different outcomes. */
+  /** Requests where two targets observed a different outcome, status, or rule. */
   disagreements: number;
+  /** One entry per scenario that loaded, in order. */
+  coverage: RuleCoverage[];
 }
 
 export type ExecutorFactory = (scenario: Scenario, target: Target) => Promise<TargetExecutor>;
 
+export function emptySummary(): RunSummary {
+  return { results: [], passed: 0, failed: 0, bypasses: 0, disagreements: 0, coverage: [] };
+}
+
+/**
+ * `meshgate test`: every file in order. A file that does not load, or whose run throws (a target
+ * that cannot start), counts as one failure and is reported through `onMessage`; the others run.
+ */
 export async function runScenarioFiles(files: string[], opts: RunOptions, factory: ExecutorFactory): Promise<RunSummary> {
-  const summary: RunSummary = { results: [], passed: 0, failed: 0, bypasses: 0, disagreements: 0 };
+  const summary = emptySummary();
   for (const file of files) {
-    const scenario = loadScenario(file);
-    await runScenario(scenario, opts, factory, summary);
+    let scenario: Scenario;
+    try {
+      scenario = loadScenario(file, { strict: opts.strict });
+    } catch (e) {
+      if (!(e instanceof ScenarioError)) throw e;
+      for (const m of e.messages) opts.onMessage?.(m);
+      summary.failed++;
+      continue;
+    }
+    for (const w of scenario.warnings) opts.onMessage?.(w);
+    try {
+      await runScenario(scenario, opts, factory, summary);
+    } catch (e) {
+      opts.onMessage?.(`${file}: ${(e as Error).message}`);
+      summary.failed++;
+    }
   }
   return summary;
 }
 
 export async function runScenario(scenario: Scenario, opts: RunOptions, factory: ExecutorFactory, summary: RunSummary): Promise<void> {
   const observed = new Map<ScenarioRequest, Map<Target, Observation>>();
+  const coverage: RuleCoverage = { file: scenario.file, rules: (scenario.normalized[scenario.role]?.rules ?? []).map((r) => ({ name: r.name, decisions: 0 })) };
+  summary.coverage.push(coverage);
   for (const target of opts.targets) {
     const executor = await factory(scenario, target);
     try {
@@ -45,7 +79,8 @@ export async function runScenario(scenario: Scenario, opts: RunOptions, factory:
         const obs = await executor.run(req);
         if (!observed.has(req)) observed.set(req, new Map());
         observed.get(req)!.set(target, obs);
-        if (obs.rule !== undefined) opts.onRule?.(scenario, obs.rule);
+        const hit = coverage.rules.find((r) => r.name === obs.rule);
+        if (hit) hit.decisions++;
         const result = judge(scenario, req, target, obs);
         record(summary, result, opts);
       }
@@ -56,26 +91,31 @@ export async function runScenario(scenario: Scenario, opts: RunOptions, factory:
   if (opts.targets.length > 1) {
     for (const req of scenario.requests) {
       const byTarget = [...(observed.get(req) ?? new Map<Target, Observation>()).entries()];
-      const outcomes = new Set(byTarget.map(([, o]) => o.outcome));
-      if (outcomes.size > 1) {
-        summary.disagreements++;
-        const detail = byTarget.map(([t, o]) => `${t}=${o.outcome}(${o.status}${o.rule ? ' ' + o.rule : ''})`).join(' ');
-        record(
-          summary,
-          {
-            scenario: scenario.name,
-            request: req,
-            target: byTarget[0][0],
-            observed: byTarget[0][1],
-            passed: false,
-            bypass: false,
-            message: `targets disagree: ${detail}`,
-          },
-          opts,
-        );
-      }
+      const differ = disagreement(byTarget.map(([, o]) => o));
+      if (differ.length === 0) continue;
+      summary.disagreements++;
+      const detail = byTarget.map(([t, o]) => `${t}=${o.outcome}(${o.status} ${o.rule ?? 'no rule'})`).join(' ');
+      record(
+        summary,
+        {
+          scenario: scenario.name,
+          request: req,
+          target: byTarget[0][0],
+          observed: byTarget[0][1],
+          passed: false,
+          bypass: false,
+          message: `targets disagree on ${differ.join(', ')}: ${detail} [${req.where}]`,
+        },
+        opts,
+      );
     }
   }
+}
+
+/** What two or more targets observed differently: outcome, status, rule or reason. */
+export function disagreement(observations: Observation[]): string[] {
+  const fields = ['outcome', 'status', 'rule'] as const;
+  return fields.filter((f) => new Set(observations.map((o) => o[f])).size > 1);
 }
 
 function record(summary: RunSummary, r: RequestResult, opts: RunOptions): void {
@@ -86,21 +126,28 @@ function record(summary: RunSummary, r: RequestResult, opts: RunOptions): void {
   opts.onResult?.(r);
 }
 
-/** A request passes when its outcome matches `expect` and any pinned status/rule agree. */
+/**
+ * A request passes when it was observed completely (no crash, no missing record), its outcome is
+ * `expect`, and its pins hold: `status` whatever the outcome, `rule` against the rule or reason
+ * the filter's own record names. A deny pinned by status alone claims a refusal before the
+ * filter, so the filter must not have decided it. A meshgate denial must have caused no DNS
+ * query and no external connection.
+ */
 export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, obs: Observation): RequestResult {
   const problems: string[] = [];
+  if (obs.problem !== undefined) problems.push(obs.problem);
   if (obs.outcome !== req.expect) {
     problems.push(req.expect === 'deny' ? 'reached the upstream but the scenario expects deny' : `denied (${describe(obs)}) but the scenario expects allow`);
   }
   if (req.expect === 'deny' && obs.outcome === 'deny' && obs.layer === 'meshgate' && ((obs.dnsQueries ?? 0) > 0 || (obs.externalConnections ?? 0) > 0)) {
     problems.push(`denied, yet it caused ${obs.dnsQueries} DNS queries and ${obs.externalConnections} external connections`);
   }
-  if (req.expect === 'deny' && obs.outcome === 'deny') {
-    if (req.status !== undefined && obs.status !== req.status) problems.push(`status ${obs.status}, expected ${req.status}`);
-    if (req.rule !== undefined && obs.rule !== req.rule) problems.push(`denied by ${obs.rule ?? describe(obs)}, expected rule ${req.rule}`);
+  if (req.status !== undefined && obs.status !== req.status) problems.push(`status ${obs.status}, expected ${req.status}`);
+  if (req.rule !== undefined && obs.rule !== req.rule) {
+    problems.push(obs.rule === undefined ? `the filter named no rule (${describe(obs)}), expected rule ${req.rule}` : `${obs.outcome === 'allow' ? 'allowed' : 'denied'} by ${obs.rule}, expected rule ${req.rule}`);
   }
-  if (req.expect === 'allow' && req.rule !== undefined && obs.outcome === 'allow' && obs.rule !== undefined && obs.rule !== req.rule) {
-    problems.push(`allowed by ${obs.rule}, expected rule ${req.rule}`);
+  if (req.expect === 'deny' && req.rule === undefined && req.status !== undefined && obs.rule !== undefined) {
+    problems.push(`the filter decided it (rule ${obs.rule}): pin rule: ${obs.rule}, not only the status`);
   }
   return {
     scenario: scenario.name,
@@ -115,6 +162,7 @@ export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, 
 
 function describe(o: Observation): string {
   if (o.layer === 'tls') return 'refused at TLS handshake';
+  if (o.layer === 'crash') return `${o.status} filter crashed`;
   const rule = o.rule !== undefined ? ` ${o.rule}` : '';
   return `${o.status} ${o.layer}${rule}`;
 }

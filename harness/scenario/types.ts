@@ -3,6 +3,8 @@
  * each must have. This module holds the parsed, checked form; `load.ts` builds it from YAML.
  */
 
+import type { NormalizedPolicy, PolicyDocument } from '../policy/model';
+
 /** Certificates minted with a deliberate defect, named by it (harness/pki). */
 export type BadCertKind = 'expired' | 'foreign-ca' | 'two-uri-sans' | 'non-spiffe-uri' | 'no-uri-san';
 
@@ -23,7 +25,11 @@ export interface ScenarioRequest {
   /** Bytes written as-is on the (TLS) connection instead of a composed request. */
   raw?: string;
   expect: Expect;
-  /** Optional pins on a denial: the HTTP status and the rule named in the details string. */
+  /**
+   * Pins. `rule`: the rule or reason the filter's record names (allow or deny). `status`: the
+   * status the client sees (0 = the TLS handshake was refused). A deny must pin one of them: the
+   * rule when meshgate decides, the status when the request is refused before the filter.
+   */
   status?: number;
   rule?: string;
   // egress
@@ -44,26 +50,37 @@ export interface Scenario {
   /** The plugin configuration JSON (compiled policy) and its digest. */
   policyJson: string;
   policyDigest12: string;
-  policy: Record<string, unknown>;
+  /** The policy as written, and with every default filled in (what the targets read). */
+  policy: PolicyDocument;
+  normalized: NormalizedPolicy;
   identities: Record<string, string>;
   requests: ScenarioRequest[];
+  /** `FILE:LINE:COL: requests[i]: warning: …` for every unpinned request (errors when strict). */
+  warnings: string[];
 }
 
 export type Target = 'emulator' | 'envoy';
+
+/** Who answered: the service (allowed), meshgate's 403, Envoy before or after the filter, the TLS
+ *  handshake, or a filter that crashed. */
+export type Layer = 'upstream' | 'meshgate' | 'envoy' | 'tls' | 'crash';
 
 export interface Observation {
   /** What happened: the upstream (or external service) received the request, or it did not. */
   outcome: Expect;
   /** HTTP status seen by the client; 0 when the connection was refused (e.g. TLS handshake). */
   status: number;
-  /** Which layer refused it: `meshgate`, `tls`, `envoy` (e.g. 400 from path normalization). */
-  layer: string;
-  /** The rule or reason meshgate named, when known. */
+  layer: Layer;
+  /** The filter's own record: its decision (`allow`, `deny`, `audit_deny`) and the rule or reason
+   *  it named; undefined when the filter did not decide (refused before it, or crashed). */
+  decision?: string;
   rule?: string;
   detail?: string;
   /** Egress: DNS queries and external connections this request caused (a denial must cause none). */
   dnsQueries?: number;
   externalConnections?: number;
+  /** The request could not be observed completely, or the filter crashed: it fails, saying why. */
+  problem?: string;
 }
 
 export interface RequestResult {

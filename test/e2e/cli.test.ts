@@ -186,6 +186,17 @@ describe('meshgate test', () => {
   it('--require-coverage fails when a rule is never hit', () => {
     expect(meshgate('test', scenario('allow'), '--require-coverage').code).toBe(1);
   });
+  it('warns on an unpinned deny, and --strict makes it an error', () => {
+    const f = scenario('allow');
+    const plain = meshgate('test', f);
+    expect(plain.code).toBe(0);
+    expect(plain.err).toContain(`${f}:7:5: requests[0]: warning: an allow must pin the rule`);
+    expect(plain.err).toContain(`${f}:8:5: requests[1]: warning: a deny must pin why`);
+    const strict = meshgate('test', f, '--strict');
+    expect(strict.code).toBe(1);
+    expect(strict.err).toContain(`${f}:8:5: requests[1]: a deny must pin why`);
+    expect(strict.out.trim().split('\n').at(-1)).toBe('0 passed, 1 failed');
+  });
   it('reports scenario file errors with positions', () => {
     const f = write('broken.yaml', 'name: x\nrole: sideways\npolicy: {}\nrequests: []\nextra: 1\n');
     const r = meshgate('test', f);

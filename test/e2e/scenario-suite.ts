@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadScenario } from '../../harness/scenario/load';
-import { runScenario, formatResult, type RunSummary } from '../../harness/scenario/run';
+import { runScenario, formatResult, emptySummary } from '../../harness/scenario/run';
 import { startTarget } from '../../harness/scenario/targets/factory';
 import type { RequestResult, Scenario } from '../../harness/scenario/types';
 
@@ -10,9 +10,9 @@ export function scenarioSuite(dir: string): void {
   const root = path.join(__dirname, '..', 'scenarios', dir);
   const files = fs.readdirSync(root).filter((f) => f.endsWith('.yaml')).sort();
   for (const file of files) {
-    const scenario: Scenario = loadScenario(path.join(root, file));
+    const scenario: Scenario = loadScenario(path.join(root, file), { strict: true });
     describe(`${dir}/${file}: ${scenario.name}`, () => {
-      const summary: RunSummary = { results: [], passed: 0, failed: 0, bypasses: 0, disagreements: 0 };
+      const summary = emptySummary();
       beforeAll(async () => {
         await runScenario(scenario, { targets: ['envoy', 'emulator'] }, startTarget, summary);
       }, 120_000);

@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { normalizeRequestPath } from '../front';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
-import { deniedRule } from './details';
+import { observe, type Exchange } from './observe';
 import { composedAuthority, composedHeaders, isSidecar } from './envoy-egress';
 
 interface ParsedRequest {
@@ -35,6 +35,9 @@ export function parseRawRequest(raw: string): ParsedRequest | null {
   const [line, ...lines] = raw.slice(0, end).split('\r\n');
   const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/1\.[01]$/.exec(line);
   if (!m) return null;
+  // Envoy's codec knows only the registered methods, all upper case: `post` is a 400 (pinned by
+  // test/scenarios/inbound/shop.yaml on both targets). Unknown upper-case methods are not modelled.
+  if (m[1] !== m[1].toUpperCase()) return null;
   const headers: [string, string][] = [];
   for (const l of lines) {
     // obs-fold (RFC 9112 5.2): Envoy's codec replaces the line break with a space (pinned by
@@ -53,6 +56,17 @@ export function parseRawRequest(raw: string): ParsedRequest | null {
 
 let connectionIds = 1000n;
 
+/** What the service behind the proxy answers to every request it receives: the fake upstream and
+ *  external services of the Envoy targets (harness/services/upstream.ts) always answer 200. */
+const UPSTREAM_STATUS = 200;
+
+/** The module a target runs: build/meshgate.wasm by default; tests substitute others (a trap). */
+export interface FilterModule {
+  wasmFile?: string;
+  /** Default: meshgate_inbound or meshgate_egress after the scenario's role. */
+  rootId?: string;
+}
+
 export class EmulatorTarget implements TargetExecutor {
   readonly name = 'emulator' as const;
   private readonly certs = new Map<string, Promise<{ pem: string; uris: string[] } | 'refused'>>();
@@ -64,15 +78,15 @@ export class EmulatorTarget implements TargetExecutor {
     private readonly ca: TestCa,
   ) {}
 
-  static async start(scenario: Scenario, wasmFile = path.join(repoRoot(), 'build', 'meshgate.wasm')): Promise<EmulatorTarget> {
-    const vm = await ProxyWasmVm.load(wasmFile);
+  static async start(scenario: Scenario, module: FilterModule = {}): Promise<EmulatorTarget> {
+    const vm = await ProxyWasmVm.load(module.wasmFile ?? path.join(repoRoot(), 'build', 'meshgate.wasm'));
     vm.logLevel = 1; // debug: the decision lines are what a failing scenario needs
-    const rootId = scenario.role === 'inbound' ? 'meshgate_inbound' : 'meshgate_egress';
+    const rootId = module.rootId ?? (scenario.role === 'inbound' ? 'meshgate_inbound' : 'meshgate_egress');
     const plugin = vm.startPlugin({ rootId, configuration: scenario.policyJson });
     if (!plugin.ok) {
       throw new Error(`the filter refused the policy of ${scenario.file}:\n${vm.logs.map((l) => `  ${l.level}: ${l.message}`).join('\n')}`);
     }
-    const ca = await TestCa.create({ trustDomain: String(scenario.policy.trustDomain) });
+    const ca = await TestCa.create({ trustDomain: scenario.normalized.trustDomain });
     return new EmulatorTarget(scenario, vm, plugin, ca);
   }
 
@@ -135,15 +149,16 @@ export class EmulatorTarget implements TargetExecutor {
       pathHeader = front.path;
     }
 
-    const identitySource = (this.scenario.policy.identity as { from?: string } | undefined)?.from ?? 'peer-certificate';
+    const identitySource = this.scenario.normalized.identity.from;
     headers = headers.filter(([k]) => k !== 'x-forwarded-client-cert' || (identitySource === 'xfcc' && cert !== undefined));
     if (identitySource !== 'xfcc' && cert !== undefined) {
       // SANITIZE_SET with uri: Envoy writes its own element for the peer it saw.
-      headers.push(['x-forwarded-client-cert', `By=spiffe://${this.scenario.policy.trustDomain}/ns/shop/sa/billing;${cert.uris.map((u) => `URI=${u}`).join(';') || 'URI='}`]);
+      headers.push(['x-forwarded-client-cert', `By=spiffe://${this.scenario.normalized.trustDomain}/ns/shop/sa/billing;${cert.uris.map((u) => `URI=${u}`).join(';') || 'URI='}`]);
     }
     const pseudo: [string, string][] = [[':authority', authority], [':method', method], [':scheme', 'https']];
     if (pathHeader !== undefined) pseudo.push([':path', pathHeader]);
-    return this.decide(cert, [...pseudo, ...headers]);
+    const seen = this.decide(cert, [...pseudo, ...headers]);
+    return 'outcome' in seen ? seen : observe(seen);
   }
 
   /**
@@ -160,14 +175,18 @@ export class EmulatorTarget implements TargetExecutor {
     if (!front.ok) return { outcome: 'deny', status: front.status, layer: 'envoy', detail: front.detail };
     const pseudo: [string, string][] = [[':authority', front.authority], [':method', front.method], [':scheme', front.scheme]];
     if (front.path !== undefined) pseudo.push([':path', front.path]);
-    const obs = this.decide(cert, [...pseudo, ...front.headers]);
-    if (obs.outcome !== 'allow') return obs;
-    const failure = egressDelivery(front);
-    return failure ? { outcome: 'deny', status: 503, layer: 'envoy', rule: obs.rule, detail: `${failure} (${obs.detail})` } : obs;
+    const seen = this.decide(cert, [...pseudo, ...front.headers]);
+    if ('outcome' in seen) return seen;
+    const failure = seen.received ? egressDelivery(front) : undefined;
+    return observe(failure ? { ...seen, received: false, status: 503, details: failure } : seen);
   }
 
-  /** Runs the request headers through the filter; allow = the filter let the stream continue. */
-  private decide(cert: { pem: string; uris: string[] } | undefined, requestHeaders: [string, string][]): Observation {
+  /**
+   * Runs the request headers through the filter: the service receives the request iff the filter
+   * let the stream continue. A filter that stops the stream without answering would leave the
+   * client waiting in Envoy: that is a failure of its own.
+   */
+  private decide(cert: { pem: string; uris: string[] } | undefined, requestHeaders: [string, string][]): Exchange | Observation {
     const properties: Record<string, string | bigint | boolean> = { 'connection.id': ++connectionIds };
     if (cert !== undefined) {
       properties['connection.peer_certificate'] = encodeURIComponent(cert.pem);
@@ -177,19 +196,12 @@ export class EmulatorTarget implements TargetExecutor {
     const stream = this.plugin.newHttpStream({ properties, requestHeaders });
     const r = stream.sendRequestHeaders({ endOfStream: true });
     stream.complete();
-    if (r.action === 'continue') {
-      const state = stream.filterState['wasm.meshgate'] ?? '';
-      const rule = /rule=(\S+)/.exec(state)?.[1];
-      return { outcome: 'allow', status: 200, layer: 'upstream', rule, detail: state };
+    const meshgate = stream.filterState['wasm.meshgate'];
+    if (r.action === 'continue') return { received: true, status: UPSTREAM_STATUS, details: 'via_upstream', meshgate };
+    if (r.localReply === undefined) {
+      return { outcome: 'deny', status: 0, layer: 'envoy', detail: meshgate, problem: 'the filter stopped the request without answering it' };
     }
-    const reply = r.localReply;
-    return {
-      outcome: 'deny',
-      status: reply?.status ?? 500,
-      layer: r.action === 'failed' ? 'wasm-failed' : 'meshgate',
-      rule: deniedRule(reply?.details),
-      detail: reply?.details,
-    };
+    return { received: false, status: r.localReply.status, details: r.localReply.details, meshgate };
   }
 
   async stop(): Promise<void> {

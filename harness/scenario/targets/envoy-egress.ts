@@ -21,11 +21,12 @@ import { connectThrough } from '../../services/tunnel';
 import { EgressStack } from '../../stack/egress';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
-import { deniedRule } from './details';
+import { observe, unlogged } from './observe';
+import { ACCESS_LOG_WAIT_MS, waitForEntry } from './access-log';
 
 /** Does the scenario run against the sidecar form (plain-text listener, `identity.from: local`)? */
 export function isSidecar(scenario: Scenario): boolean {
-  return (scenario.policy.identity as { from?: string } | undefined)?.from === 'local';
+  return scenario.normalized.identity.from === 'local';
 }
 
 /** The bracketed-if-IPv6 host plus `:port` when the request names a port. */
@@ -143,7 +144,7 @@ export class EnvoyEgressTarget implements TargetExecutor {
     const { ports, plain } = egressPorts(scenario);
     const stack = await EgressStack.start({
       policyJson: scenario.policyJson,
-      trustDomain: String(scenario.policy.trustDomain),
+      trustDomain: scenario.normalized.trustDomain,
       names: egressNames(scenario),
       ports,
       plainPorts: plain,
@@ -190,30 +191,11 @@ export class EnvoyEgressTarget implements TargetExecutor {
       };
     }
     const received = this.stack.received().length > 0;
-    const entry = await this.accessLogEntry(logged);
-    const details = entry?.details ?? undefined;
-    const rule = deniedRule(details) ?? (received ? /\brule=(\S+)/.exec(entry?.meshgate ?? '')?.[1] : undefined);
-    return {
-      outcome: received ? 'allow' : 'deny',
-      status: res.status,
-      layer: received ? 'upstream' : deniedRule(details) !== undefined ? 'meshgate' : 'envoy',
-      rule,
-      detail: entry ? `${details} (${entry.meshgate ?? 'meshgate did not run'})` : undefined,
-      dnsQueries: this.stack.dns.queries().length,
-      externalConnections: this.stack.connections(),
-    };
-  }
-
-  /** The first access log entry after the `before` already written (Envoy writes one when a
-   *  stream ends, a tunnel included; a refused handshake writes none). */
-  private async accessLogEntry(before: number): Promise<Record<string, string> | undefined> {
-    const deadline = Date.now() + 3000;
-    for (;;) {
-      const log = this.stack.accessLog();
-      if (log.length > before) return log[before];
-      if (Date.now() > deadline) return undefined;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const entry = await waitForEntry(() => this.stack.accessLog(), logged);
+    // Counted after the entry: anything the request made the gateway do has happened by then.
+    const exchange = { received, status: res.status, dnsQueries: this.stack.dns.queries().length, externalConnections: this.stack.connections() };
+    if (entry === undefined) return unlogged(exchange, ACCESS_LOG_WAIT_MS);
+    return observe({ ...exchange, details: entry.details, meshgate: entry.meshgate });
   }
 
   stop(): Promise<void> {

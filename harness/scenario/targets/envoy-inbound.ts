@@ -1,14 +1,16 @@
 /**
  * The `envoy` target for inbound scenarios: every request goes over a fresh TLS connection (its
  * own client certificate) to real Envoy running envoy/inbound.yaml + build/meshgate.wasm. The
- * outcome is read from the recording upstream: "allow" iff it received the request.
+ * outcome is read from the recording upstream: "allow" iff it received the request; the rule or
+ * reason from the filter's record in the access log (envoy/inbound.yaml logs `wasm.meshgate`).
  */
 import { request, rawRequest, parseRawResponse, type ClientResponse } from '../../services/client';
 import { InboundStack } from '../../stack/inbound';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import type { Json } from '../../envoy/bootstrap';
-import { deniedRule } from './details';
+import { observe, unlogged } from './observe';
+import { ACCESS_LOG_WAIT_MS, waitForEntry } from './access-log';
 
 export class EnvoyInboundTarget implements TargetExecutor {
   readonly name = 'envoy' as const;
@@ -21,11 +23,10 @@ export class EnvoyInboundTarget implements TargetExecutor {
 
   /** `replaceWasmWith`: run the scenario with other filters in meshgate's place (RBAC differential). */
   static async start(scenario: Scenario, replaceWasmWith?: Json[]): Promise<EnvoyInboundTarget> {
-    const identity = (scenario.policy.identity ?? {}) as { from?: string };
     const stack = await InboundStack.start({
       policyJson: scenario.policyJson,
-      trustDomain: String(scenario.policy.trustDomain),
-      xfccFromTrustedProxy: identity.from === 'xfcc',
+      trustDomain: scenario.normalized.trustDomain,
+      xfccFromTrustedProxy: scenario.normalized.identity.from === 'xfcc',
       replaceWasmWith,
     });
     return new EnvoyInboundTarget(scenario, stack);
@@ -55,26 +56,9 @@ export class EnvoyInboundTarget implements TargetExecutor {
     }
     this.httpExchanges++;
     const received = this.stack.upstream.received().length > 0;
-    const details = await this.accessLogDetails(this.httpExchanges);
-    const rule = deniedRule(details);
-    return {
-      outcome: received ? 'allow' : 'deny',
-      status: res.status,
-      layer: received ? 'upstream' : rule !== undefined ? 'meshgate' : 'envoy',
-      rule,
-      detail: details,
-    };
-  }
-
-  /** `%RESPONSE_CODE_DETAILS%` of the n-th logged exchange (the access log is flushed lazily). */
-  private async accessLogDetails(n: number): Promise<string | undefined> {
-    const deadline = Date.now() + 3000;
-    for (;;) {
-      const log = this.stack.accessLog();
-      if (log.length >= n) return log[n - 1].details;
-      if (Date.now() > deadline) return undefined;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const entry = await waitForEntry(() => this.stack.accessLog(), this.httpExchanges - 1);
+    if (entry === undefined) return unlogged({ received, status: res.status }, ACCESS_LOG_WAIT_MS);
+    return observe({ received, status: res.status, details: entry.details, meshgate: entry.meshgate });
   }
 
   stop(): Promise<void> {

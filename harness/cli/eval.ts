@@ -1,0 +1,63 @@
+/** `meshgate eval <policy>`: one request through the compiled filter in the emulator (harness/eval.ts). */
+import { CommanderError, Option, type Command } from 'commander';
+import { evalRequest } from '../eval';
+import { compileOrReport, EXIT_USAGE, type Io } from './io';
+
+export interface EvalFlags {
+  role: 'inbound' | 'egress';
+  identity?: string;
+  method: string;
+  path: string;
+  host?: string;
+  port?: number;
+  connect?: boolean;
+  scheme: string;
+  xfcc?: string;
+  json?: boolean;
+}
+
+function port(value: string): number {
+  return Number(value);
+}
+
+export function registerEval(program: Command, io: Io): Command {
+  return program
+    .command('eval')
+    .description('run the compiled filter in the emulator on one request and print decision, rule and reason')
+    .argument('<policy>', 'policy YAML file')
+    .addOption(new Option('--role <role>', 'which filter').choices(['inbound', 'egress']).makeOptionMandatory())
+    .option('--identity <id>', 'caller SPIFFE ID (omit: no client certificate)')
+    .option('--method <m>', 'inbound: request method', 'GET')
+    .option('--path <p>', 'inbound: request path', '/')
+    .option('--host <h>', 'egress: target host')
+    .option('--port <n>', 'egress: target port', port)
+    .option('--connect', 'egress: a CONNECT request')
+    .option('--scheme <s>', 'egress: request scheme', 'https')
+    .option('--xfcc <header>', 'x-forwarded-client-cert as the filter receives it')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, o: EvalFlags) => {
+      const compiled = compileOrReport(file, io);
+      if (o.role === 'egress' && !o.host) throw new CommanderError(EXIT_USAGE, 'meshgate.eval', 'egress: --host is required');
+      const res = await evalRequest({
+        compiled,
+        role: o.role,
+        identity: o.identity,
+        method: o.method,
+        path: o.path,
+        host: o.host,
+        port: o.port,
+        connect: Boolean(o.connect),
+        scheme: o.scheme,
+        xfcc: o.xfcc,
+      });
+      if (o.json) {
+        io.out(JSON.stringify(res, null, 2));
+        return;
+      }
+      io.out(`decision: ${res.decision}`);
+      io.out(`rule:     ${res.rule}`);
+      io.out(`identity: ${res.identity}`);
+      if (res.status) io.out(`response: ${res.status} ${res.details ?? ''}`.trimEnd());
+      io.out(`why:      ${res.explanation}`);
+    });
+}

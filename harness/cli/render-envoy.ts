@@ -1,0 +1,28 @@
+/** `meshgate render envoy <policy>`: a runnable Envoy bootstrap with its certificates (harness/render/envoy.ts). */
+import { Option, type Command } from 'commander';
+import { renderEnvoy } from '../render/envoy';
+import { compileOrReport, type Io } from './io';
+
+export interface RenderEnvoyFlags {
+  role: 'inbound' | 'egress' | 'egress-sidecar';
+  out: string;
+  wasm: string;
+  certs?: string;
+}
+
+export function registerRenderEnvoy(render: Command, io: Io): Command {
+  return render
+    .command('envoy')
+    .description('write a runnable Envoy bootstrap (func-e run -c DIR/envoy.yaml) with its certificates')
+    .argument('<policy>', 'policy YAML file')
+    .addOption(new Option('--role <role>', 'which filter').choices(['inbound', 'egress', 'egress-sidecar']).makeOptionMandatory())
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--wasm <path>', 'the module to load', 'build/meshgate.wasm')
+    .option('--certs <dir>', 'use existing ca.pem, proxy.pem, proxy-key.pem from DIR instead of minting demo ones')
+    .action(async (file: string, o: RenderEnvoyFlags) => {
+      const compiled = compileOrReport(file, io);
+      const written = await renderEnvoy({ role: o.role, compiled, outDir: o.out, wasmFile: o.wasm, certsDir: o.certs });
+      for (const f of written.files) io.out(f);
+      io.out(`run it: func-e run -c ${written.bootstrap}`);
+    });
+}

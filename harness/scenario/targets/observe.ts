@@ -1,0 +1,56 @@
+/**
+ * One reading of a request that went through the filter chain, the same on every target: what the
+ * client got, whether the service behind the proxy received it, Envoy's response details and the
+ * filter's own record. A filter that failed (a trap: 503 `wasm_fail_stream`) is a crash, never a
+ * decision, and an exchange whose record never arrived is incomplete: both carry a `problem`,
+ * which fails the request whatever the scenario expects (harness/scenario/run.ts judge).
+ */
+import type { Observation } from '../types';
+import { deniedRule, filterRecord } from './record';
+
+export interface Exchange {
+  /** The upstream (inbound) or an external service (egress) received the request. */
+  received: boolean;
+  /** HTTP status the client saw. */
+  status: number;
+  /** `%RESPONSE_CODE_DETAILS%` on Envoy; the local reply's details (or the delivery failure) on the emulator. */
+  details: string | undefined;
+  /** The `wasm.meshgate` filter-state value, if the filter wrote one. */
+  meshgate: string | undefined;
+  dnsQueries?: number;
+  externalConnections?: number;
+}
+
+/** What the filter writes when its VM traps: Envoy's and the emulator's 503 details. */
+const CRASH_DETAILS = /^wasm_fail/;
+
+export function observe(x: Exchange): Observation {
+  const record = filterRecord(x.meshgate);
+  const denied = deniedRule(x.details);
+  const counts = { dnsQueries: x.dnsQueries, externalConnections: x.externalConnections };
+  const detail = `${x.details ?? '-'} (${x.meshgate && x.meshgate !== '-' ? x.meshgate : 'meshgate left no record'})`;
+  if (CRASH_DETAILS.test(x.details ?? '')) {
+    return { outcome: x.received ? 'allow' : 'deny', status: x.status, layer: 'crash', detail, ...counts, problem: `the filter crashed (${x.status} ${x.details}): a failure, not a decision` };
+  }
+  return {
+    outcome: x.received ? 'allow' : 'deny',
+    status: x.status,
+    layer: x.received ? 'upstream' : denied !== undefined ? 'meshgate' : 'envoy',
+    decision: record?.decision,
+    rule: record?.rule ?? denied,
+    detail,
+    ...counts,
+  };
+}
+
+/** An exchange whose access-log entry did not arrive: nothing about it may be assumed. */
+export function unlogged(x: Omit<Exchange, 'details' | 'meshgate'>, waitedMs: number): Observation {
+  return {
+    outcome: x.received ? 'allow' : 'deny',
+    status: x.status,
+    layer: x.received ? 'upstream' : 'envoy',
+    dnsQueries: x.dnsQueries,
+    externalConnections: x.externalConnections,
+    problem: `no access-log entry after ${waitedMs} ms: the filter's rule or reason and Envoy's response details are unknown`,
+  };
+}
