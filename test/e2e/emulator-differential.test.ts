@@ -1,5 +1,5 @@
 /**
- * The emulator against real Envoy 1.40 (harness/emulator/differential.ts): the probe module
+ * The emulator against real Envoy 1.40 (harness/differential/emulator-vs-envoy.ts): the probe module
  * (test/fixtures/probe.ts, a filter that makes the binding's host calls on command and logs each
  * result) serves the same requests in both hosts. Every result line, every callback the host
  * made, and the final status and response details must be the same: this is what backs the

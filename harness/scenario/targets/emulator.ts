@@ -11,7 +11,7 @@
  * both checked request by request against Envoy in test/e2e/egress.test.ts; what they do not
  * model is listed in docs/egress-behaviour.md §8.
  */
-import { X509Certificate } from 'node:crypto';
+import { peerCertificate, presentRequest, type EnvoyRequest, type PeerCertificate } from '../../emulator/request';
 import { ProxyWasmVm, type PluginHandle } from '../../emulator/vm';
 import { TestCa } from '../../pki/ca';
 import { repoRoot } from '../../envoy/paths';
@@ -69,7 +69,7 @@ export interface FilterModule {
 
 export class EmulatorTarget implements TargetExecutor {
   readonly name = 'emulator' as const;
-  private readonly certs = new Map<string, Promise<{ pem: string; uris: string[] } | 'refused'>>();
+  private readonly certs = new Map<string, Promise<PeerCertificate | 'refused'>>();
 
   private constructor(
     private readonly scenario: Scenario,
@@ -91,7 +91,7 @@ export class EmulatorTarget implements TargetExecutor {
   }
 
   /** The certificate the caller presents, as the handshake would treat it. */
-  private peerCertificate(req: ScenarioRequest): Promise<{ pem: string; uris: string[] } | 'refused'> | undefined {
+  private peerCertificate(req: ScenarioRequest): Promise<PeerCertificate | 'refused'> | undefined {
     if (req.as === 'none') return undefined;
     const id = this.scenario.identities[req.as];
     const key = `${id}|${req.cert ?? ''}`;
@@ -101,9 +101,7 @@ export class EmulatorTarget implements TargetExecutor {
         // Envoy validates a presented certificate against the trust bundle (chain and dates).
         if (req.cert === 'expired' || req.cert === 'foreign-ca') return 'refused' as const;
         const minted = req.cert ? await this.ca.mintBad(req.cert, id) : await this.ca.mintSvid(id);
-        const x = new X509Certificate(minted.certPem);
-        const uris = (x.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
-        return { pem: minted.certPem, uris };
+        return peerCertificate(minted.certPem);
       })();
       this.certs.set(key, cert);
     }
@@ -153,11 +151,9 @@ export class EmulatorTarget implements TargetExecutor {
     headers = headers.filter(([k]) => k !== 'x-forwarded-client-cert' || (identitySource === 'xfcc' && cert !== undefined));
     if (identitySource !== 'xfcc' && cert !== undefined) {
       // SANITIZE_SET with uri: Envoy writes its own element for the peer it saw.
-      headers.push(['x-forwarded-client-cert', `By=spiffe://${this.scenario.normalized.trustDomain}/ns/shop/sa/billing;${cert.uris.map((u) => `URI=${u}`).join(';') || 'URI='}`]);
+      headers.push(['x-forwarded-client-cert', `By=spiffe://${this.scenario.normalized.trustDomain}/ns/shop/sa/billing;${cert.uriSans.map((u) => `URI=${u}`).join(';') || 'URI='}`]);
     }
-    const pseudo: [string, string][] = [[':authority', authority], [':method', method], [':scheme', 'https']];
-    if (pathHeader !== undefined) pseudo.push([':path', pathHeader]);
-    const seen = this.decide(cert, [...pseudo, ...headers]);
+    const seen = this.decide(cert, { method, path: pathHeader, authority, scheme: 'https', headers });
     return 'outcome' in seen ? seen : observe(seen);
   }
 
@@ -173,9 +169,7 @@ export class EmulatorTarget implements TargetExecutor {
     if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.cert})` };
     const front = egressFront(req, sidecar ? 'http' : 'https');
     if (!front.ok) return { outcome: 'deny', status: front.status, layer: 'envoy', detail: front.detail };
-    const pseudo: [string, string][] = [[':authority', front.authority], [':method', front.method], [':scheme', front.scheme]];
-    if (front.path !== undefined) pseudo.push([':path', front.path]);
-    const seen = this.decide(cert, [...pseudo, ...front.headers]);
+    const seen = this.decide(cert, { method: front.method, path: front.path, authority: front.authority, scheme: front.scheme, headers: front.headers });
     if ('outcome' in seen) return seen;
     const failure = seen.received ? egressDelivery(front) : undefined;
     return observe(failure ? { ...seen, received: false, status: 503, details: failure } : seen);
@@ -186,14 +180,8 @@ export class EmulatorTarget implements TargetExecutor {
    * let the stream continue. A filter that stops the stream without answering would leave the
    * client waiting in Envoy: that is a failure of its own.
    */
-  private decide(cert: { pem: string; uris: string[] } | undefined, requestHeaders: [string, string][]): Exchange | Observation {
-    const properties: Record<string, string | bigint | boolean> = { 'connection.id': ++connectionIds };
-    if (cert !== undefined) {
-      properties['connection.peer_certificate'] = encodeURIComponent(cert.pem);
-      properties['connection.mtls'] = true;
-      if (cert.uris.length) properties['connection.uri_san_peer_certificate'] = cert.uris[0];
-    }
-    const stream = this.plugin.newHttpStream({ properties, requestHeaders });
+  private decide(peer: PeerCertificate | undefined, request: Omit<EnvoyRequest, 'connectionId' | 'peer'>): Exchange | Observation {
+    const stream = this.plugin.newHttpStream(presentRequest({ ...request, connectionId: ++connectionIds, peer }));
     const r = stream.sendRequestHeaders({ endOfStream: true });
     stream.complete();
     const meshgate = stream.filterState['wasm.meshgate'];
