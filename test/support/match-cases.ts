@@ -93,7 +93,10 @@ const anyShape = fc.tuple(fc.constantFrom('*', '/*', '/{**}'), freeRest).map(([p
  * one of the shape's near misses (never a match).
  */
 export const pathMatchCase: fc.Arbitrary<MatchCase> = fc
-  .tuple(fc.oneof(exactShape, prefixShape, suffixShape, templateShape, anyShape), fc.boolean(), fc.option(fc.nat(), { nil: null }), fc.nat(), fc.nat(9), query)
+  .tuple(
+    fc.oneof({ weight: 2, arbitrary: exactShape }, { weight: 2, arbitrary: prefixShape }, { weight: 2, arbitrary: suffixShape }, { weight: 2, arbitrary: templateShape }, { weight: 1, arbitrary: anyShape }),
+    fc.boolean(), fc.option(fc.nat(), { nil: null }), fc.nat(), fc.nat(9), query,
+  )
   .map(([shape, fold, mask, pick, roll, q]) => {
     if (roll < 3 && shape.nearMisses.length > 0) {
       const target = shape.nearMisses[pick % shape.nearMisses.length];
