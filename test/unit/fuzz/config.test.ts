@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { ProxyWasmVm } from '../../../harness/emulator/vm';
 import { compilePolicy } from '../../../harness/policy/compile';
 import type { Role } from '../../../harness/policy/model';
-import { count, mutated, params, reportFuzz, timeoutFor } from './gen';
+import { mutated, params, reportFuzz, tally, timeoutFor } from './gen';
 
 const WASM = path.resolve(__dirname, '../../../build/meshgate.wasm');
 const VM_RUNS = 100;
@@ -48,7 +48,7 @@ async function check(name: string, role: Role, text: string): Promise<void> {
   const want = json ? compilePolicy(doc as object | null, 'fuzz.json', undefined, { role }) : undefined;
   // JSON.parse keeps the last of duplicate keys; the filter (like compilePolicyText) refuses them.
   const tsOk = want ? want.ok && !hasDuplicateKey(text) : false;
-  count(name, plugin.ok);
+  tally(name, plugin.ok ? 'accepted' : 'refused');
   if (plugin.ok !== tsOk) {
     const wasmWhy = v.logsAt('error').concat(v.logsAt('warn')).concat(v.logsAt('critical')).slice(0, 6);
     const tsWhy = want ? want.errors.slice(0, 6).map((e) => `${e.path}: ${e.message}`) : ['not JSON'];

@@ -67,6 +67,9 @@ describe('configuration errors: the same messages as proxy_on_configure', () => 
   });
 });
 
+/** Counts a tk_*_match answer: 1 match, 0 no match, < 0 refused (invalid entry or target). */
+const tallyMatch = (name: string, answer: number) => tally(name, answer === 1 ? 'match' : answer === 0 ? 'no match' : `refused (${answer})`);
+
 describe('matchers on random strings: validity, refusals and agreement', () => {
   const chars = (alphabet: string[], maxLength: number) => fc.array(fc.constantFrom(...alphabet), { maxLength }).map((a) => a.join(''));
   const PATH_ALPHABET = ['/', '.', '%', '2', 'f', 'F', 'e', '5', 'c', 'a', 'A', '~', '-', '\\', ' ', '\u00e4', '?', '#', '*', '{', '}', 'b', '7', '0'];
@@ -89,6 +92,7 @@ describe('matchers on random strings: validity, refusals and agreement', () => {
         const valid = tk.json<{ valid: boolean }>('tk_path_pattern', pattern).valid;
         if (valid !== (pathPatternError(pattern) === null)) return false;
         const want = tk.num('tk_path_match', pattern, p, fold);
+        tallyMatch('paths random strings', want);
         if (want < 0) return !valid || canonicalPath(p) === null;
         return (want === 1) === matchPath(pattern, p, { caseInsensitive: fold });
       }),
@@ -115,6 +119,7 @@ describe('matchers on random strings: validity, refusals and agreement', () => {
       fc.property(chars(HOST_ALPHABET, 10), chars(HOST_ALPHABET, 10), (pattern, name) => {
         if ((tk.call('tk_host_pattern', pattern) === '') !== (hostPatternError(pattern) === null)) return false;
         const want = tk.num('tk_host_match', pattern, name);
+        tallyMatch('hosts random strings', want);
         const target = parseAuthority(name, { scheme: 'http', connect: false });
         if (want === -1) return hostPatternError(pattern) !== null;
         if (want === -2) return 'error' in target;
@@ -136,6 +141,7 @@ describe('matchers on random strings: validity, refusals and agreement', () => {
         const cidr = slash ? `${a}/${b}` : a;
         if (tk.call('tk_cidr', cidr) !== (cidrError(cidr) ?? '')) return false;
         const want = tk.num('tk_cidr_match', cidr, t);
+        tallyMatch('cidrs random strings', want);
         const parsed = parseAuthority(t, { scheme: 'http', connect: false });
         if (want === -1) return cidrError(cidr) !== null;
         if (want === -2) return 'error' in parsed;
@@ -149,7 +155,7 @@ describe('matchers on random strings: validity, refusals and agreement', () => {
 describe('matchers on cases built to match or to just miss: the known answer on both sides', () => {
   /** Checks one case: the wasm answer (1/0) and the TypeScript one both equal the built answer. */
   function check(name: string, c: MatchCase, wasm: number, ts: boolean): void {
-    tally(name, wasm === 1 ? 'match' : wasm === 0 ? 'no match' : `refused (${wasm})`);
+    tallyMatch(name, wasm);
     expect({ case: c, wasm, ts }).toEqual({ case: c, wasm: c.expect ? 1 : 0, ts: c.expect });
   }
   const http = { scheme: 'http', connect: false };
