@@ -19,7 +19,7 @@ import {
 import { validatePolicyValue } from '../../../harness/policy/validate';
 import { loadTestkit } from '../wasm/testkit';
 import { cidrMatchCase, hostMatchCase, pathMatchCase, type MatchCase } from '../../support/match-cases';
-import { RUNS, expectShare, params, reportFuzz, tally } from '../fuzz/gen';
+import { RUNS, expectShare, params, reportFuzz, tally, timeoutFor } from '../fuzz/gen';
 
 const tk = loadTestkit();
 reportFuzz('test/unit/policy/differential.test.ts');
@@ -84,7 +84,7 @@ describe('matchers on random strings: validity, refusals and agreement', () => {
       }),
       params(MATCHER_RUNS),
     );
-  });
+  }, timeoutFor(MATCHER_RUNS));
 
   it('path patterns: validity, and agreement (byte-exact and case-folded)', () => {
     fc.assert(
@@ -98,7 +98,7 @@ describe('matchers on random strings: validity, refusals and agreement', () => {
       }),
       params(MATCHER_RUNS),
     );
-  });
+  }, timeoutFor(MATCHER_RUNS));
 
   it('authorities', () => {
     fc.assert(
@@ -112,7 +112,7 @@ describe('matchers on random strings: validity, refusals and agreement', () => {
       }),
       params(MATCHER_RUNS),
     );
-  });
+  }, timeoutFor(MATCHER_RUNS));
 
   it('hosts entries: validity, and agreement', () => {
     fc.assert(
@@ -127,7 +127,7 @@ describe('matchers on random strings: validity, refusals and agreement', () => {
       }),
       params(MATCHER_RUNS),
     );
-  });
+  }, timeoutFor(MATCHER_RUNS));
 
   it('cidrs entries: validity, and agreement', () => {
     const octet = fc.constantFrom('0', '1', '10', '127', '255', '256', '010', '0x7f', '');
@@ -149,7 +149,7 @@ describe('matchers on random strings: validity, refusals and agreement', () => {
       }),
       params(MATCHER_RUNS),
     );
-  });
+  }, timeoutFor(MATCHER_RUNS));
 });
 
 describe('matchers on cases built to match or to just miss: the known answer on both sides', () => {
@@ -169,7 +169,7 @@ describe('matchers on cases built to match or to just miss: the known answer on 
     fc.assert(fc.property(arb, (c) => check(name, c, ...answers(c))), params(MATCHER_RUNS));
     expectShare(name, 'match', 0.3);
     expectShare(name, 'no match', 0.1);
-  });
+  }, timeoutFor(MATCHER_RUNS));
 });
 
 // ---- decisions --------------------------------------------------------------------------------
