@@ -2,17 +2,17 @@
  * Property-based fuzzing (issue 7, item 2) of the plugin-configuration parser: texts go through
  * the real module (build/meshgate.wasm) in the emulator, `vm.startPlugin({ rootId, configuration })`
  * — on_vm_start + on_configure, as Envoy runs them. Properties: never a trap (`vm.failed` stays
- * null), no hang (each start is timed), and whenever the text is valid JSON the filter accepts it
- * exactly when the TypeScript compiler (harness/policy/compile.ts, role-aware) says `ok`; text
- * that is not JSON is always refused. A fresh VM every VM_RUNS starts. Fixed seed; runs per
- * property: MESHGATE_FUZZ_RUNS (default 2000).
+ * null), and whenever the text is valid JSON the filter accepts it exactly when the TypeScript
+ * compiler (harness/policy/compile.ts, role-aware) says `ok`; text that is not JSON is always
+ * refused. A fresh VM every VM_RUNS starts. Runs per property:
+ * MESHGATE_FUZZ_RUNS (default 2000); seed: MESHGATE_FUZZ_SEED or random, printed (gen.ts).
  */
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { ProxyWasmVm } from '../../../harness/emulator/vm';
 import { compilePolicy } from '../../../harness/policy/compile';
 import type { Role } from '../../../harness/policy/model';
-import { count, mutated, params, stats, timed, timeoutFor } from './gen';
+import { mutated, params, reportFuzz, tally, timeoutFor } from './gen';
 
 const WASM = path.resolve(__dirname, '../../../build/meshgate.wasm');
 const VM_RUNS = 100;
@@ -28,16 +28,13 @@ async function freshVm(): Promise<ProxyWasmVm> {
   return vm;
 }
 
-afterAll(() => {
-  // eslint-disable-next-line no-console
-  console.log(`fuzz config: ${Object.entries(stats).map(([k, s]) => `${k} ${s.runs} inputs (${s.valid} accepted)`).join('; ')}`);
-});
+reportFuzz('test/unit/fuzz/config.test.ts');
 
 /** Starts the plugin on `text`; checks no trap and agreement with the TypeScript compiler. */
 async function check(name: string, role: Role, text: string): Promise<void> {
   const v = await freshVm();
   v.clearLogs();
-  const plugin = timed('startPlugin', () => v.startPlugin({ rootId: `meshgate_${role}`, configuration: text }));
+  const plugin = v.startPlugin({ rootId: `meshgate_${role}`, configuration: text });
   const failed = v.failed;
   if (failed !== null) vm = undefined; // never reuse a trapped VM
   expect({ text, role, trap: failed }).toEqual({ text, role, trap: null });
@@ -51,7 +48,7 @@ async function check(name: string, role: Role, text: string): Promise<void> {
   const want = json ? compilePolicy(doc as object | null, 'fuzz.json', undefined, { role }) : undefined;
   // JSON.parse keeps the last of duplicate keys; the filter (like compilePolicyText) refuses them.
   const tsOk = want ? want.ok && !hasDuplicateKey(text) : false;
-  count(name, plugin.ok);
+  tally(name, plugin.ok ? 'accepted' : 'refused');
   if (plugin.ok !== tsOk) {
     const wasmWhy = v.logsAt('error').concat(v.logsAt('warn')).concat(v.logsAt('critical')).slice(0, 6);
     const tsWhy = want ? want.errors.slice(0, 6).map((e) => `${e.path}: ${e.message}`) : ['not JSON'];

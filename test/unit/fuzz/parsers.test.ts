@@ -2,21 +2,18 @@
  * Property-based fuzzing (issue 7, item 2) of the pure parsers in build/testkit.wasm against
  * their TypeScript twins: SPIFFE IDs, XFCC headers, egress authorities, canonical paths. Inputs
  * are valid seeds mutated toward the interesting space (gen.ts). Every property: no trap (a trap
- * throws out of the call), no hang (each call is timed), and the same answer as TypeScript.
- * Runs per property: MESHGATE_FUZZ_RUNS (default 2000); fixed seed.
+ * throws out of the call) and the same answer as TypeScript. Runs per property:
+ * MESHGATE_FUZZ_RUNS (default 2000); seed: MESHGATE_FUZZ_SEED or random, printed (gen.ts).
  */
 import fc from 'fast-check';
 import { loadTestkit } from '../wasm/testkit';
 import { validateSpiffeId } from '../../../harness/policy/spiffe';
 import { canonicalPath, parseAuthority } from '../../../harness/policy/patterns';
 import { xfccModel } from '../../support/xfcc-model';
-import { RUNS, count, mutated, params, stats, timed, timeoutFor } from './gen';
+import { RUNS, count, mutated, params, reportFuzz, timeoutFor } from './gen';
 
 const tk = loadTestkit();
-afterAll(() => {
-  // eslint-disable-next-line no-console
-  console.log(`fuzz parsers: ${Object.entries(stats).map(([k, s]) => `${k} ${s.runs} inputs (${s.valid} valid)`).join('; ')}`);
-});
+reportFuzz('test/unit/fuzz/parsers.test.ts');
 
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 const DIGITS = '0123456789';
@@ -33,7 +30,7 @@ describe('SPIFFE ID', () => {
   it('wasm and validateSpiffeId give the same code', () => {
     fc.assert(
       fc.property(mutated(seeds, `${LOWER}${DIGITS}._-/:ABCS`), (id) => {
-        const wasm = timed('tk_spiffe_validate', () => tk.call('tk_spiffe_validate', id));
+        const wasm = tk.call('tk_spiffe_validate', id);
         const ts = validateSpiffeId(id) ?? 'ok';
         count('spiffe', ts === 'ok');
         expect({ id, wasm }).toEqual({ id, wasm: ts });
@@ -53,7 +50,7 @@ describe('XFCC', () => {
   it('wasm and the TypeScript model agree (ok, elements, by, uri)', () => {
     fc.assert(
       fc.property(mutated(seeds, `${LOWER}Hash=URIBy;,": \\/.\t`, 8), (h) => {
-        const got = timed('tk_xfcc', () => tk.json('tk_xfcc', h));
+        const got = tk.json('tk_xfcc', h);
         const want = xfccModel(h);
         count('xfcc', want.ok);
         if (!want.ok) {
@@ -79,7 +76,7 @@ describe('egress authority', () => {
   it('wasm and parseAuthority agree (error code, or name/ip and port)', () => {
     fc.assert(
       fc.property(mutated(seeds, `${LOWER}${DIGITS}-.:[]xfABCDEF`), scheme, fc.boolean(), (a, s, connect) => {
-        const got = timed('tk_target', () => tk.json('tk_target', a, s, connect));
+        const got = tk.json('tk_target', a, s, connect);
         const ts = parseAuthority(a, { scheme: s, connect });
         const want = 'error' in ts ? { ok: false, error: ts.error } : 'name' in ts ? { ok: true, name: ts.name, port: ts.port } : { ok: true, ip: ts.ip, port: ts.port };
         count('authority', want.ok);
@@ -95,7 +92,7 @@ describe('canonical path', () => {
   it('wasm and canonicalPath agree', () => {
     fc.assert(
       fc.property(mutated(seeds, `${LOWER}AZ${DIGITS}-._~!$&'()*+,;=:@%/?2fF5cCe`), (p) => {
-        const got = timed('tk_path_canonical', () => tk.num('tk_path_canonical', p));
+        const got = tk.num('tk_path_canonical', p);
         const ts = canonicalPath(p);
         count('path', ts !== null);
         expect({ p, got }).toEqual({ p, got: ts === null ? -1 : Buffer.byteLength(ts, 'utf8') });
@@ -105,16 +102,15 @@ describe('canonical path', () => {
   }, timeoutFor());
 });
 
-describe('raw bytes (not representable as TypeScript strings): no trap, no hang', () => {
+describe('raw bytes (not representable as TypeScript strings): no trap', () => {
   const bytes = fc.uint8Array({ maxLength: 96 });
   it.each(['tk_spiffe_validate', 'tk_xfcc', 'tk_path_canonical'])('%s', (fn) => {
     fc.assert(
       fc.property(bytes, (b) => {
         // tk_path_canonical returns a length, tk_spiffe_validate a code, tk_xfcc JSON
-        const valid = timed(fn, () =>
-          fn === 'tk_path_canonical' ? tk.num(fn, Buffer.from(b)) >= 0
-            : fn === 'tk_xfcc' ? tk.json(fn, Buffer.from(b)).ok === true
-              : tk.call(fn, Buffer.from(b)) === 'ok');
+        const valid = fn === 'tk_path_canonical' ? tk.num(fn, Buffer.from(b)) >= 0
+          : fn === 'tk_xfcc' ? tk.json(fn, Buffer.from(b)).ok === true
+            : tk.call(fn, Buffer.from(b)) === 'ok';
         count(`bytes ${fn}`, valid);
       }),
       params(),
@@ -123,7 +119,7 @@ describe('raw bytes (not representable as TypeScript strings): no trap, no hang'
   it('tk_target', () => {
     fc.assert(
       fc.property(bytes, fc.boolean(), (b, connect) => {
-        const r = timed('tk_target', () => tk.json('tk_target', Buffer.from(b), 'https', connect));
+        const r = tk.json('tk_target', Buffer.from(b), 'https', connect);
         expect(typeof r.ok).toBe('boolean');
         count('bytes tk_target', r.ok);
       }),

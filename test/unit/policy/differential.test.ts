@@ -2,7 +2,10 @@
  * The TypeScript policy code against the Wasm filter's pure code (build/testkit.wasm, the same
  * AssemblyScript the filter runs): configuration errors, matchers and decisions must agree, for
  * fixed cases and for random inputs. A difference is a bug on one side (or an unpinned choice
- * that belongs in test/vectors/).
+ * that belongs in test/vectors/). Matchers get two kinds of input: random strings (which check
+ * validity and refusals: they almost never match) and cases built to match or to just miss
+ * (test/support/match-cases.ts), where both sides must give the known answer. The fast-check
+ * seed is printed and replayable (test/unit/fuzz/gen.ts), with the match counts per property.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,8 +18,13 @@ import {
 } from '../../../harness/policy/patterns';
 import { validatePolicyValue } from '../../../harness/policy/validate';
 import { loadTestkit } from '../wasm/testkit';
+import { cidrMatchCase, hostMatchCase, pathMatchCase, type MatchCase } from '../../support/match-cases';
+import { RUNS, expectShare, params, reportFuzz, tally, timeoutFor } from '../fuzz/gen';
 
 const tk = loadTestkit();
+reportFuzz('test/unit/policy/differential.test.ts');
+/** Runs of each matcher property: 20000, or MESHGATE_FUZZ_RUNS when set. */
+const MATCHER_RUNS = process.env.MESHGATE_FUZZ_RUNS ? RUNS : 20000;
 const FIXTURES = path.join(__dirname, 'fixtures');
 const sorted = (xs: string[]) => [...xs].sort();
 
@@ -59,7 +67,10 @@ describe('configuration errors: the same messages as proxy_on_configure', () => 
   });
 });
 
-describe('matchers on random inputs', () => {
+/** Counts a tk_*_match answer: 1 match, 0 no match, < 0 refused (invalid entry or target). */
+const tallyMatch = (name: string, answer: number) => tally(name, answer === 1 ? 'match' : answer === 0 ? 'no match' : `refused (${answer})`);
+
+describe('matchers on random strings: validity, refusals and agreement', () => {
   const chars = (alphabet: string[], maxLength: number) => fc.array(fc.constantFrom(...alphabet), { maxLength }).map((a) => a.join(''));
   const PATH_ALPHABET = ['/', '.', '%', '2', 'f', 'F', 'e', '5', 'c', 'a', 'A', '~', '-', '\\', ' ', '\u00e4', '?', '#', '*', '{', '}', 'b', '7', '0'];
   const HOST_ALPHABET = ['a', 'B', '0', '1', '9', 'x', '.', '-', '*', ':', '[', ']', '@', '_', '\u00fc', 'f', '2', '5'];
@@ -71,22 +82,23 @@ describe('matchers on random inputs', () => {
         const c = canonicalPath(p);
         return c === null ? n === -1 : n === Buffer.byteLength(c);
       }),
-      { numRuns: 20000 },
+      params(MATCHER_RUNS),
     );
-  });
+  }, timeoutFor(MATCHER_RUNS));
 
-  it('path patterns: validity, and matching (byte-exact and case-folded)', () => {
+  it('path patterns: validity, and agreement (byte-exact and case-folded)', () => {
     fc.assert(
       fc.property(chars(PATH_ALPHABET, 10), chars(PATH_ALPHABET, 10), fc.boolean(), (pattern, p, fold) => {
         const valid = tk.json<{ valid: boolean }>('tk_path_pattern', pattern).valid;
         if (valid !== (pathPatternError(pattern) === null)) return false;
         const want = tk.num('tk_path_match', pattern, p, fold);
+        tallyMatch('paths random strings', want);
         if (want < 0) return !valid || canonicalPath(p) === null;
         return (want === 1) === matchPath(pattern, p, { caseInsensitive: fold });
       }),
-      { numRuns: 20000 },
+      params(MATCHER_RUNS),
     );
-  });
+  }, timeoutFor(MATCHER_RUNS));
 
   it('authorities', () => {
     fc.assert(
@@ -98,25 +110,26 @@ describe('matchers on random inputs', () => {
         if ('ip' in m) return w.ip === m.ip && w.port === m.port;
         return false;
       }),
-      { numRuns: 20000 },
+      params(MATCHER_RUNS),
     );
-  });
+  }, timeoutFor(MATCHER_RUNS));
 
-  it('hosts entries and matching', () => {
+  it('hosts entries: validity, and agreement', () => {
     fc.assert(
       fc.property(chars(HOST_ALPHABET, 10), chars(HOST_ALPHABET, 10), (pattern, name) => {
         if ((tk.call('tk_host_pattern', pattern) === '') !== (hostPatternError(pattern) === null)) return false;
         const want = tk.num('tk_host_match', pattern, name);
+        tallyMatch('hosts random strings', want);
         const target = parseAuthority(name, { scheme: 'http', connect: false });
         if (want === -1) return hostPatternError(pattern) !== null;
         if (want === -2) return 'error' in target;
         return (want === 1) === matchHost(pattern, target);
       }),
-      { numRuns: 20000 },
+      params(MATCHER_RUNS),
     );
-  });
+  }, timeoutFor(MATCHER_RUNS));
 
-  it('cidrs entries and matching', () => {
+  it('cidrs entries: validity, and agreement', () => {
     const octet = fc.constantFrom('0', '1', '10', '127', '255', '256', '010', '0x7f', '');
     const v4 = fc.array(octet, { minLength: 1, maxLength: 5 }).map((a) => a.join('.'));
     const v6 = fc.array(fc.constantFrom('', '1', 'ffff', 'fe80', '0', '12345', 'db8', '2001'), { minLength: 1, maxLength: 9 }).map((a) => a.join(':'));
@@ -128,14 +141,35 @@ describe('matchers on random inputs', () => {
         const cidr = slash ? `${a}/${b}` : a;
         if (tk.call('tk_cidr', cidr) !== (cidrError(cidr) ?? '')) return false;
         const want = tk.num('tk_cidr_match', cidr, t);
+        tallyMatch('cidrs random strings', want);
         const parsed = parseAuthority(t, { scheme: 'http', connect: false });
         if (want === -1) return cidrError(cidr) !== null;
         if (want === -2) return 'error' in parsed;
         return (want === 1) === matchCidr(cidr, parsed);
       }),
-      { numRuns: 20000 },
+      params(MATCHER_RUNS),
     );
-  });
+  }, timeoutFor(MATCHER_RUNS));
+});
+
+describe('matchers on cases built to match or to just miss: the known answer on both sides', () => {
+  /** Checks one case: the wasm answer (1/0) and the TypeScript one both equal the built answer. */
+  function check(name: string, c: MatchCase, wasm: number, ts: boolean): void {
+    tallyMatch(name, wasm);
+    expect({ case: c, wasm, ts }).toEqual({ case: c, wasm: c.expect ? 1 : 0, ts: c.expect });
+  }
+  const http = { scheme: 'http', connect: false };
+
+  it.each([
+    ['paths', pathMatchCase, (c: MatchCase) => [tk.num('tk_path_match', c.pattern, c.target, c.fold), matchPath(c.pattern, c.target, { caseInsensitive: c.fold })] as const],
+    ['hosts', hostMatchCase, (c: MatchCase) => [tk.num('tk_host_match', c.pattern, c.target), matchHost(c.pattern, parseAuthority(c.target, http))] as const],
+    ['cidrs', cidrMatchCase, (c: MatchCase) => [tk.num('tk_cidr_match', c.pattern, c.target), matchCidr(c.pattern, parseAuthority(c.target, http))] as const],
+  ] as const)('%s', (field, arb, answers) => {
+    const name = `${field} built cases`;
+    fc.assert(fc.property(arb, (c) => check(name, c, ...answers(c))), params(MATCHER_RUNS));
+    expectShare(name, 'match', 0.3);
+    expectShare(name, 'no match', 0.1);
+  }, timeoutFor(MATCHER_RUNS));
 });
 
 // ---- decisions --------------------------------------------------------------------------------
@@ -187,7 +221,7 @@ describe('decisions: the reference evaluator decides like the filter', () => {
           }
         }
       }),
-      { numRuns: 150 },
+      params(150),
     );
   });
 
@@ -203,7 +237,7 @@ describe('decisions: the reference evaluator decides like the filter', () => {
           }
         }
       }),
-      { numRuns: 150 },
+      params(150),
     );
   });
 });
