@@ -63,7 +63,7 @@ interface Scenario {
   /** The host's log level hides the probe's result lines (info): expect none. */
   silent?: true;
   /** What the host holds afterwards. */
-  then?: (run: PhaseRun) => void;
+  after?: (run: PhaseRun) => void;
 }
 
 const BIG = `A${'x'.repeat(99_998)}Z`;
@@ -85,7 +85,7 @@ const SCENARIOS: Scenario[] = [
       ['get-metric counter', '0'],
       ['get-metric gauge', '0'],
     ],
-    then: ({ vm }) => expect(vm.metrics()).toEqual({ 'probe.counter': 0, 'probe.gauge': 0, 'probe.histogram': 0 }),
+    after: ({ vm }) => expect(vm.metrics()).toEqual({ 'probe.counter': 0, 'probe.gauge': 0, 'probe.histogram': 0 }),
   },
   {
     what: 'tick: the log level is current, the plugin configuration is gone (NotFound → false)',
@@ -126,7 +126,7 @@ const SCENARIOS: Scenario[] = [
       ['get resp :status', 'value:200'],
       ['add resp x-a 1', 'true'],
     ],
-    then: ({ stream }) => {
+    after: ({ stream }) => {
       expect(stream.responseHeaders).toEqual([[':status', '200'], ['x-a', '1']]);
       expect(stream.requestHeaders.map(([k]) => k)).toEqual([':method', ':path', ':authority', 'x-probe-response']); // untouched
     },
@@ -184,7 +184,7 @@ const SCENARIOS: Scenario[] = [
       ['setprop probe_empty', 'true'],
       ['prop-len probe_empty', 'len:0'],
     ],
-    then: ({ stream }) => expect(stream.filterState).toEqual({ 'wasm.meshgate': 'decided', 'wasm.probe_empty': '' }),
+    after: ({ stream }) => expect(stream.filterState).toEqual({ 'wasm.meshgate': 'decided', 'wasm.probe_empty': '' }),
   },
   {
     what: 'a property larger than the scratch region arrives whole',
@@ -206,7 +206,7 @@ const SCENARIOS: Scenario[] = [
       ['inc-redefined 1', 'true'],
       ['get-metric counter', '11'],
     ],
-    then: ({ vm }) => expect(vm.metric('probe.counter')).toBe(11),
+    after: ({ vm }) => expect(vm.metric('probe.counter')).toBe(11),
   },
   {
     what: 'gauges go both ways and record sets; histograms only record (BadArgument); unknown ids and types are refused',
@@ -230,7 +230,7 @@ const SCENARIOS: Scenario[] = [
       ['raw-define 3 probe.bad_type', BAD],
       ['define 1 probe.gauge2', 'ok'],
     ],
-    then: ({ vm }) => {
+    after: ({ vm }) => {
       expect(vm.metric('probe.gauge')).toBe(42);
       expect(vm.histogram('probe.histogram')).toEqual([7n]);
     },
@@ -245,7 +245,7 @@ const SCENARIOS: Scenario[] = [
       ['loglevel', '0'],
       ['time', T],
     ],
-    then: (run) => expect(levelLines(run)).toEqual(['trace: level 0', 'debug: level 1', 'info: level 2', 'warn: level 3', 'error: level 4', 'critical: level 5']),
+    after: (run) => expect(levelLines(run)).toEqual(['trace: level 0', 'debug: level 1', 'info: level 2', 'warn: level 3', 'error: level 4', 'critical: level 5']),
   },
   {
     what: 'lines below the logger level are dropped, like Envoy\'s wasm logger',
@@ -253,13 +253,13 @@ const SCENARIOS: Scenario[] = [
     setup: { logLevel: 3 },
     silent: true,
     calls: [0, 1, 2, 3, 4, 5].map((l): [string, string] => [`logbytes ${l} level ${l}`, 'ok']),
-    then: (run) => expect(levelLines(run)).toEqual(['warn: level 3', 'error: level 4', 'critical: level 5']),
+    after: (run) => expect(levelLines(run)).toEqual(['warn: level 3', 'error: level 4', 'critical: level 5']),
   },
   {
     what: 'a bad level through log() is refused without trapping',
     phase: 'on_request_headers',
     calls: [['log 1 quiet', 'ok'], ['log 3 loud', 'ok'], ['log 9 nowhere', 'ok']],
-    then: ({ vm }) => {
+    after: ({ vm }) => {
       expect(vm.logs.filter((l) => /quiet|loud|nowhere/.test(l.message) && !l.message.startsWith('probe on_')).map((l) => `${l.level} ${l.message}`)).toEqual(['warn loud']);
       expect(vm.failed).toBeNull();
     },
@@ -275,7 +275,7 @@ describe('scenarios: what the wrappers answer, and what the host holds after', (
   test.each(SCENARIOS.map((s) => [`${s.phase}: ${s.what}`, s] as const))('%s', async (_, s) => {
     const run = await runInPhase(wasm, s.phase, s.calls.map(([call]) => call), s.setup);
     expect(run.results).toEqual(s.silent ? [] : s.calls.map(([call, result]) => `${call} => ${result}`));
-    s.then?.(run);
+    s.after?.(run);
   });
 });
 
