@@ -38,6 +38,11 @@ export const PROBE_CASES: ProbeCase[] = [
   { 'x-probe': 'reply 403 denied by the probe', 'x-probe-response': 'pairs resp; add resp x-after 1', 'x-probe-response-body': 'body' },
   { 'x-probe': 'reply-empty 401 no body', 'x-probe-response': 'pairs resp; reply 500 again', 'x-probe-response-body': 'body' },
   { 'x-probe-response': 'reply 502 upstream said no' },
+  // raw statuses the binding's wrappers fold into false or a fallback (test/unit/emulator/hostcall-phases.test.ts)
+  {
+    'x-probe': 'raw-prop nothing/here; raw-config; raw-log 6 x; raw-inc counter 0; raw-inc histogram 1; raw-get-metric histogram; raw-inc unknown 1; raw-get-metric unknown; raw-define 3 probe.bad_type; prop-u64 plugin_root_id',
+    'x-probe-log': 'raw-add req x 1; raw-add resp x 1; raw-get resp :status',
+  },
 ];
 
 export interface DifferentialCase {
