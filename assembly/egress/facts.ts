@@ -5,7 +5,7 @@
 // the URI's host into :authority (allow_absolute_url). That is the name the dynamic forward proxy
 // resolves and dials next, so the filter judges exactly what will be dialed.
 import { HostKey } from "../proxywasm";
-import { EgressFacts } from "../policy/decide";
+import { RequestFacts } from "../policy/facts";
 import { Policy } from "../policy/policy";
 import { PeerIdentity } from "../filter/peer";
 import { RequestHeaders } from "../filter/headers";
@@ -23,7 +23,7 @@ export class EgressFactsReader {
     ]),
   );
 
-  read(policy: Policy, peer: PeerIdentity, facts: EgressFacts): void {
+  read(policy: Policy, peer: PeerIdentity, facts: RequestFacts): void {
     const h = this.headers;
     h.read();
     facts.identity = peer.resolve(policy, h.value(XFCC), h.has(XFCC));
@@ -31,6 +31,6 @@ export class EgressFactsReader {
     const authority = h.value(AUTHORITY);
     const scheme = h.value(SCHEME);
     const connect = bytesEqualAscii(method.ptr, method.len, "CONNECT");
-    facts.set(authority.ptr, authority.len, scheme.ptr, scheme.len, connect);
+    facts.setEgress(authority.ptr, authority.len, scheme.ptr, scheme.len, connect);
   }
 }

@@ -3,7 +3,9 @@
 // Pipeline: facts (facts.ts) → decideEgress (pure) → enforce (filter/root.ts).
 import { HttpContext, RootContext, registerRootContext } from "../proxywasm";
 import { ROLE_EGRESS } from "../policy/policy";
-import { Decision, EgressFacts, decideEgress } from "../policy/decide";
+import { Decision, decideEgress } from "../policy/decide";
+import { RequestFacts } from "../policy/facts";
+import { Evaluation } from "../policy/evaluation";
 import { Identity } from "../spiffe/identity";
 import { PolicyRoot, enforce } from "../filter/root";
 import { EgressFactsReader } from "./facts";
@@ -11,7 +13,7 @@ import { EgressFactsReader } from "./facts";
 export const EGRESS_ROOT_ID = "meshgate_egress";
 
 class EgressRoot extends PolicyRoot {
-  readonly facts: EgressFacts = new EgressFacts(new Identity());
+  readonly ev: Evaluation = new Evaluation(new RequestFacts(new Identity()));
   readonly reader: EgressFactsReader = new EgressFactsReader();
   readonly decision: Decision = new Decision();
 
@@ -22,9 +24,9 @@ class EgressStream extends HttpContext {
   onRequestHeaders(headerCount: i32, endOfStream: bool): i32 {
     const root = changetype<EgressRoot>(this.root);
     const policy = root.policy!;
-    root.reader.read(policy, root.peer, root.facts);
-    decideEgress(policy, root.facts, root.decision);
-    return enforce(root, root.decision, root.facts.identity);
+    root.reader.read(policy, root.peer, root.ev.facts);
+    decideEgress(policy, root.ev, root.decision);
+    return enforce(root, root.decision, root.ev.facts.identity);
   }
 
   onDelete(): void {

@@ -8,7 +8,8 @@ import {
 } from "../proxywasm";
 import { compilePolicy } from "../policy/config";
 import { Policy, roleName } from "../policy/policy";
-import { Decision, DECISION_DENY, writeFilterState, writeDebugLine, writeRuleLabel } from "../policy/decide";
+import { Decision, DECISION_DENY } from "../policy/decide";
+import { writeFilterState, writeDebugLine, writeRuleLabel } from "./report";
 import { Identity } from "../spiffe/identity";
 import { StrBuf } from "../util/strbuf";
 import { PolicyCounters } from "./counters";

@@ -4,7 +4,9 @@
 // nothing is buffered and no other callback does work.
 import { HttpContext, RootContext, registerRootContext } from "../proxywasm";
 import { ROLE_INBOUND } from "../policy/policy";
-import { Decision, InboundFacts, decideInbound } from "../policy/decide";
+import { Decision, decideInbound } from "../policy/decide";
+import { RequestFacts } from "../policy/facts";
+import { Evaluation } from "../policy/evaluation";
 import { Identity } from "../spiffe/identity";
 import { PolicyRoot, enforce } from "../filter/root";
 import { InboundFactsReader } from "./facts";
@@ -13,7 +15,7 @@ export const INBOUND_ROOT_ID = "meshgate_inbound";
 
 class InboundRoot extends PolicyRoot {
   // One set of fact/decision objects per root (per worker VM): callbacks never interleave.
-  readonly facts: InboundFacts = new InboundFacts(new Identity());
+  readonly ev: Evaluation = new Evaluation(new RequestFacts(new Identity()));
   readonly reader: InboundFactsReader = new InboundFactsReader();
   readonly decision: Decision = new Decision();
 
@@ -24,9 +26,9 @@ class InboundStream extends HttpContext {
   onRequestHeaders(headerCount: i32, endOfStream: bool): i32 {
     const root = changetype<InboundRoot>(this.root);
     const policy = root.policy!;
-    root.reader.read(policy, root.peer, root.facts);
-    decideInbound(policy, root.facts, root.decision);
-    return enforce(root, root.decision, root.facts.identity);
+    root.reader.read(policy, root.peer, root.ev.facts);
+    decideInbound(policy, root.ev, root.decision);
+    return enforce(root, root.decision, root.ev.facts.identity);
   }
 
   onDelete(): void {

@@ -22,20 +22,14 @@
 //   mode (enforce|audit), and the role's matcher fields; every list non-empty; unknown keys are
 //   errors (a field of the other role says so).
 
-import { JsonDoc, parseJson, J_STRING, J_ARRAY, J_OBJECT, J_NUMBER, jsonKindName } from "../util/json";
+import { JsonDoc, parseJson, J_STRING, J_ARRAY, J_OBJECT, jsonKindName } from "../util/json";
 import { sha256Hex } from "../util/sha256";
 import { StrBuf } from "../util/strbuf";
 import { ByteTable } from "../util/bytetable";
 import { validateSpiffeId, validateTrustDomain, spiffeCodeMessage, SPIFFE_OK } from "../spiffe/id";
 import { IdentityResolver, SOURCE_PEER_CERTIFICATE, SOURCE_XFCC, SOURCE_LOCAL } from "../spiffe/identity";
-import {
-  Policy, Rule, ROLE_INBOUND, ROLE_EGRESS, roleName, ACTION_ALLOW, ACTION_DENY,
-  F_FROM, F_NOT_FROM, F_METHODS, F_NOT_METHODS, F_PATHS, F_NOT_PATHS, F_HOSTS, F_NOT_HOSTS,
-  F_PORTS, F_NOT_PORTS, F_CIDRS, F_NOT_CIDRS, F_COUNT, fieldName, fieldCode, fieldInRole,
-} from "./policy";
-import { FromEntry, parseFromEntry, IdSet, MethodSet, PortSet, methodError } from "./matchers";
-import { PathPattern, parsePathPattern, PathSet } from "./path";
-import { hostPatternError, parseCidr, cidrBitsScratch, HostSet, CidrSet } from "./host";
+import { Policy, Rule, ROLE_INBOUND, ROLE_EGRESS, roleName, ACTION_ALLOW, ACTION_DENY } from "./policy";
+import { F_COUNT, fieldOf, fieldCode, fieldInRole, isNegation } from "./fields";
 
 export class CompileResult {
   /** The compiled policy, or null when there were errors. */
@@ -58,7 +52,6 @@ class RuleDesc {
 
 class Compiler {
   errors: string[] = [];
-  fromScratch: FromEntry = new FromEntry();
   quoteBuf: StrBuf = new StrBuf(512);
   // what pass 1 learned
   tdNode: i32 = -1;
@@ -280,33 +273,22 @@ class Compiler {
     return d;
   }
 
-  /** Validates one matcher list. */
+  /** Validates one matcher list (field code `code`). */
   field(code: i32, list: i32, path: string): void {
     const doc = this.doc;
     if (!this.isList(list, path)) return;
+    const spec = fieldOf(code);
     let e = list + 1;
     const n = doc.count(list);
-    const fe = this.fromScratch;
-    const ip = heap.alloc(16);
     for (let i = 0; i < n; i++) {
       const p = path + "[" + i.toString() + "]";
-      if (code == F_PORTS || code == F_NOT_PORTS) {
-        if (doc.kind(e) != J_NUMBER) this.kindErr(p, "a number", e);
-        else if (portOf(doc, e) < 0) this.errV(p, "port must be an integer 1..65535", e);
-      } else if (this.isString(e, p)) {
-        const sp = doc.strPtr(e);
-        const sl = doc.strLen(e);
-        let msg: string | null = null;
-        if (code == F_FROM || code == F_NOT_FROM) msg = parseFromEntry(sp, sl, fe).error;
-        else if (code == F_METHODS || code == F_NOT_METHODS) msg = methodError(sp, sl);
-        else if (code == F_PATHS || code == F_NOT_PATHS) msg = parsePathPattern(sp, sl).error;
-        else if (code == F_HOSTS || code == F_NOT_HOSTS) msg = hostPatternError(sp, sl);
-        else if (code == F_CIDRS || code == F_NOT_CIDRS) msg = parseCidr(sp, sl, ip);
+      if (doc.kind(e) != spec.entryKind) this.kindErr(p, jsonKindName(spec.entryKind), e);
+      else {
+        const msg = spec.entryError(doc, e);
         if (msg !== null) this.errV(p, msg, e);
       }
       e = doc.next(e);
     }
-    heap.free(ip);
   }
 
   // ---- pass 2 -------------------------------------------------------------------------------
@@ -347,7 +329,7 @@ class Compiler {
     policy.auditRules = arena.alloc((nu > 0 ? <usize>nu : 1) * 4);
     for (let i = 0; i < n; i++) {
       const d = this.rules[i];
-      const r = changetype<Rule>(arena.alloc(offsetof<Rule>()));
+      const r = Rule.create(arena, F_COUNT);
       store<u32>(policy.rules + (<usize>i << 2), <u32>changetype<usize>(r));
       r.action = d.action;
       r.audit = d.audit;
@@ -355,95 +337,13 @@ class Compiler {
       r.namePtr = arena.dup(doc.strPtr(d.nameNode), r.nameLen);
       for (let f = 0; f < F_COUNT; f++) {
         const node = d.fields[f];
-        if (node < 0) continue;
-        r.fieldMask |= 1 << f;
-        r.fieldCount++;
-        const m = this.buildField(policy, f, node, pathFold(d.action, f));
-        switch (f) {
-          case F_FROM: r.from = changetype<IdSet>(m); break;
-          case F_NOT_FROM: r.notFrom = changetype<IdSet>(m); break;
-          case F_METHODS: r.methods = changetype<MethodSet>(m); break;
-          case F_NOT_METHODS: r.notMethods = changetype<MethodSet>(m); break;
-          case F_PATHS: r.paths = changetype<PathSet>(m); break;
-          case F_NOT_PATHS: r.notPaths = changetype<PathSet>(m); break;
-          case F_HOSTS: r.hosts = changetype<HostSet>(m); break;
-          case F_NOT_HOSTS: r.notHosts = changetype<HostSet>(m); break;
-          case F_PORTS: r.ports = changetype<PortSet>(m); break;
-          case F_NOT_PORTS: r.notPorts = changetype<PortSet>(m); break;
-          case F_CIDRS: r.cidrs = changetype<CidrSet>(m); break;
-          case F_NOT_CIDRS: r.notCidrs = changetype<CidrSet>(m); break;
-        }
+        if (node >= 0) r.setMatcher(f, fieldOf(f).compile(arena, doc, node, d.action == ACTION_DENY, isNegation(f)));
       }
       if (d.audit) { store<i32>(policy.auditRules + (<usize>policy.auditCount << 2), i); policy.auditCount++; }
       else if (d.action == ACTION_DENY) { store<i32>(policy.denyRules + (<usize>policy.denyCount << 2), i); policy.denyCount++; }
       else { store<i32>(policy.allowRules + (<usize>policy.allowCount << 2), i); policy.allowCount++; }
     }
   }
-
-  /** Builds one matcher in the policy arena; returns its address. */
-  buildField(policy: Policy, f: i32, list: i32, fold: bool): usize {
-    const doc = this.doc;
-    const arena = policy.arena;
-    const n = doc.count(list);
-    const ptrs = new Array<usize>(n);
-    const lens = new Array<i32>(n);
-    let e = list + 1;
-    for (let i = 0; i < n; i++) {
-      if (doc.kind(e) == J_STRING) { ptrs[i] = doc.strPtr(e); lens[i] = doc.strLen(e); }
-      else { lens[i] = portOf(doc, e); }
-      e = doc.next(e);
-    }
-    if (f == F_FROM || f == F_NOT_FROM) {
-      const kinds = new Array<i32>(n);
-      const keyLens = new Array<i32>(n);
-      const fe = this.fromScratch;
-      for (let i = 0; i < n; i++) {
-        parseFromEntry(ptrs[i], lens[i], fe);
-        kinds[i] = fe.kind;
-        keyLens[i] = fe.keyLen;
-      }
-      return changetype<usize>(IdSet.build(arena, kinds, ptrs, keyLens));
-    }
-    if (f == F_METHODS || f == F_NOT_METHODS) return changetype<usize>(MethodSet.build(arena, ptrs, lens));
-    if (f == F_PATHS || f == F_NOT_PATHS) {
-      const pats = new Array<PathPattern>(n);
-      for (let i = 0; i < n; i++) pats[i] = parsePathPattern(ptrs[i], lens[i]);
-      return changetype<usize>(PathSet.build(arena, fold, pats, ptrs, lens));
-    }
-    if (f == F_HOSTS || f == F_NOT_HOSTS) return changetype<usize>(HostSet.build(arena, ptrs, lens));
-    if (f == F_PORTS || f == F_NOT_PORTS) return changetype<usize>(PortSet.build(arena, lens));
-    // cidrs
-    const addrs = new Array<usize>(n);
-    const bits = new Array<i32>(n);
-    const tmp = heap.alloc(<usize>n * 16);
-    for (let i = 0; i < n; i++) {
-      addrs[i] = tmp + <usize>i * 16;
-      parseCidr(ptrs[i], lens[i], addrs[i]);
-      bits[i] = cidrBitsScratch;
-    }
-    const s = CidrSet.build(arena, addrs, bits);
-    heap.free(tmp);
-    return changetype<usize>(s);
-  }
-}
-
-/**
- * Whether a path list is matched ASCII-case-insensitively. internals §2: byte-exact for allow
- * rules, case-insensitive for deny rules, so that a case variant never slips past a deny nor gains
- * access. For the negated field the safe direction flips: `notPaths` of a deny rule is byte-exact
- * (an exception to a deny must not widen to case variants) and `notPaths` of an allow rule is
- * case-insensitive (an exclusion from an allow covers every case variant).
- */
-export function pathFold(action: i32, field: i32): bool {
-  return (action == ACTION_DENY) != (field == F_NOT_PATHS);
-}
-
-/** The port value of a number node, or -1 when not an integer in 1..65535. */
-function portOf(doc: JsonDoc, node: i32): i32 {
-  if (doc.kind(node) != J_NUMBER) return -1;
-  const v = doc.num(node);
-  if (!(v >= 1 && v <= 65535) || v != Math.floor(v)) return -1;
-  return <i32>v;
 }
 
 function ruleNameOk(p: usize, n: i32): bool {
