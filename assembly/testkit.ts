@@ -20,6 +20,7 @@ import { validateSpiffeId, validateTrustDomain, spiffeCodeName } from "./spiffe/
 import { XfccSummary, parseXfcc, XFCC_MAX_VALUES } from "./spiffe/xfcc";
 import { PeerCertificate, x509CodeName, X509_OK, X509_MAX_URIS } from "./spiffe/x509";
 import { Identity, identityReasonName, ID_NO_PEER_CERTIFICATE } from "./spiffe/identity";
+import { CertificatePeer } from "./spiffe/sources";
 import { compilePolicy } from "./policy/config";
 import { Policy, ROLE_EGRESS, ROLE_INBOUND, ACTION_DENY, roleName } from "./policy/policy";
 import { FIELDS, fieldName } from "./policy/fields";
@@ -38,6 +39,7 @@ const ev = new Evaluation(new RequestFacts(identity));
 const decision = new Decision();
 const xfcc = new XfccSummary();
 const cert = new PeerCertificate();
+const certPeer = new CertificatePeer();
 let policy: Policy | null = null;
 
 function done(): i32 { return out.len; }
@@ -243,7 +245,8 @@ export function tk_identity_resolve(certPtr: usize, certLen: i32, xfccPtr: usize
   out.clear();
   const p = policy;
   if (p === null) { out.str("{\"error\":\"no policy\"}"); return done(); }
-  p.resolver!.resolve(certPtr, certLen, xfccPtr, xfccLen, identity);
+  certPeer.set(certPtr, certLen);
+  identity.copyFrom(p.identity!.caller(certPeer, xfccPtr, xfccLen));
   writeIdentity();
   return done();
 }

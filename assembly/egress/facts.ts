@@ -8,6 +8,7 @@ import { HostKey } from "../proxywasm";
 import { RequestFacts } from "../policy/facts";
 import { Policy } from "../policy/policy";
 import { PeerIdentity } from "../filter/peer";
+import { FactsReader } from "../filter/spec";
 import { RequestHeaders } from "../filter/headers";
 import { bytesEqualAscii } from "../util/bytes";
 
@@ -16,7 +17,7 @@ const AUTHORITY: i32 = 1;
 const SCHEME: i32 = 2;
 const XFCC: i32 = 3;
 
-export class EgressFactsReader {
+export class EgressFactsReader extends FactsReader {
   private readonly headers: RequestHeaders = new RequestHeaders(
     StaticArray.fromArray<HostKey>([
       new HostKey(":method"), new HostKey(":authority"), new HostKey(":scheme"), new HostKey("x-forwarded-client-cert"),

@@ -7,13 +7,14 @@ import { HostKey } from "../proxywasm";
 import { RequestFacts } from "../policy/facts";
 import { Policy } from "../policy/policy";
 import { PeerIdentity } from "../filter/peer";
+import { FactsReader } from "../filter/spec";
 import { RequestHeaders } from "../filter/headers";
 
 const METHOD: i32 = 0;
 const PATH: i32 = 1;
 const XFCC: i32 = 2;
 
-export class InboundFactsReader {
+export class InboundFactsReader extends FactsReader {
   private readonly headers: RequestHeaders = new RequestHeaders(
     StaticArray.fromArray<HostKey>([new HostKey(":method"), new HostKey(":path"), new HostKey("x-forwarded-client-cert")]),
   );

@@ -49,12 +49,19 @@ export class StringList {
   readonly ptrs: usize[] = [];
   readonly lens: i32[] = [];
 
-  constructor(doc: JsonDoc, list: i32) {
+  /** The strings of list node `list`. */
+  static of(doc: JsonDoc, list: i32): StringList {
+    const l = new StringList();
     let e = list + 1;
     for (let i = 0; i < doc.count(list); i++) {
-      this.ptrs.push(doc.strPtr(e));
-      this.lens.push(doc.strLen(e));
+      l.add(doc.strPtr(e), doc.strLen(e));
       e = doc.next(e);
     }
+    return l;
+  }
+
+  add(ptr: usize, len: i32): void {
+    this.ptrs.push(ptr);
+    this.lens.push(len);
   }
 }

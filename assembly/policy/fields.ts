@@ -23,7 +23,7 @@ class FromField extends MatchField {
   }
 
   compile(arena: Arena, doc: JsonDoc, list: i32, deny: bool, negated: bool): usize {
-    const l = new StringList(doc, list);
+    const l = StringList.of(doc, list);
     const kinds = new Array<i32>(l.ptrs.length);
     const keyLens = new Array<i32>(l.ptrs.length);
     const e = new FromEntry();
@@ -56,7 +56,7 @@ class MethodField extends MatchField {
   entryError(doc: JsonDoc, node: i32): string | null { return methodError(doc.strPtr(node), doc.strLen(node)); }
 
   compile(arena: Arena, doc: JsonDoc, list: i32, deny: bool, negated: bool): usize {
-    const l = new StringList(doc, list);
+    const l = StringList.of(doc, list);
     return changetype<usize>(MethodSet.build(arena, l.ptrs, l.lens));
   }
 
@@ -74,7 +74,7 @@ class PathField extends MatchField {
   }
 
   compile(arena: Arena, doc: JsonDoc, list: i32, deny: bool, negated: bool): usize {
-    const l = new StringList(doc, list);
+    const l = StringList.of(doc, list);
     const pats = new Array<PathPattern>(l.ptrs.length);
     for (let i = 0; i < l.ptrs.length; i++) pats[i] = parsePathPattern(l.ptrs[i], l.lens[i]);
     return changetype<usize>(PathSet.build(arena, pathFold(deny, negated), pats, l.ptrs, l.lens));
@@ -103,7 +103,7 @@ class HostField extends MatchField {
   entryError(doc: JsonDoc, node: i32): string | null { return hostPatternError(doc.strPtr(node), doc.strLen(node)); }
 
   compile(arena: Arena, doc: JsonDoc, list: i32, deny: bool, negated: bool): usize {
-    const l = new StringList(doc, list);
+    const l = StringList.of(doc, list);
     return changetype<usize>(HostSet.build(arena, l.ptrs, l.lens));
   }
 
@@ -148,7 +148,7 @@ class CidrField extends MatchField {
   }
 
   compile(arena: Arena, doc: JsonDoc, list: i32, deny: bool, negated: bool): usize {
-    const l = new StringList(doc, list);
+    const l = StringList.of(doc, list);
     const cidrs = new Array<CidrEntry>(l.ptrs.length);
     for (let i = 0; i < l.ptrs.length; i++) cidrs[i] = parseCidr(l.ptrs[i], l.lens[i], new CidrEntry());
     return changetype<usize>(CidrSet.build(arena, cidrs));

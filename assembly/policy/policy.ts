@@ -10,10 +10,10 @@
 //   policy.role, policy.generation (unique per Policy), policy.digest (64 hex), policy.digest12, policy.auditMode, policy.defaultAllow
 //   policy.ruleCount, policy.rule(i), policy.ruleName(i) (allocates: logs/counters at configure)
 //   policy.denyCount / allowCount / auditCount (enforced deny, enforced allow, audit rules)
-//   policy.resolver: IdentityResolver for the policy's `identity` section
+//   policy.identity: the IdentitySource of the policy's `identity` section (spiffe/sources.ts)
 
 import { Arena } from "../util/arena";
-import { IdentityResolver } from "../spiffe/identity";
+import { IdentitySource } from "../spiffe/sources";
 
 export const ROLE_INBOUND: i32 = 0;
 export const ROLE_EGRESS: i32 = 1;
@@ -77,8 +77,8 @@ export class Policy {
   defaultAllow: bool = false;
   tdPtr: usize = 0;
   tdLen: i32 = 0;
-  identitySource: i32 = 0;
-  resolver: IdentityResolver | null = null;
+  /** Who the caller is: the source named by `identity.from`, with its options. */
+  identity: IdentitySource | null = null;
   ruleCount: i32 = 0;
   /** u32 pointers to Rule records, in document order. */
   rules: usize = 0;
@@ -111,7 +111,7 @@ export class Policy {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.resolver = null;
+    this.identity = null;
     this.arena.dispose();
     this.rules = 0;
     this.ruleCount = 0;
