@@ -44,6 +44,23 @@ export abstract class MatchField {
   abstract matches(matcher: usize, negated: bool, ev: Evaluation): bool;
 }
 
+/** A field whose entries are strings: validated and compiled from their bytes. */
+export abstract class StringField extends MatchField {
+  /** null when the entry bytes [p, p+n) are valid, else the message. */
+  abstract entryBytesError(p: usize, n: i32): string | null;
+
+  /** Compiles the validated entries into a matcher in the arena; returns its address. */
+  abstract build(arena: Arena, entries: StringList, deny: bool, negated: bool): usize;
+
+  entryError(doc: JsonDoc, node: i32): string | null {
+    return this.entryBytesError(doc.strPtr(node), doc.strLen(node));
+  }
+
+  compile(arena: Arena, doc: JsonDoc, list: i32, deny: bool, negated: bool): usize {
+    return this.build(arena, StringList.of(doc, list), deny, negated);
+  }
+}
+
 /** The byte views of a validated list of strings (configure time). */
 export class StringList {
   readonly ptrs: usize[] = [];

@@ -7,7 +7,7 @@
 import { Arena } from "../util/arena";
 import { JsonDoc, J_NUMBER } from "../util/json";
 import { VERDICT_RULES, VERDICT_FROM, VERDICT_NOT_FROM } from "../spiffe/identity";
-import { MatchField, StringList, IN_BOTH, IN_INBOUND, IN_EGRESS } from "./field";
+import { MatchField, StringField, StringList, IN_BOTH, IN_INBOUND, IN_EGRESS } from "./field";
 import { Evaluation } from "./evaluation";
 import { FromEntry, parseFromEntry, IdSet, MethodSet, PortSet, methodError } from "./matchers";
 import { PathPattern, parsePathPattern, PathSet } from "./path";
@@ -15,15 +15,12 @@ import { CidrEntry, parseCidr, hostPatternError, HostSet, CidrSet } from "./host
 
 /** `from`: SPIFFE IDs, `*` or segment prefixes. The first VERDICT_RULES rules' answers are
  *  remembered in the Identity (a connection's cached peer keeps them across requests). */
-class FromField extends MatchField {
+class FromField extends StringField {
   constructor() { super("from", "notFrom", IN_BOTH); }
 
-  entryError(doc: JsonDoc, node: i32): string | null {
-    return parseFromEntry(doc.strPtr(node), doc.strLen(node), new FromEntry()).error;
-  }
+  entryBytesError(p: usize, n: i32): string | null { return parseFromEntry(p, n, new FromEntry()).error; }
 
-  compile(arena: Arena, doc: JsonDoc, list: i32, deny: bool, negated: bool): usize {
-    const l = StringList.of(doc, list);
+  build(arena: Arena, l: StringList, deny: bool, negated: bool): usize {
     const kinds = new Array<i32>(l.ptrs.length);
     const keyLens = new Array<i32>(l.ptrs.length);
     const e = new FromEntry();
@@ -50,13 +47,12 @@ class FromField extends MatchField {
 }
 
 /** `methods`: [A-Z]{1,32}, byte-exact. */
-class MethodField extends MatchField {
+class MethodField extends StringField {
   constructor() { super("methods", "notMethods", IN_INBOUND); }
 
-  entryError(doc: JsonDoc, node: i32): string | null { return methodError(doc.strPtr(node), doc.strLen(node)); }
+  entryBytesError(p: usize, n: i32): string | null { return methodError(p, n); }
 
-  compile(arena: Arena, doc: JsonDoc, list: i32, deny: bool, negated: bool): usize {
-    const l = StringList.of(doc, list);
+  build(arena: Arena, l: StringList, deny: bool, negated: bool): usize {
     return changetype<usize>(MethodSet.build(arena, l.ptrs, l.lens));
   }
 
@@ -66,15 +62,12 @@ class MethodField extends MatchField {
 }
 
 /** `paths`: exact, segment prefix, suffix, templates (path.ts). */
-class PathField extends MatchField {
+class PathField extends StringField {
   constructor() { super("paths", "notPaths", IN_INBOUND); }
 
-  entryError(doc: JsonDoc, node: i32): string | null {
-    return parsePathPattern(doc.strPtr(node), doc.strLen(node)).error;
-  }
+  entryBytesError(p: usize, n: i32): string | null { return parsePathPattern(p, n).error; }
 
-  compile(arena: Arena, doc: JsonDoc, list: i32, deny: bool, negated: bool): usize {
-    const l = StringList.of(doc, list);
+  build(arena: Arena, l: StringList, deny: bool, negated: bool): usize {
     const pats = new Array<PathPattern>(l.ptrs.length);
     for (let i = 0; i < l.ptrs.length; i++) pats[i] = parsePathPattern(l.ptrs[i], l.lens[i]);
     return changetype<usize>(PathSet.build(arena, pathFold(deny, negated), pats, l.ptrs, l.lens));
@@ -97,13 +90,12 @@ export function pathFold(deny: bool, negated: bool): bool {
 }
 
 /** `hosts`: DNS names or `*.` + name; never matches an IP literal. */
-class HostField extends MatchField {
+class HostField extends StringField {
   constructor() { super("hosts", "notHosts", IN_EGRESS); }
 
-  entryError(doc: JsonDoc, node: i32): string | null { return hostPatternError(doc.strPtr(node), doc.strLen(node)); }
+  entryBytesError(p: usize, n: i32): string | null { return hostPatternError(p, n); }
 
-  compile(arena: Arena, doc: JsonDoc, list: i32, deny: bool, negated: bool): usize {
-    const l = StringList.of(doc, list);
+  build(arena: Arena, l: StringList, deny: bool, negated: bool): usize {
     return changetype<usize>(HostSet.build(arena, l.ptrs, l.lens));
   }
 
@@ -140,15 +132,12 @@ function portOf(doc: JsonDoc, node: i32): i32 {
 }
 
 /** `cidrs`: IPv4 / IPv6 prefixes; never matches a name. */
-class CidrField extends MatchField {
+class CidrField extends StringField {
   constructor() { super("cidrs", "notCidrs", IN_EGRESS); }
 
-  entryError(doc: JsonDoc, node: i32): string | null {
-    return parseCidr(doc.strPtr(node), doc.strLen(node), new CidrEntry()).error;
-  }
+  entryBytesError(p: usize, n: i32): string | null { return parseCidr(p, n, new CidrEntry()).error; }
 
-  compile(arena: Arena, doc: JsonDoc, list: i32, deny: bool, negated: bool): usize {
-    const l = StringList.of(doc, list);
+  build(arena: Arena, l: StringList, deny: bool, negated: bool): usize {
     const cidrs = new Array<CidrEntry>(l.ptrs.length);
     for (let i = 0; i < l.ptrs.length; i++) cidrs[i] = parseCidr(l.ptrs[i], l.lens[i], new CidrEntry());
     return changetype<usize>(CidrSet.build(arena, cidrs));
