@@ -82,8 +82,9 @@ export const VERDICT_NOT_FROM: i32 = 1;
  * The direct peer's Identity is cached per connection (filter/peer.ts) and used by reference for
  * every request on that connection, so it also remembers, per policy, what the policy's rules
  * answered for it: whether it is in the policy's trust domain and the `from` / `notFrom` result
- * of the first VERDICT_RULES rules, filled in lazily by the `from` field (policy/fields.ts). A request on a known
- * connection then matches identities with two bit tests, whatever the size of the ID lists.
+ * of the first VERDICT_RULES rules, filled in lazily by the `from` field (policy/fields.ts). A
+ * request on a known connection then matches identities with two bit tests, whatever the size of
+ * the ID lists.
  */
 export class Identity {
   authenticated: bool = false;
