@@ -20,22 +20,26 @@ import { validateSpiffeId, validateTrustDomain, spiffeCodeName } from "./spiffe/
 import { XfccSummary, parseXfcc, XFCC_MAX_VALUES } from "./spiffe/xfcc";
 import { PeerCertificate, x509CodeName, X509_OK, X509_MAX_URIS } from "./spiffe/x509";
 import { Identity, identityReasonName, ID_NO_PEER_CERTIFICATE } from "./spiffe/identity";
+import { CertificatePeer } from "./spiffe/sources";
 import { compilePolicy } from "./policy/config";
-import { Policy, ROLE_EGRESS, ROLE_INBOUND, fieldName, ACTION_DENY } from "./policy/policy";
+import { Policy, ROLE_EGRESS, ROLE_INBOUND, ACTION_DENY, roleName } from "./policy/policy";
+import { FIELDS, fieldName } from "./policy/fields";
+import { RequestFacts } from "./policy/facts";
+import { Evaluation } from "./policy/evaluation";
+import { writeRuleLabel, writeFilterState, writeDebugLine } from "./filter/report";
 import { canonicalPathLength, parsePathPattern, PathSet, PathFacts, PathPattern } from "./policy/path";
-import { EgressTarget, targetReasonName, formatIp, hostPatternError, HostSet, CidrSet, parseCidr, cidrBitsScratch } from "./policy/host";
+import { EgressTarget, targetReasonName, formatIp, hostPatternError, HostSet, CidrSet, CidrEntry, parseCidr } from "./policy/host";
 import {
-  InboundFacts, EgressFacts, Decision, decideInbound, decideEgress, decisionName, writeRuleLabel,
-  writeFilterState, writeDebugLine, MAX_AUDIT, BY_DEFAULT,
+  Decision, decideInbound, decideEgress, decisionName, MAX_AUDIT, BY_DEFAULT,
 } from "./policy/decide";
 
 const out = new StrBuf(4096);
 const identity = new Identity();
-const inFacts = new InboundFacts(identity);
-const egFacts = new EgressFacts(identity);
+const ev = new Evaluation(new RequestFacts(identity));
 const decision = new Decision();
 const xfcc = new XfccSummary();
 const cert = new PeerCertificate();
+const certPeer = new CertificatePeer();
 let policy: Policy | null = null;
 
 function done(): i32 { return out.len; }
@@ -241,7 +245,8 @@ export function tk_identity_resolve(certPtr: usize, certLen: i32, xfccPtr: usize
   out.clear();
   const p = policy;
   if (p === null) { out.str("{\"error\":\"no policy\"}"); return done(); }
-  p.resolver!.resolve(certPtr, certLen, xfccPtr, xfccLen, identity);
+  certPeer.set(certPtr, certLen);
+  identity.copyFrom(p.identity!.caller(certPeer, xfccPtr, xfccLen));
   writeIdentity();
   return done();
 }
@@ -299,8 +304,8 @@ function writeDecision(p: Policy): void {
 export function tk_decide_inbound(methodPtr: usize, methodLen: i32, pathPtr: usize, pathLen: i32): i32 {
   const p = policy;
   if (p === null) { out.clear().str("no policy"); return done(); }
-  inFacts.set(methodPtr, methodLen, pathPtr, pathLen);
-  decideInbound(p, inFacts, decision);
+  ev.facts.setInbound(methodPtr, methodLen, pathPtr, pathLen);
+  decideInbound(p, ev, decision);
   writeDecision(p);
   return done();
 }
@@ -308,8 +313,8 @@ export function tk_decide_inbound(methodPtr: usize, methodLen: i32, pathPtr: usi
 export function tk_decide_egress(authPtr: usize, authLen: i32, schemePtr: usize, schemeLen: i32, connect: bool): i32 {
   const p = policy;
   if (p === null) { out.clear().str("no policy"); return done(); }
-  egFacts.set(authPtr, authLen, schemePtr, schemeLen, connect);
-  decideEgress(p, egFacts, decision);
+  ev.facts.setEgress(authPtr, authLen, schemePtr, schemeLen, connect);
+  decideEgress(p, ev, decision);
   writeDecision(p);
   return done();
 }
@@ -320,7 +325,7 @@ export function tk_decide_loop(egress: bool, n: i32): i32 {
   const p = policy;
   if (p === null) return -1;
   for (let i = 0; i < n; i++) {
-    if (egress) decideEgress(p, egFacts, decision); else decideInbound(p, inFacts, decision);
+    if (egress) decideEgress(p, ev, decision); else decideInbound(p, ev, decision);
   }
   return decision.decision;
 }
@@ -330,8 +335,8 @@ export function tk_decide_full_loop(egress: bool, n: i32, aPtr: usize, aLen: i32
   const p = policy;
   if (p === null) return -1;
   for (let i = 0; i < n; i++) {
-    if (egress) { egFacts.set(aPtr, aLen, bPtr, bLen, connect); decideEgress(p, egFacts, decision); }
-    else { inFacts.set(aPtr, aLen, bPtr, bLen); decideInbound(p, inFacts, decision); }
+    if (egress) { ev.facts.setEgress(aPtr, aLen, bPtr, bLen, connect); decideEgress(p, ev, decision); }
+    else { ev.facts.setInbound(aPtr, aLen, bPtr, bLen); decideInbound(p, ev, decision); }
   }
   return decision.decision;
 }
@@ -344,6 +349,27 @@ export function tk_decision_lines(): i32 {
   writeFilterState(p, decision, identity, out);
   out.byte(0x0A);
   writeDebugLine(p, decision, identity, out);
+  return done();
+}
+
+/** The positive match fields in table order, as JSON:
+ *  [{"name":"from","negation":"notFrom","roles":["inbound","egress"]}, ...]. */
+export function tk_policy_fields(): i32 {
+  out.clear().byte(0x5B);
+  for (let i = 0; i < FIELDS.length; i++) {
+    const f = FIELDS[i];
+    if (i > 0) out.byte(0x2C);
+    out.str("{\"name\":").jsonStr(f.name).str(",\"negation\":").jsonStr(f.negation).str(",\"roles\":[");
+    let first = true;
+    for (let role = ROLE_INBOUND; role <= ROLE_EGRESS; role++) {
+      if ((f.roles & (1 << role)) == 0) continue;
+      if (!first) out.byte(0x2C);
+      out.jsonStr(roleName(role));
+      first = false;
+    }
+    out.str("]}");
+  }
+  out.byte(0x5D);
   return done();
 }
 
@@ -414,9 +440,7 @@ export function tk_host_match(patPtr: usize, patLen: i32, namePtr: usize, nameLe
 
 /** "" when the cidrs entry is valid, else the message. */
 export function tk_cidr(ptr: usize, len: i32): i32 {
-  const tmp = heap.alloc(16);
-  const e = parseCidr(ptr, len, tmp);
-  heap.free(tmp);
+  const e = parseCidr(ptr, len, new CidrEntry()).error;
   out.clear();
   if (e !== null) out.str(e);
   return done();
@@ -425,17 +449,14 @@ export function tk_cidr(ptr: usize, len: i32): i32 {
 /** 1/0 whether the authority (parsed with scheme http) lies in the CIDR; -1 invalid CIDR; -2 the
  *  authority is not a valid target. */
 export function tk_cidr_match(cPtr: usize, cLen: i32, aPtr: usize, aLen: i32): i32 {
-  const tmp = heap.alloc(16);
-  const e = parseCidr(cPtr, cLen, tmp);
-  if (e !== null) { heap.free(tmp); return -1; }
-  const bits = cidrBitsScratch;
+  const c = parseCidr(cPtr, cLen, new CidrEntry());
+  if (c.error !== null) return -1;
   const http = String.UTF8.encode("http");
-  if (!target.parse(aPtr, aLen, changetype<usize>(http), 4, false)) { heap.free(tmp); return -2; }
+  if (!target.parse(aPtr, aLen, changetype<usize>(http), 4, false)) return -2;
   const arena = new Arena();
-  const s = CidrSet.build(arena, [tmp], [bits]);
+  const s = CidrSet.build(arena, [c]);
   const r = s.match(target) ? 1 : 0;
   arena.dispose();
-  heap.free(tmp);
   return r;
 }
 

@@ -5,8 +5,8 @@
 // Runs exactly what meshgate does per request between its host reads and its act step — the
 // identity taken by reference from the per-connection cache (as assembly/filter/peer.ts does for
 // peer-certificate policies; each table entry is one connection's cached Identity, which keeps
-// the rule results it learned), the facts parsed from the request bytes (InboundFacts.set:
-// method class, canonical-path scan; EgressFacts.set: authority parsing), then decideInbound /
+// the rule results it learned), the facts parsed from the request bytes (RequestFacts.setInbound:
+// method class, canonical-path scan; setEgress: authority parsing), then decideInbound /
 // decideEgress (path hashes computed there, only when a table holds keys of that length) — over
 // a table of pre-resolved requests, `n` at a time, so the host can time batches without a clock
 // inside the VM. Not a proxy-wasm filter.
@@ -19,13 +19,14 @@
 import "../proxywasm/abort";
 import { compilePolicy } from "../policy/config";
 import { Policy, ROLE_EGRESS, ROLE_INBOUND } from "../policy/policy";
-import { Decision, DECISION_ALLOW, EgressFacts, InboundFacts, decideEgress, decideInbound } from "../policy/decide";
+import { Decision, DECISION_ALLOW, decideEgress, decideInbound } from "../policy/decide";
+import { RequestFacts } from "../policy/facts";
+import { Evaluation } from "../policy/evaluation";
 import { Identity, ID_NO_PEER_CERTIFICATE } from "../spiffe/identity";
 
 let policy: Policy | null = null;
 const decision = new Decision();
-const inFacts = new InboundFacts(new Identity());
-const egFacts = new EgressFacts(new Identity());
+const ev = new Evaluation(new RequestFacts(new Identity()));
 
 const reqIds = new Array<Identity>();
 const reqA = new Array<usize>();
@@ -103,16 +104,15 @@ function run(egress: i32, start: i32, n: i32, mode: i32, firstOnConnection: bool
     if ((mode & 1) != 0) {
       const id = unchecked(reqIds[r]);
       if (firstOnConnection) id.verdictGen = 0;
-      inFacts.identity = id;
-      egFacts.identity = id;
+      ev.facts.identity = id;
     }
     if ((mode & 2) != 0) {
-      if (egress != 0) egFacts.set(unchecked(reqA[r]), unchecked(reqALen[r]), unchecked(reqB[r]), unchecked(reqBLen[r]), false);
-      else inFacts.set(unchecked(reqA[r]), unchecked(reqALen[r]), unchecked(reqB[r]), unchecked(reqBLen[r]));
+      if (egress != 0) ev.facts.setEgress(unchecked(reqA[r]), unchecked(reqALen[r]), unchecked(reqB[r]), unchecked(reqBLen[r]), false);
+      else ev.facts.setInbound(unchecked(reqA[r]), unchecked(reqALen[r]), unchecked(reqB[r]), unchecked(reqBLen[r]));
     }
     if ((mode & 4) != 0) {
-      if (egress != 0) decideEgress(p, egFacts, decision);
-      else decideInbound(p, inFacts, decision);
+      if (egress != 0) decideEgress(p, ev, decision);
+      else decideInbound(p, ev, decision);
     }
     if (decision.decision == DECISION_ALLOW) allowed++;
     r++;

@@ -5,9 +5,10 @@
 // the URI's host into :authority (allow_absolute_url). That is the name the dynamic forward proxy
 // resolves and dials next, so the filter judges exactly what will be dialed.
 import { HostKey } from "../proxywasm";
-import { EgressFacts } from "../policy/decide";
+import { RequestFacts } from "../policy/facts";
 import { Policy } from "../policy/policy";
 import { PeerIdentity } from "../filter/peer";
+import { FactsReader } from "../filter/spec";
 import { RequestHeaders } from "../filter/headers";
 import { bytesEqualAscii } from "../util/bytes";
 
@@ -16,14 +17,14 @@ const AUTHORITY: i32 = 1;
 const SCHEME: i32 = 2;
 const XFCC: i32 = 3;
 
-export class EgressFactsReader {
+export class EgressFactsReader extends FactsReader {
   private readonly headers: RequestHeaders = new RequestHeaders(
     StaticArray.fromArray<HostKey>([
       new HostKey(":method"), new HostKey(":authority"), new HostKey(":scheme"), new HostKey("x-forwarded-client-cert"),
     ]),
   );
 
-  read(policy: Policy, peer: PeerIdentity, facts: EgressFacts): void {
+  read(policy: Policy, peer: PeerIdentity, facts: RequestFacts): void {
     const h = this.headers;
     h.read();
     facts.identity = peer.resolve(policy, h.value(XFCC), h.has(XFCC));
@@ -31,6 +32,6 @@ export class EgressFactsReader {
     const authority = h.value(AUTHORITY);
     const scheme = h.value(SCHEME);
     const connect = bytesEqualAscii(method.ptr, method.len, "CONNECT");
-    facts.set(authority.ptr, authority.len, scheme.ptr, scheme.len, connect);
+    facts.setEgress(authority.ptr, authority.len, scheme.ptr, scheme.len, connect);
   }
 }

@@ -1,37 +1,17 @@
 // meshgate_egress: which identity may reach which external name and port. Runs before the
 // dynamic forward proxy: a denied request causes no DNS query and no connection.
-// Pipeline: facts (facts.ts) → decideEgress (pure) → enforce (filter/root.ts).
-import { HttpContext, RootContext, registerRootContext } from "../proxywasm";
+// Per request (filter/root.ts): facts (facts.ts: identity, the target) → decideEgress (pure) →
+// act (continue, or 403).
 import { ROLE_EGRESS } from "../policy/policy";
-import { Decision, EgressFacts, decideEgress } from "../policy/decide";
-import { Identity } from "../spiffe/identity";
-import { PolicyRoot, enforce } from "../filter/root";
+import { decideEgress } from "../policy/decide";
+import { FactsReader, PolicyFilterSpec } from "../filter/spec";
+import { registerPolicyFilter } from "../filter/policy-filter";
 import { EgressFactsReader } from "./facts";
 
 export const EGRESS_ROOT_ID = "meshgate_egress";
 
-class EgressRoot extends PolicyRoot {
-  readonly facts: EgressFacts = new EgressFacts(new Identity());
-  readonly reader: EgressFactsReader = new EgressFactsReader();
-  readonly decision: Decision = new Decision();
-
-  protected createStream(id: u32): HttpContext { return new EgressStream(id, this); }
-}
-
-class EgressStream extends HttpContext {
-  onRequestHeaders(headerCount: i32, endOfStream: bool): i32 {
-    const root = changetype<EgressRoot>(this.root);
-    const policy = root.policy!;
-    root.reader.read(policy, root.peer, root.facts);
-    decideEgress(policy, root.facts, root.decision);
-    return enforce(root, root.decision, root.facts.identity);
-  }
-
-  onDelete(): void {
-    changetype<EgressRoot>(this.root).release(this);
-  }
-}
+function newReader(): FactsReader { return new EgressFactsReader(); }
 
 export function registerEgress(): void {
-  registerRootContext(EGRESS_ROOT_ID, (id: u32, rootId: string): RootContext => new EgressRoot(id, rootId, ROLE_EGRESS));
+  registerPolicyFilter(new PolicyFilterSpec(ROLE_EGRESS, EGRESS_ROOT_ID, newReader, decideEgress));
 }

@@ -1,6 +1,6 @@
 // The caller's identity as the host shows it: the direct peer's certificate (parsed for ALL its
-// URI SANs — Envoy's uri_san_peer_certificate shows only the first), then per the policy's
-// identity source the peer itself, the XFCC element a trusted proxy appended, or the local ID.
+// URI SANs — Envoy's uri_san_peer_certificate shows only the first), handed to the policy's
+// identity source (spiffe/sources.ts), which yields the caller.
 //
 // Parsing a certificate costs microseconds; a connection's peer never changes, so the direct
 // peer's Identity is cached per `connection.id` (process-unique, never reused) and used BY
@@ -14,7 +14,9 @@
 // table thrashed at 64 connections: every collision re-fetched and re-parsed a certificate).
 // Entries are allocated with the cache and reused; no allocation per request.
 import { Bytes, HostKey, getProperty } from "../proxywasm";
-import { Identity, SOURCE_PEER_CERTIFICATE, SOURCE_LOCAL } from "../spiffe/identity";
+import { Identity, peerIdentity } from "../spiffe/identity";
+import { PeerCertificate } from "../spiffe/x509";
+import { DirectPeer } from "../spiffe/sources";
 import { Policy } from "../policy/policy";
 
 const SETS: i32 = 64;
@@ -22,7 +24,7 @@ const WAYS: i32 = 4;
 const CONNECTION_ID = HostKey.path("connection", "id");
 const PEER_CERTIFICATE = HostKey.path("connection", "peer_certificate");
 
-export class PeerIdentity {
+export class PeerIdentity extends DirectPeer {
   private readonly connIds: StaticArray<u64> = new StaticArray<u64>(SETS * WAYS);
   private readonly lastUse: StaticArray<u32> = new StaticArray<u32>(SETS * WAYS);
   private readonly cached: StaticArray<Identity | null> = new StaticArray<Identity | null>(SETS * WAYS);
@@ -30,13 +32,10 @@ export class PeerIdentity {
   private readonly view: Bytes = new Bytes();
   /** The peer when the host gives no connection id (never cached). */
   private readonly uncached: Identity = new Identity();
-  /** The caller named by a trusted XFCC (per request). */
-  private readonly forwarded: Identity = new Identity();
-  /** `identity.from: local`: the configured ID, resolved once per policy. */
-  private readonly local: Identity = new Identity();
-  private localGen: u32 = 0;
+  private readonly cert: PeerCertificate = new PeerCertificate();
 
   constructor() {
+    super();
     // Every entry exists from the start: the cache's memory is taken once, at configure time,
     // not as new connections arrive (module memory stays flat from the first request on).
     for (let k = 0; k < SETS * WAYS; k++) unchecked(this.cached[k] = new Identity());
@@ -46,27 +45,16 @@ export class PeerIdentity {
    *  x-forwarded-client-cert (read by the caller with the other headers), `hasXfcc`: present.
    *  Valid until the next call; do not keep it. */
   resolve(policy: Policy, xfcc: Bytes, hasXfcc: bool): Identity {
-    const resolver = policy.resolver!;
-    if (policy.identitySource == SOURCE_LOCAL) {
-      if (this.localGen != policy.generation) {
-        resolver.resolve(0, -1, 0, -1, this.local);
-        this.localGen = policy.generation;
-      }
-      return this.local;
-    }
-    const peer = this.directPeer(policy);
-    if (policy.identitySource == SOURCE_PEER_CERTIFICATE) return peer;
-    resolver.resolveFromPeer(peer, xfcc.ptr, hasXfcc ? xfcc.len : -1, this.forwarded);
-    return this.forwarded;
+    return policy.identity!.caller(this, xfcc.ptr, hasXfcc ? xfcc.len : -1);
   }
 
-  /** The direct peer's identity from its certificate, cached per connection. */
-  private directPeer(policy: Policy): Identity {
+  /** The direct peer's identity from its certificate, cached per connection (DirectPeer). */
+  identity(): Identity {
     const v = this.view;
     let connId: u64 = 0;
     if (getProperty(CONNECTION_ID, v) && v.len == 8) connId = load<u64>(v.ptr);
     if (connId == 0) {
-      this.parse(policy, this.uncached);
+      this.parse(this.uncached);
       return this.uncached;
     }
     const now = ++this.clock;
@@ -88,15 +76,15 @@ export class PeerIdentity {
       id = new Identity();
       unchecked(this.cached[victim] = id);
     }
-    this.parse(policy, id);
+    this.parse(id);
     unchecked(this.connIds[victim] = connId);
     unchecked(this.lastUse[victim] = now);
     return id;
   }
 
-  private parse(policy: Policy, out: Identity): void {
+  private parse(out: Identity): void {
     const v = this.view;
     const found = getProperty(PEER_CERTIFICATE, v);
-    policy.resolver!.resolvePeer(v.ptr, found ? v.len : -1, out);
+    peerIdentity(this.cert, v.ptr, found ? v.len : -1, out);
   }
 }

@@ -1,18 +1,24 @@
-// What both filters share: the root context that turns the plugin configuration into a compiled
-// Policy (failing configure with one log line per invalid field), and `enforce`, the act step of
-// the pipeline (facts → decide → act): filter state, counters (flushed on the timer), the debug
-// line, and the 403.
+// The policy filter of every role (registered by filter/policy-filter.ts with a role's spec): the
+// root context that turns the plugin configuration into a compiled Policy (failing configure with
+// one log line per invalid field), and the stream that runs the pipeline per request, all in
+// on_request_headers: facts (the spec's reader: every host read) → decide (the spec's pure decide
+// step) → act (`enforce`: filter state, counters flushed on the timer, the debug line, the 403).
+// Nothing is buffered and no other callback does work.
 import {
   RootContext, HttpContext, Bytes, HostKey, LogLevel, FilterHeadersStatus,
   getPluginConfiguration, log, logBytes, getLogLevel, setTickPeriod, setProperty, sendLocalResponse,
 } from "../proxywasm";
 import { compilePolicy } from "../policy/config";
 import { Policy, roleName } from "../policy/policy";
-import { Decision, DECISION_DENY, writeFilterState, writeDebugLine, writeRuleLabel } from "../policy/decide";
+import { Decision, DECISION_DENY } from "../policy/decide";
+import { RequestFacts } from "../policy/facts";
+import { Evaluation } from "../policy/evaluation";
 import { Identity } from "../spiffe/identity";
 import { StrBuf } from "../util/strbuf";
+import { writeFilterState, writeDebugLine, writeRuleLabel } from "./report";
 import { PolicyCounters } from "./counters";
 import { PeerIdentity } from "./peer";
+import { PolicyFilterSpec, FactsReader } from "./spec";
 
 const FILTER_STATE_KEY = new HostKey("meshgate");
 const DENY_BODY = String.UTF8.encode("meshgate: access denied\n");
@@ -23,14 +29,21 @@ export const TICK_MS: u32 = 250;
 export class PolicyRoot extends RootContext {
   policy: Policy | null = null;
   counters: PolicyCounters | null = null;
-  readonly peer: PeerIdentity = new PeerIdentity();
   logLevel: i32 = LogLevel.Info;
-  /** Stream contexts are pooled: a request allocates nothing once the pool is warm. */
-  private readonly pool: Array<HttpContext> = new Array<HttpContext>();
+  readonly role: i32;
+  // One set of per-request objects per root (per worker VM): callbacks never interleave.
+  private readonly peer: PeerIdentity = new PeerIdentity();
+  private readonly reader: FactsReader;
+  private readonly ev: Evaluation = new Evaluation(new RequestFacts(new Identity()));
+  private readonly decision: Decision = new Decision();
+  /** The act step's text: filter state, debug line, 403 details. */
+  private readonly line: StrBuf = new StrBuf(512);
   private readonly config: Bytes = new Bytes();
 
-  constructor(id: u32, rootId: string, public readonly role: i32) {
+  constructor(id: u32, rootId: string, private readonly spec: PolicyFilterSpec) {
     super(id, rootId);
+    this.role = spec.role;
+    this.reader = spec.newReader();
   }
 
   onConfigure(size: i32): bool {
@@ -69,21 +82,44 @@ export class PolicyRoot extends RootContext {
     this.logLevel = getLogLevel();
   }
 
-  /** Subclasses create their stream context type. */
-  protected createStream(id: u32): HttpContext { return new HttpContext(id, this); }
-
-  newHttpContext(id: u32): HttpContext | null {
-    if (this.policy === null) return null; // unreachable: Envoy never runs an unconfigured plugin
-    if (this.pool.length > 0) {
-      const ctx = this.pool.pop();
-      ctx.id = id;
-      return ctx;
-    }
-    return this.createStream(id);
+  /** Streams exist only once a policy does; the binding recycles them (no allocation per request). */
+  createHttpContext(id: u32): HttpContext | null {
+    return this.policy === null ? null : new PolicyStream(id, this);
   }
 
-  release(ctx: HttpContext): void {
-    this.pool.push(ctx);
+  /** The pipeline for the current request's headers; returns the FilterHeadersStatus. */
+  onRequest(): i32 {
+    const policy = this.policy!;
+    const ev = this.ev;
+    this.reader.read(policy, this.peer, ev.facts);
+    const decide = this.spec.decide;
+    decide(policy, ev, this.decision);
+    return this.enforce(this.decision, ev.facts.identity);
+  }
+
+  /**
+   * The act step: filter state `wasm.meshgate` for the access log, counters, a debug line, and for a
+   * deny a 403 with details `meshgate_denied[<rule|default|reason>]`. Returns the
+   * FilterHeadersStatus for on_request_headers.
+   */
+  private enforce(d: Decision, id: Identity): i32 {
+    const p = this.policy!;
+    const line = this.line;
+    line.clear();
+    writeFilterState(p, d, id, line);
+    setProperty(FILTER_STATE_KEY, line.ptr, line.len);
+    this.counters!.count(d);
+    if (this.logLevel <= LogLevel.Debug) {
+      line.clear();
+      writeDebugLine(p, d, id, line);
+      logBytes(LogLevel.Debug, line.ptr, line.len);
+    }
+    if (d.decision != DECISION_DENY) return FilterHeadersStatus.Continue;
+    line.clear().str("meshgate_denied[");
+    writeRuleLabel(p, d, line);
+    line.str("]");
+    sendLocalResponse(403, line.ptr, line.len, changetype<usize>(DENY_BODY), DENY_BODY.byteLength);
+    return FilterHeadersStatus.StopIteration;
   }
 
   onDelete(): void {
@@ -108,29 +144,8 @@ export function refuseUnknownStream(id: u32): FilterHeadersStatus {
   return FilterHeadersStatus.StopIteration;
 }
 
-/** Reusable per-worker buffers for the act step. */
-const line = new StrBuf(512);
-
-/**
- * Acts on a decision: filter state `wasm.meshgate` for the access log, counters, a debug line,
- * and for a deny a 403 with details `meshgate_denied[<rule|default|reason>]`. Returns the
- * FilterHeadersStatus for on_request_headers.
- */
-export function enforce(root: PolicyRoot, d: Decision, id: Identity): i32 {
-  const p = root.policy!;
-  line.clear();
-  writeFilterState(p, d, id, line);
-  setProperty(FILTER_STATE_KEY, line.ptr, line.len);
-  root.counters!.count(d);
-  if (root.logLevel <= LogLevel.Debug) {
-    line.clear();
-    writeDebugLine(p, d, id, line);
-    logBytes(LogLevel.Debug, line.ptr, line.len);
+class PolicyStream extends HttpContext {
+  onRequestHeaders(headerCount: i32, endOfStream: bool): i32 {
+    return changetype<PolicyRoot>(this.root).onRequest();
   }
-  if (d.decision != DECISION_DENY) return FilterHeadersStatus.Continue;
-  line.clear().str("meshgate_denied[");
-  writeRuleLabel(p, d, line);
-  line.str("]");
-  sendLocalResponse(403, line.ptr, line.len, changetype<usize>(DENY_BODY), DENY_BODY.byteLength);
-  return FilterHeadersStatus.StopIteration;
 }

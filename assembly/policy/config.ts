@@ -22,20 +22,14 @@
 //   mode (enforce|audit), and the role's matcher fields; every list non-empty; unknown keys are
 //   errors (a field of the other role says so).
 
-import { JsonDoc, parseJson, J_STRING, J_ARRAY, J_OBJECT, J_NUMBER, jsonKindName } from "../util/json";
+import { JsonDoc, parseJson, J_STRING, J_ARRAY, J_OBJECT, jsonKindName } from "../util/json";
 import { sha256Hex } from "../util/sha256";
 import { StrBuf } from "../util/strbuf";
-import { ByteTable } from "../util/bytetable";
 import { validateSpiffeId, validateTrustDomain, spiffeCodeMessage, SPIFFE_OK } from "../spiffe/id";
-import { IdentityResolver, SOURCE_PEER_CERTIFICATE, SOURCE_XFCC, SOURCE_LOCAL } from "../spiffe/identity";
-import {
-  Policy, Rule, ROLE_INBOUND, ROLE_EGRESS, roleName, ACTION_ALLOW, ACTION_DENY,
-  F_FROM, F_NOT_FROM, F_METHODS, F_NOT_METHODS, F_PATHS, F_NOT_PATHS, F_HOSTS, F_NOT_HOSTS,
-  F_PORTS, F_NOT_PORTS, F_CIDRS, F_NOT_CIDRS, F_COUNT, fieldName, fieldCode, fieldInRole,
-} from "./policy";
-import { FromEntry, parseFromEntry, IdSet, MethodSet, PortSet, methodError } from "./matchers";
-import { PathPattern, parsePathPattern, PathSet } from "./path";
-import { hostPatternError, parseCidr, cidrBitsScratch, HostSet, CidrSet } from "./host";
+import { IDENTITY_SOURCES, SourceKind } from "../spiffe/sources";
+import { StringList } from "./field";
+import { Policy, Rule, ROLE_INBOUND, ROLE_EGRESS, roleName, ACTION_ALLOW, ACTION_DENY } from "./policy";
+import { F_COUNT, fieldOf, fieldCode, fieldInRole, isNegation } from "./fields";
 
 export class CompileResult {
   /** The compiled policy, or null when there were errors. */
@@ -58,14 +52,13 @@ class RuleDesc {
 
 class Compiler {
   errors: string[] = [];
-  fromScratch: FromEntry = new FromEntry();
   quoteBuf: StrBuf = new StrBuf(512);
   // what pass 1 learned
   tdNode: i32 = -1;
   auditMode: bool = false;
-  idSource: i32 = SOURCE_PEER_CERTIFICATE;
-  proxiesNode: i32 = -1;
-  localIdNode: i32 = -1;
+  /** Index of the identity source in IDENTITY_SOURCES, and its option's node (-1: none). */
+  idSource: i32 = 0;
+  idOptionNode: i32 = -1;
   sectionFound: bool = false;
   defaultAllow: bool = false;
   rules: RuleDesc[] = [];
@@ -105,13 +98,16 @@ class Compiler {
   }
 
   /** Value of a string field among the given choices: its index, or -1 (error reported). */
-  choice(node: i32, path: string, a: string, b: string, c: string = ""): i32 {
+  choice(node: i32, path: string, choices: string[]): i32 {
     if (!this.isString(node, path)) return -1;
     const s = this.doc.str(node);
-    if (s == a) return 0;
-    if (s == b) return 1;
-    if (c.length > 0 && s == c) return 2;
-    const opts = c.length > 0 ? "\"" + a + "\", \"" + b + "\" or \"" + c + "\"" : "\"" + a + "\" or \"" + b + "\"";
+    const i = choices.indexOf(s);
+    if (i >= 0) return i;
+    let opts = "";
+    for (let k = 0; k < choices.length; k++) {
+      if (k > 0) opts += k == choices.length - 1 ? " or " : ", ";
+      opts += "\"" + choices[k] + "\"";
+    }
     this.errV(path, "must be " + opts, node);
     return -1;
   }
@@ -127,7 +123,7 @@ class Compiler {
       const v = c + 1;
       const key = doc.str(c);
       if (key == "trustDomain") this.trustDomain(v);
-      else if (key == "mode") { const m = this.choice(v, "mode", "enforce", "audit"); this.auditMode = m == 1; }
+      else if (key == "mode") { const m = this.choice(v, "mode", ["enforce", "audit"]); this.auditMode = m == 1; }
       else if (key == "identity") this.identity(v);
       else if (key == "inbound") this.section(v, ROLE_INBOUND);
       else if (key == "egress") this.section(v, ROLE_EGRESS);
@@ -135,7 +131,6 @@ class Compiler {
       c = doc.next(v);
     }
     if (this.tdNode < 0 && doc.member(0, "trustDomain") < 0) this.err("trustDomain", "required");
-    if (doc.member(0, "identity") < 0) this.idSource = SOURCE_PEER_CERTIFICATE;
     const rn = roleName(this.role);
     if (doc.member(0, rn) < 0) this.err(rn, "required by the meshgate_" + rn + " filter");
   }
@@ -147,53 +142,63 @@ class Compiler {
     this.tdNode = v;
   }
 
+  /** `identity`: `from` names a source of IDENTITY_SOURCES; each source's option is required
+   *  with that source and refused with the others. */
   identity(v: i32): void {
     const doc = this.doc;
     if (doc.kind(v) != J_OBJECT) { this.kindErr("identity", "an object", v); return; }
-    let source = SOURCE_PEER_CERTIFICATE;
+    const kinds = IDENTITY_SOURCES;
+    const names = new Array<string>(kinds.length);
+    const options = new Array<i32>(kinds.length);
+    for (let k = 0; k < kinds.length; k++) { names[k] = kinds[k].name; options[k] = -1; }
+    let source = 0;
     let sourceOk = true;
-    let proxies = -1, id = -1;
     let c = v + 1;
     const n = doc.count(v);
-    for (let k = 0; k < n; k++) {
+    for (let m = 0; m < n; m++) {
       const f = c + 1;
       const key = doc.str(c);
       if (key == "from") {
-        const m = this.choice(f, "identity.from", "peer-certificate", "xfcc", "local");
-        if (m < 0) sourceOk = false; else source = m == 1 ? SOURCE_XFCC : m == 2 ? SOURCE_LOCAL : SOURCE_PEER_CERTIFICATE;
-      } else if (key == "trustedProxies") {
-        proxies = f;
-        if (this.isList(f, "identity.trustedProxies")) {
-          let e = f + 1;
-          for (let i = 0; i < doc.count(f); i++) {
-            const p = "identity.trustedProxies[" + i.toString() + "]";
-            if (this.isString(e, p)) {
-              const code = validateSpiffeId(doc.strPtr(e), doc.strLen(e));
-              if (code != SPIFFE_OK) this.errV(p, spiffeCodeMessage(code), e);
-            }
-            e = doc.next(e);
-          }
-        }
-      } else if (key == "id") {
-        id = f;
-        if (this.isString(f, "identity.id")) {
-          const code = validateSpiffeId(doc.strPtr(f), doc.strLen(f));
-          if (code != SPIFFE_OK) this.errV("identity.id", spiffeCodeMessage(code), f);
-        }
+        source = this.choice(f, "identity.from", names);
+        if (source < 0) { sourceOk = false; source = 0; }
       } else {
-        this.err("identity." + key, "unknown field");
+        let k = 0;
+        while (k < kinds.length && (kinds[k].option.length == 0 || kinds[k].option != key)) k++;
+        if (k == kinds.length) this.err("identity." + key, "unknown field");
+        else { options[k] = f; this.sourceOption(kinds[k], f); }
       }
       c = doc.next(f);
     }
     if (sourceOk) {
-      if (source == SOURCE_XFCC && proxies < 0) this.err("identity.trustedProxies", "required with identity.from: xfcc");
-      if (source != SOURCE_XFCC && proxies >= 0) this.err("identity.trustedProxies", "only allowed with identity.from: xfcc");
-      if (source == SOURCE_LOCAL && id < 0) this.err("identity.id", "required with identity.from: local");
-      if (source != SOURCE_LOCAL && id >= 0) this.err("identity.id", "only allowed with identity.from: local");
+      for (let k = 0; k < kinds.length; k++) {
+        const o = kinds[k];
+        if (o.option.length == 0) continue;
+        const p = "identity." + o.option;
+        if (k == source && options[k] < 0) this.err(p, "required with identity.from: " + o.name);
+        if (k != source && options[k] >= 0) this.err(p, "only allowed with identity.from: " + o.name);
+      }
     }
     this.idSource = source;
-    this.proxiesNode = proxies;
-    this.localIdNode = id;
+    this.idOptionNode = options[source];
+  }
+
+  /** Validates a source's option: one exact SPIFFE ID, or a non-empty list of them. */
+  sourceOption(kind: SourceKind, v: i32): void {
+    const doc = this.doc;
+    const path = "identity." + kind.option;
+    if (!kind.optionIsList) { this.spiffeId(v, path); return; }
+    if (!this.isList(v, path)) return;
+    let e = v + 1;
+    for (let i = 0; i < doc.count(v); i++) {
+      this.spiffeId(e, path + "[" + i.toString() + "]");
+      e = doc.next(e);
+    }
+  }
+
+  spiffeId(v: i32, path: string): void {
+    if (!this.isString(v, path)) return;
+    const code = validateSpiffeId(this.doc.strPtr(v), this.doc.strLen(v));
+    if (code != SPIFFE_OK) this.errV(path, spiffeCodeMessage(code), v);
   }
 
   section(v: i32, role: i32): void {
@@ -208,7 +213,7 @@ class Compiler {
       const f = c + 1;
       const key = doc.str(c);
       if (key == "default") {
-        const m = this.choice(f, rn + ".default", "deny", "allow");
+        const m = this.choice(f, rn + ".default", ["deny", "allow"]);
         if (mine) this.defaultAllow = m == 1;
       } else if (key == "rules") {
         if (doc.kind(f) != J_ARRAY) this.kindErr(rn + ".rules", "a list", f);
@@ -261,9 +266,9 @@ class Compiler {
           else this.errV(fp, "rule name must match [A-Za-z0-9_-]{1,64}", f);
         }
       } else if (key == "action") {
-        d.action = this.choice(f, fp, "allow", "deny") == 1 ? ACTION_DENY : ACTION_ALLOW;
+        d.action = this.choice(f, fp, ["allow", "deny"]) == 1 ? ACTION_DENY : ACTION_ALLOW;
       } else if (key == "mode") {
-        d.audit = this.choice(f, fp, "enforce", "audit") == 1;
+        d.audit = this.choice(f, fp, ["enforce", "audit"]) == 1;
       } else {
         const code = fieldCode(key);
         if (code < 0) { this.err(fp, "unknown field"); }
@@ -280,33 +285,22 @@ class Compiler {
     return d;
   }
 
-  /** Validates one matcher list. */
+  /** Validates one matcher list (field code `code`). */
   field(code: i32, list: i32, path: string): void {
     const doc = this.doc;
     if (!this.isList(list, path)) return;
+    const spec = fieldOf(code);
     let e = list + 1;
     const n = doc.count(list);
-    const fe = this.fromScratch;
-    const ip = heap.alloc(16);
     for (let i = 0; i < n; i++) {
       const p = path + "[" + i.toString() + "]";
-      if (code == F_PORTS || code == F_NOT_PORTS) {
-        if (doc.kind(e) != J_NUMBER) this.kindErr(p, "a number", e);
-        else if (portOf(doc, e) < 0) this.errV(p, "port must be an integer 1..65535", e);
-      } else if (this.isString(e, p)) {
-        const sp = doc.strPtr(e);
-        const sl = doc.strLen(e);
-        let msg: string | null = null;
-        if (code == F_FROM || code == F_NOT_FROM) msg = parseFromEntry(sp, sl, fe).error;
-        else if (code == F_METHODS || code == F_NOT_METHODS) msg = methodError(sp, sl);
-        else if (code == F_PATHS || code == F_NOT_PATHS) msg = parsePathPattern(sp, sl).error;
-        else if (code == F_HOSTS || code == F_NOT_HOSTS) msg = hostPatternError(sp, sl);
-        else if (code == F_CIDRS || code == F_NOT_CIDRS) msg = parseCidr(sp, sl, ip);
+      if (doc.kind(e) != spec.entryKind) this.kindErr(p, jsonKindName(spec.entryKind), e);
+      else {
+        const msg = spec.entryError(doc, e);
         if (msg !== null) this.errV(p, msg, e);
       }
       e = doc.next(e);
     }
-    heap.free(ip);
   }
 
   // ---- pass 2 -------------------------------------------------------------------------------
@@ -319,20 +313,12 @@ class Compiler {
     policy.defaultAllow = this.defaultAllow;
     policy.tdLen = doc.strLen(this.tdNode);
     policy.tdPtr = arena.dup(doc.strPtr(this.tdNode), policy.tdLen);
-    policy.identitySource = this.idSource;
-    let trusted: ByteTable | null = null;
-    let localPtr: usize = 0, localLen = 0;
-    if (this.proxiesNode >= 0) {
-      const l = this.proxiesNode;
-      trusted = ByteTable.create(arena, doc.count(l), false);
-      let e = l + 1;
-      for (let i = 0; i < doc.count(l); i++) { trusted.insert(arena, doc.strPtr(e), doc.strLen(e), <u32>i); e = doc.next(e); }
-    }
-    if (this.localIdNode >= 0) {
-      localLen = doc.strLen(this.localIdNode);
-      localPtr = arena.dup(doc.strPtr(this.localIdNode), localLen);
-    }
-    policy.resolver = new IdentityResolver(this.idSource, trusted, localPtr, localLen);
+    const kind = IDENTITY_SOURCES[this.idSource];
+    const o = this.idOptionNode;
+    let ids = new StringList();
+    if (o >= 0 && kind.optionIsList) ids = StringList.of(doc, o);
+    else if (o >= 0) ids.add(doc.strPtr(o), doc.strLen(o));
+    policy.identity = kind.create(arena, ids.ptrs, ids.lens);
 
     const n = this.rules.length;
     policy.ruleCount = n;
@@ -347,7 +333,7 @@ class Compiler {
     policy.auditRules = arena.alloc((nu > 0 ? <usize>nu : 1) * 4);
     for (let i = 0; i < n; i++) {
       const d = this.rules[i];
-      const r = changetype<Rule>(arena.alloc(offsetof<Rule>()));
+      const r = Rule.create(arena, F_COUNT);
       store<u32>(policy.rules + (<usize>i << 2), <u32>changetype<usize>(r));
       r.action = d.action;
       r.audit = d.audit;
@@ -355,95 +341,13 @@ class Compiler {
       r.namePtr = arena.dup(doc.strPtr(d.nameNode), r.nameLen);
       for (let f = 0; f < F_COUNT; f++) {
         const node = d.fields[f];
-        if (node < 0) continue;
-        r.fieldMask |= 1 << f;
-        r.fieldCount++;
-        const m = this.buildField(policy, f, node, pathFold(d.action, f));
-        switch (f) {
-          case F_FROM: r.from = changetype<IdSet>(m); break;
-          case F_NOT_FROM: r.notFrom = changetype<IdSet>(m); break;
-          case F_METHODS: r.methods = changetype<MethodSet>(m); break;
-          case F_NOT_METHODS: r.notMethods = changetype<MethodSet>(m); break;
-          case F_PATHS: r.paths = changetype<PathSet>(m); break;
-          case F_NOT_PATHS: r.notPaths = changetype<PathSet>(m); break;
-          case F_HOSTS: r.hosts = changetype<HostSet>(m); break;
-          case F_NOT_HOSTS: r.notHosts = changetype<HostSet>(m); break;
-          case F_PORTS: r.ports = changetype<PortSet>(m); break;
-          case F_NOT_PORTS: r.notPorts = changetype<PortSet>(m); break;
-          case F_CIDRS: r.cidrs = changetype<CidrSet>(m); break;
-          case F_NOT_CIDRS: r.notCidrs = changetype<CidrSet>(m); break;
-        }
+        if (node >= 0) r.setMatcher(f, fieldOf(f).compile(arena, doc, node, d.action == ACTION_DENY, isNegation(f)));
       }
       if (d.audit) { store<i32>(policy.auditRules + (<usize>policy.auditCount << 2), i); policy.auditCount++; }
       else if (d.action == ACTION_DENY) { store<i32>(policy.denyRules + (<usize>policy.denyCount << 2), i); policy.denyCount++; }
       else { store<i32>(policy.allowRules + (<usize>policy.allowCount << 2), i); policy.allowCount++; }
     }
   }
-
-  /** Builds one matcher in the policy arena; returns its address. */
-  buildField(policy: Policy, f: i32, list: i32, fold: bool): usize {
-    const doc = this.doc;
-    const arena = policy.arena;
-    const n = doc.count(list);
-    const ptrs = new Array<usize>(n);
-    const lens = new Array<i32>(n);
-    let e = list + 1;
-    for (let i = 0; i < n; i++) {
-      if (doc.kind(e) == J_STRING) { ptrs[i] = doc.strPtr(e); lens[i] = doc.strLen(e); }
-      else { lens[i] = portOf(doc, e); }
-      e = doc.next(e);
-    }
-    if (f == F_FROM || f == F_NOT_FROM) {
-      const kinds = new Array<i32>(n);
-      const keyLens = new Array<i32>(n);
-      const fe = this.fromScratch;
-      for (let i = 0; i < n; i++) {
-        parseFromEntry(ptrs[i], lens[i], fe);
-        kinds[i] = fe.kind;
-        keyLens[i] = fe.keyLen;
-      }
-      return changetype<usize>(IdSet.build(arena, kinds, ptrs, keyLens));
-    }
-    if (f == F_METHODS || f == F_NOT_METHODS) return changetype<usize>(MethodSet.build(arena, ptrs, lens));
-    if (f == F_PATHS || f == F_NOT_PATHS) {
-      const pats = new Array<PathPattern>(n);
-      for (let i = 0; i < n; i++) pats[i] = parsePathPattern(ptrs[i], lens[i]);
-      return changetype<usize>(PathSet.build(arena, fold, pats, ptrs, lens));
-    }
-    if (f == F_HOSTS || f == F_NOT_HOSTS) return changetype<usize>(HostSet.build(arena, ptrs, lens));
-    if (f == F_PORTS || f == F_NOT_PORTS) return changetype<usize>(PortSet.build(arena, lens));
-    // cidrs
-    const addrs = new Array<usize>(n);
-    const bits = new Array<i32>(n);
-    const tmp = heap.alloc(<usize>n * 16);
-    for (let i = 0; i < n; i++) {
-      addrs[i] = tmp + <usize>i * 16;
-      parseCidr(ptrs[i], lens[i], addrs[i]);
-      bits[i] = cidrBitsScratch;
-    }
-    const s = CidrSet.build(arena, addrs, bits);
-    heap.free(tmp);
-    return changetype<usize>(s);
-  }
-}
-
-/**
- * Whether a path list is matched ASCII-case-insensitively. internals §2: byte-exact for allow
- * rules, case-insensitive for deny rules, so that a case variant never slips past a deny nor gains
- * access. For the negated field the safe direction flips: `notPaths` of a deny rule is byte-exact
- * (an exception to a deny must not widen to case variants) and `notPaths` of an allow rule is
- * case-insensitive (an exclusion from an allow covers every case variant).
- */
-export function pathFold(action: i32, field: i32): bool {
-  return (action == ACTION_DENY) != (field == F_NOT_PATHS);
-}
-
-/** The port value of a number node, or -1 when not an integer in 1..65535. */
-function portOf(doc: JsonDoc, node: i32): i32 {
-  if (doc.kind(node) != J_NUMBER) return -1;
-  const v = doc.num(node);
-  if (!(v >= 1 && v <= 65535) || v != Math.floor(v)) return -1;
-  return <i32>v;
 }
 
 function ruleNameOk(p: usize, n: i32): bool {

@@ -449,8 +449,25 @@ export function hostPatternError(p: usize, n: i32): string | null {
   return null;
 }
 
-/** Parses a `cidrs` entry into 16 bytes (IPv4-mapped for IPv4) + prefix bits; null when valid. */
-export function parseCidr(p: usize, n: i32, out: usize): string | null {
+/** A parsed `cidrs` entry (filled by parseCidr). */
+export class CidrEntry {
+  private readonly bytes: StaticArray<u8> = new StaticArray<u8>(16);
+  /** 16 bytes: the address, IPv4 in its IPv4-mapped form (::ffff:a.b.c.d). */
+  readonly addr: usize = changetype<usize>(this.bytes);
+  /** Prefix length in IPv6 numbering (an IPv4 /n is 96 + n). */
+  bits: i32 = 0;
+  /** The message when the entry is invalid, else null. */
+  error: string | null = null;
+}
+
+/** Parses a `cidrs` entry into out (address + prefix bits, or the error). */
+export function parseCidr(p: usize, n: i32, out: CidrEntry): CidrEntry {
+  out.error = cidrError(p, n, out);
+  return out;
+}
+
+function cidrError(p: usize, n: i32, out: CidrEntry): string | null {
+  const addr = out.addr;
   let slash = -1;
   for (let i = 0; i < n; i++) if (load<u8>(p + <usize>i) == 0x2F) { slash = i; break; }
   if (slash < 0) return "CIDR needs a prefix length (\"10.0.0.0/8\")";
@@ -466,21 +483,19 @@ export function parseCidr(p: usize, n: i32, out: usize): string | null {
   }
   if (ll > 1 && load<u8>(p + <usize>(slash + 1)) == 0x30) return "CIDR prefix length has a leading zero";
   if (v6) {
-    if (!parseIpv6(p, slash, out)) return "CIDR address is not a valid IPv6 address";
+    if (!parseIpv6(p, slash, addr)) return "CIDR address is not a valid IPv6 address";
     if (bits > 128) return "IPv6 CIDR prefix length must be 0..128";
   } else {
-    memory.fill(out, 0, 10);
-    store<u16>(out + 10, 0xFFFF);
-    if (!parseIpv4Strict(p, slash, out + 12)) return "CIDR address is not a dotted-quad IPv4 address (decimal, no leading zeros)";
+    memory.fill(addr, 0, 10);
+    store<u16>(addr + 10, 0xFFFF);
+    if (!parseIpv4Strict(p, slash, addr + 12)) return "CIDR address is not a dotted-quad IPv4 address (decimal, no leading zeros)";
     if (bits > 32) return "IPv4 CIDR prefix length must be 0..32";
     bits += 96;
   }
-  if (!prefixOnly(out, bits)) return "CIDR address has bits set beyond the prefix length";
-  cidrBitsScratch = bits;
+  if (!prefixOnly(addr, bits)) return "CIDR address has bits set beyond the prefix length";
+  out.bits = bits;
   return null;
 }
-/** Prefix bits (IPv6 numbering) of the last successful parseCidr. */
-export let cidrBitsScratch: i32 = 0;
 
 function prefixOnly(a: usize, bits: i32): bool {
   for (let k = 0; k < 16; k++) {
@@ -548,14 +563,14 @@ export class CidrSet {
   count: i32;
   entries: usize; // per entry: 16 bytes address, i32 bits, 4 bytes pad
 
-  static build(arena: Arena, addrs: usize[], bits: i32[]): CidrSet {
+  static build(arena: Arena, cidrs: CidrEntry[]): CidrSet {
     const s = changetype<CidrSet>(arena.alloc(offsetof<CidrSet>()));
-    s.count = addrs.length;
-    s.entries = arena.alloc(<usize>addrs.length * 24);
-    for (let i = 0; i < addrs.length; i++) {
+    s.count = cidrs.length;
+    s.entries = arena.alloc(<usize>cidrs.length * 24);
+    for (let i = 0; i < cidrs.length; i++) {
       const e = s.entries + <usize>i * 24;
-      memory.copy(e, addrs[i], 16);
-      store<i32>(e + 16, bits[i]);
+      memory.copy(e, cidrs[i].addr, 16);
+      store<i32>(e + 16, cidrs[i].bits);
     }
     return s;
   }

@@ -36,7 +36,7 @@
 // Matching (PathSet.match) is byte-exact, or ASCII case-insensitive for a PathSet built with
 // fold=true: `paths` of deny rules (so "/ADMIN" cannot slip past a deny of "/admin" on an upstream
 // that folds case) and `notPaths` of allow rules (an exclusion covers every case variant); see
-// config.ts pathFold. A case variant never gains access. Exact paths and prefixes are hashed (one ByteTable lookup per path,
+// fields.ts pathFold. A case variant never gains access. Exact paths and prefixes are hashed (one ByteTable lookup per path,
 // one per '/'-terminated prefix of the path); suffixes and templates are scanned.
 
 import { Arena } from "../util/arena";

@@ -10,13 +10,10 @@
 //   policy.role, policy.generation (unique per Policy), policy.digest (64 hex), policy.digest12, policy.auditMode, policy.defaultAllow
 //   policy.ruleCount, policy.rule(i), policy.ruleName(i) (allocates: logs/counters at configure)
 //   policy.denyCount / allowCount / auditCount (enforced deny, enforced allow, audit rules)
-//   policy.resolver: IdentityResolver for the policy's `identity` section
+//   policy.identity: the IdentitySource of the policy's `identity` section (spiffe/sources.ts)
 
 import { Arena } from "../util/arena";
-import { IdentityResolver } from "../spiffe/identity";
-import { IdSet, MethodSet, PortSet } from "./matchers";
-import { PathSet } from "./path";
-import { HostSet, CidrSet } from "./host";
+import { IdentitySource } from "../spiffe/sources";
 
 export const ROLE_INBOUND: i32 = 0;
 export const ROLE_EGRESS: i32 = 1;
@@ -26,74 +23,38 @@ export function roleName(role: i32): string { return role == ROLE_EGRESS ? "egre
 export const ACTION_ALLOW: i32 = 0;
 export const ACTION_DENY: i32 = 1;
 
-// Rule fields, in evaluation (and "first field that did not match") order per role.
-export const F_FROM: i32 = 0;
-export const F_NOT_FROM: i32 = 1;
-export const F_METHODS: i32 = 2;
-export const F_NOT_METHODS: i32 = 3;
-export const F_PATHS: i32 = 4;
-export const F_NOT_PATHS: i32 = 5;
-export const F_HOSTS: i32 = 6;
-export const F_NOT_HOSTS: i32 = 7;
-export const F_PORTS: i32 = 8;
-export const F_NOT_PORTS: i32 = 9;
-export const F_CIDRS: i32 = 10;
-export const F_NOT_CIDRS: i32 = 11;
-export const F_COUNT: i32 = 12;
-
-export function fieldName(f: i32): string {
-  switch (f) {
-    case F_FROM: return "from";
-    case F_NOT_FROM: return "notFrom";
-    case F_METHODS: return "methods";
-    case F_NOT_METHODS: return "notMethods";
-    case F_PATHS: return "paths";
-    case F_NOT_PATHS: return "notPaths";
-    case F_HOSTS: return "hosts";
-    case F_NOT_HOSTS: return "notHosts";
-    case F_PORTS: return "ports";
-    case F_NOT_PORTS: return "notPorts";
-    case F_CIDRS: return "cidrs";
-    case F_NOT_CIDRS: return "notCidrs";
-  }
-  return "-";
-}
-
-/** The field code of a rule key, or -1. */
-export function fieldCode(key: string): i32 {
-  for (let f = 0; f < F_COUNT; f++) if (fieldName(f) == key) return f;
-  return -1;
-}
-
-/** Whether the field exists for the role. */
-export function fieldInRole(f: i32, role: i32): bool {
-  if (f <= F_NOT_FROM) return true;
-  return role == ROLE_INBOUND ? f <= F_NOT_PATHS : f >= F_HOSTS;
-}
-
-/** One rule, in the arena. A null matcher = the field was omitted (matches anything). */
+/**
+ * One rule, in the arena, followed by its matchers: one pointer per field code (fields.ts), 0 when
+ * the field was omitted (matches anything). Allocate with Rule.create.
+ */
 // @ts-ignore: decorator
 @unmanaged
 export class Rule {
   action: i32;
   audit: bool;
-  /** Bit (1 << F_*) per field present. */
+  /** Bit (1 << field code) per field present. */
   fieldMask: i32;
   fieldCount: i32;
   namePtr: usize;
   nameLen: i32;
-  from: IdSet | null;
-  notFrom: IdSet | null;
-  methods: MethodSet | null;
-  notMethods: MethodSet | null;
-  paths: PathSet | null;
-  notPaths: PathSet | null;
-  hosts: HostSet | null;
-  notHosts: HostSet | null;
-  ports: PortSet | null;
-  notPorts: PortSet | null;
-  cidrs: CidrSet | null;
-  notCidrs: CidrSet | null;
+
+  /** A zeroed rule with room for `codes` matcher pointers. */
+  static create(arena: Arena, codes: i32): Rule {
+    return changetype<Rule>(arena.alloc(offsetof<Rule>() + <usize>codes * sizeof<usize>()));
+  }
+
+  /** The compiled matcher of field `code` (a MatchField's compile() result), or 0. */
+  // @ts-ignore: decorator
+  @inline
+  matcher(code: i32): usize {
+    return load<usize>(changetype<usize>(this) + offsetof<Rule>() + <usize>code * sizeof<usize>());
+  }
+
+  setMatcher(code: i32, matcher: usize): void {
+    store<usize>(changetype<usize>(this) + offsetof<Rule>() + <usize>code * sizeof<usize>(), matcher);
+    this.fieldMask |= 1 << code;
+    this.fieldCount++;
+  }
 }
 
 let lastGeneration: u32 = 0;
@@ -116,8 +77,8 @@ export class Policy {
   defaultAllow: bool = false;
   tdPtr: usize = 0;
   tdLen: i32 = 0;
-  identitySource: i32 = 0;
-  resolver: IdentityResolver | null = null;
+  /** Who the caller is: the source named by `identity.from`, with its options. */
+  identity: IdentitySource | null = null;
   ruleCount: i32 = 0;
   /** u32 pointers to Rule records, in document order. */
   rules: usize = 0;
@@ -150,7 +111,7 @@ export class Policy {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.resolver = null;
+    this.identity = null;
     this.arena.dispose();
     this.rules = 0;
     this.ruleCount = 0;

@@ -1,5 +1,6 @@
-// The identity decision: which SPIFFE ID (if any) the caller has, per the policy's `identity`
-// section (DESIGN.md "Identity", docs/internals.md §2). Pure: the glue passes the host values.
+// A caller's identity: which SPIFFE ID (if any) the caller has (DESIGN.md "Identity",
+// docs/internals.md §2), and the direct peer's from its certificate. Pure: the glue passes the
+// host values. Which source applies (peer certificate, XFCC, local) is sources.ts.
 //
 // A caller is authenticated only if the source yields EXACTLY ONE valid SPIFFE ID:
 //   peer-certificate  the URI SANs parsed from `connection.peer_certificate` (not Envoy's
@@ -16,24 +17,14 @@
 // Identities of other trust domains are authenticated too: the policy's matchers decide (a `*`
 // matches only the policy's trust domain; other trust domains only where listed explicitly).
 //
-// API (all allocation-free once the objects exist; pre-allocate them once per root/stream):
-//   const r = new IdentityResolver(source, trustedProxies /* ByteTable|null */, localPtr, localLen);
-//   r.resolve(certPtr, certLen, xfccPtr, xfccLen, out)   // len < 0 = absent
-//   r.resolvePeer(certPtr, certLen, out)                 // the direct peer only (cache it per
-//   r.resolveFromPeer(peer, xfccPtr, xfccLen, out)       //  connection.id, then finish per request)
+// API (allocation-free once the objects exist; pre-allocate them once per root/stream):
+//   peerIdentity(cert /* PeerCertificate scratch */, certPtr, certLen, out)   // len < 0 = absent
 //   out.authenticated, out.ptr/out.len (copy owned by `out`), out.reason, identityReasonName(code)
-// Identity, IdentityResolver and their buffers are ordinary GC objects holding flat buffers:
-// nothing to dispose.
+// Identity and its buffers are ordinary GC objects holding flat buffers: nothing to dispose.
 
-import { ByteTable } from "../util/bytetable";
-import { hash64, hashPrefixes, bytesEqual } from "../util/bytes";
+import { hash64, hashPrefixes } from "../util/bytes";
 import { validateSpiffeId, SPIFFE_OK, SPIFFE_MAX_ID, SCHEME_LEN, trustDomainEnd } from "./id";
 import { PeerCertificate, X509_OK, X509_NO_CERTIFICATE } from "./x509";
-import { XfccSummary, parseXfcc } from "./xfcc";
-
-export const SOURCE_PEER_CERTIFICATE: i32 = 0;
-export const SOURCE_XFCC: i32 = 1;
-export const SOURCE_LOCAL: i32 = 2;
 
 export const ID_OK: i32 = 0;
 export const ID_NO_PEER_CERTIFICATE: i32 = 1;
@@ -64,12 +55,6 @@ export function identityReasonName(code: i32): string {
   return "unknown";
 }
 
-export function sourceName(s: i32): string {
-  if (s == SOURCE_XFCC) return "xfcc";
-  if (s == SOURCE_LOCAL) return "local";
-  return "peer-certificate";
-}
-
 /** Initial buffer: IDs up to 192 bytes fit without growing. */
 const INITIAL_ID_BYTES: i32 = 192;
 
@@ -97,8 +82,9 @@ export const VERDICT_NOT_FROM: i32 = 1;
  * The direct peer's Identity is cached per connection (filter/peer.ts) and used by reference for
  * every request on that connection, so it also remembers, per policy, what the policy's rules
  * answered for it: whether it is in the policy's trust domain and the `from` / `notFrom` result
- * of the first VERDICT_RULES rules, filled in lazily by decide.ts. A request on a known
- * connection then matches identities with two bit tests, whatever the size of the ID lists.
+ * of the first VERDICT_RULES rules, filled in lazily by the `from` field (policy/fields.ts). A
+ * request on a known connection then matches identities with two bit tests, whatever the size of
+ * the ID lists.
  */
 export class Identity {
   authenticated: bool = false;
@@ -235,58 +221,14 @@ export class Identity {
   }
 }
 
-export class IdentityResolver {
-  readonly cert: PeerCertificate = new PeerCertificate();
-  readonly xfcc: XfccSummary = new XfccSummary();
-  private readonly peer: Identity = new Identity();
-
-  /**
-   * source: SOURCE_*; trusted: exact SPIFFE IDs whose XFCC is believed (xfcc only, else null);
-   * local ID bytes (local only; must stay valid while the resolver is used, e.g. in the policy
-   * arena).
-   */
-  constructor(public source: i32, public trusted: ByteTable | null, public localPtr: usize, public localLen: i32) {}
-
-  /** The caller's identity for this request. Lengths < 0 mean "absent". */
-  resolve(certPtr: usize, certLen: i32, xfccPtr: usize, xfccLen: i32, out: Identity): void {
-    if (this.source == SOURCE_LOCAL) { out.setId(this.localPtr, this.localLen); return; }
-    if (this.source == SOURCE_PEER_CERTIFICATE) { this.resolvePeer(certPtr, certLen, out); return; }
-    this.resolvePeer(certPtr, certLen, this.peer);
-    this.resolveFromPeer(this.peer, xfccPtr, xfccLen, out);
-  }
-
-  /** The direct peer's identity from its certificate (cacheable per connection). */
-  resolvePeer(certPtr: usize, certLen: i32, out: Identity): void {
-    if (certLen <= 0) { out.fail(ID_NO_PEER_CERTIFICATE); return; }
-    const pc = this.cert;
-    const err = pc.parse(certPtr, certLen);
-    if (err == X509_NO_CERTIFICATE) { out.fail(ID_NO_PEER_CERTIFICATE); return; }
-    if (err != X509_OK) { out.fail(ID_MALFORMED_PEER_CERTIFICATE); return; }
-    if (pc.uriCount == 0) { out.fail(ID_NO_URI_SAN); return; }
-    if (pc.uriCount > 1) { out.fail(ID_MULTIPLE_URI_SANS); return; }
-    out.setId(unchecked(pc.uriPtr[0]), unchecked(pc.uriLen[0]));
-  }
-
-  /** Finishes the decision for the xfcc source given the direct peer's identity. For the other
-   *  sources this just copies `peer` (peer-certificate) or sets the local ID. */
-  resolveFromPeer(peer: Identity, xfccPtr: usize, xfccLen: i32, out: Identity): void {
-    if (this.source == SOURCE_LOCAL) { out.setId(this.localPtr, this.localLen); return; }
-    if (this.source == SOURCE_PEER_CERTIFICATE) { out.copyFrom(peer); return; }
-    const trusted = this.trusted;
-    if (!peer.authenticated || trusted === null || trusted.find(peer.ptr, peer.len, peer.hash) < 0) {
-      out.fail(ID_UNTRUSTED_XFCC_PEER);
-      return;
-    }
-    if (xfccLen < 0) { out.fail(ID_NO_XFCC); return; }
-    const x = this.xfcc;
-    if (!parseXfcc(xfccPtr, xfccLen, x)) { out.fail(ID_MALFORMED_XFCC); return; }
-    if (x.byCount != 1 || !bytesEqual(unchecked(x.byPtr[0]), unchecked(x.byLen[0]), peer.ptr, peer.len)) {
-      out.fail(ID_XFCC_BY_MISMATCH);
-      return;
-    }
-    if (x.uriCount == 0 || (x.uriCount == 1 && unchecked(x.uriLen[0]) == 0)) { out.fail(ID_NO_URI_SAN); return; }
-    if (x.uriCount > 1) { out.fail(ID_MULTIPLE_URI_SANS); return; }
-    out.setId(unchecked(x.uriPtr[0]), unchecked(x.uriLen[0]));
-  }
-
+/** The direct peer's identity from its certificate (`connection.peer_certificate`, URL-encoded
+ *  PEM; certLen <= 0 = none), parsed with the scratch parser `cert`. Cacheable per connection. */
+export function peerIdentity(cert: PeerCertificate, certPtr: usize, certLen: i32, out: Identity): void {
+  if (certLen <= 0) { out.fail(ID_NO_PEER_CERTIFICATE); return; }
+  const err = cert.parse(certPtr, certLen);
+  if (err == X509_NO_CERTIFICATE) { out.fail(ID_NO_PEER_CERTIFICATE); return; }
+  if (err != X509_OK) { out.fail(ID_MALFORMED_PEER_CERTIFICATE); return; }
+  if (cert.uriCount == 0) { out.fail(ID_NO_URI_SAN); return; }
+  if (cert.uriCount > 1) { out.fail(ID_MULTIPLE_URI_SANS); return; }
+  out.setId(unchecked(cert.uriPtr[0]), unchecked(cert.uriLen[0]));
 }

@@ -173,6 +173,21 @@ export function loadTestkit(): Testkit {
   return tk;
 }
 
+/** A match field of the AssemblyScript field table (assembly/policy/fields.ts). */
+export interface PolicyField {
+  name: string;
+  negation: string;
+  roles: string[];
+}
+
+let shared: Testkit | undefined;
+
+/** The positive match fields of the AssemblyScript field table, in table (evaluation) order. */
+export function policyFields(): PolicyField[] {
+  shared ??= loadTestkit();
+  return shared.json<PolicyField[]>('tk_policy_fields');
+}
+
 /** Reads a JSON vector file from test/vectors/. */
 export function vectors<T = any>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(ROOT, 'test/vectors', name), 'utf8')) as T;

@@ -1,0 +1,54 @@
+// How a decision is reported, for the act step (filter/root.ts) and the tests: the filter-state
+// value, the debug line and the rule label of the 403 details (docs/internals.md §3). No host
+// call and no allocation: everything is written into a caller-owned StrBuf.
+//
+//   writeRuleLabel(p, d, b)          <rule name> | default | <invalid reason>
+//   writeFilterState(p, d, id, b)    decision=<allow|deny|audit_deny> rule=<label> identity=<id|-> policy=<digest12>
+//   writeDebugLine(p, d, id, b)      the filter state plus identity reason, nearest rule/field, audit rules
+import { Policy, ACTION_DENY } from "../policy/policy";
+import { Decision, BY_RULE, BY_INVALID, BY_DEFAULT, MAX_AUDIT, decisionName, invalidReasonName } from "../policy/decide";
+import { fieldName } from "../policy/fields";
+import { Identity, identityReasonName } from "../spiffe/identity";
+import { StrBuf } from "../util/strbuf";
+
+function ruleNameInto(p: Policy, i: i32, b: StrBuf): void {
+  const r = p.rule(i);
+  b.bytes(r.namePtr, r.nameLen);
+}
+
+/** `<rule name>`, `default`, or the invalid-request reason (`non_canonical_path`, ...). */
+export function writeRuleLabel(p: Policy, d: Decision, b: StrBuf): void {
+  if (d.by == BY_RULE) ruleNameInto(p, d.rule, b);
+  else if (d.by == BY_INVALID) b.str(invalidReasonName(d.reason));
+  else b.str("default");
+}
+
+/** The `wasm.meshgate` filter-state value (docs/internals.md §3). */
+export function writeFilterState(p: Policy, d: Decision, id: Identity, b: StrBuf): void {
+  b.str("decision=").str(decisionName(d.decision)).str(" rule=");
+  writeRuleLabel(p, d, b);
+  b.str(" identity=");
+  if (id.authenticated) b.bytes(id.ptr, id.len); else b.byte(0x2D);
+  b.str(" policy=").str(p.digest12);
+}
+
+/** The per-decision debug line: filter state + why (identity reason, nearest rule, audit). */
+export function writeDebugLine(p: Policy, d: Decision, id: Identity, b: StrBuf): void {
+  writeFilterState(p, d, id, b);
+  if (!id.authenticated) b.str(" identity_reason=").str(identityReasonName(id.reason));
+  if (d.by == BY_DEFAULT && d.nearestRule >= 0) {
+    b.str(" nearest=");
+    ruleNameInto(p, d.nearestRule, b);
+    b.str(" failed_field=").str(fieldName(d.nearestField));
+  }
+  if (d.auditCount > 0) {
+    b.str(" audit=");
+    const n = d.auditCount < MAX_AUDIT ? d.auditCount : MAX_AUDIT;
+    for (let k = 0; k < n; k++) {
+      if (k > 0) b.byte(0x2C);
+      const i = d.auditRule(k);
+      ruleNameInto(p, i, b);
+      b.byte(0x3A).str(p.rule(i).action == ACTION_DENY ? "would_deny" : "would_allow");
+    }
+  }
+}

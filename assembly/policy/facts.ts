@@ -1,0 +1,34 @@
+// What a request shows the matchers (docs/internals.md §2): the caller's identity and the request
+// facts of both roles. A role's facts reader (inbound/facts.ts, egress/facts.ts) fills its part
+// from the host; tests and benches fill it from bytes. Pre-allocated once, overwritten per request.
+//
+//   const facts = new RequestFacts(identity);       // identity: a caller-owned Identity
+//   facts.setInbound(methodPtr, methodLen, pathPtr, pathLen);                  // `:method`, `:path`
+//   facts.setEgress(authorityPtr, authorityLen, schemePtr, schemeLen, isConnect);
+// `facts.identity` may be re-pointed per request (at an Identity cached per connection.id).
+// The byte views must stay valid while deciding.
+
+import { Identity } from "../spiffe/identity";
+import { MethodFacts } from "./matchers";
+import { PathFacts } from "./path";
+import { EgressTarget } from "./host";
+
+export class RequestFacts {
+  /** Inbound: `:method` and `:path`. */
+  readonly method: MethodFacts = new MethodFacts();
+  readonly path: PathFacts = new PathFacts();
+  /** Egress: the target to be dialed. */
+  readonly target: EgressTarget = new EgressTarget();
+
+  constructor(public identity: Identity) {}
+
+  setInbound(methodPtr: usize, methodLen: i32, pathPtr: usize, pathLen: i32): void {
+    this.method.set(methodPtr, methodLen);
+    this.path.set(pathPtr, pathLen);
+  }
+
+  /** authority: CONNECT's request authority, else `:authority`; scheme: `:scheme`. */
+  setEgress(authorityPtr: usize, authorityLen: i32, schemePtr: usize, schemeLen: i32, isConnect: bool): void {
+    this.target.parse(authorityPtr, authorityLen, schemePtr, schemeLen, isConnect);
+  }
+}

@@ -1,0 +1,144 @@
+// The identity sources (`identity.from`, DESIGN.md "Identity", docs/internals.md §1-2): the one
+// place that lists them, says which option each takes, and how each yields the caller. config.ts
+// validates and builds `identity` from IDENTITY_SOURCES; the filter (filter/peer.ts) and the tests
+// ask the policy's IdentitySource for the caller of each request.
+//
+//   peer-certificate  the direct peer, from its certificate (exactly one URI SAN, a SPIFFE ID).
+//   xfcc              option trustedProxies (exact IDs): the last XFCC element, believed only
+//                     when the direct peer is authenticated, listed, and is that element's `By`.
+//   local             option id (an exact ID): the configured identity, for every request.
+//
+// To add a source: an IdentitySource subclass, a factory, and an entry in IDENTITY_SOURCES.
+
+import { Arena } from "../util/arena";
+import { ByteTable } from "../util/bytetable";
+import { bytesEqual } from "../util/bytes";
+import {
+  Identity, peerIdentity, ID_UNTRUSTED_XFCC_PEER, ID_NO_XFCC, ID_MALFORMED_XFCC, ID_XFCC_BY_MISMATCH,
+  ID_NO_URI_SAN, ID_MULTIPLE_URI_SANS,
+} from "./identity";
+import { PeerCertificate } from "./x509";
+import { XfccSummary, parseXfcc } from "./xfcc";
+
+/** The direct peer (the TLS client) of the current request, however the caller learns it: the
+ *  filter's per-connection cache (filter/peer.ts) or a given certificate (CertificatePeer). */
+export abstract class DirectPeer {
+  /** The direct peer's identity; valid until the next request. */
+  abstract identity(): Identity;
+}
+
+/** A configured identity source (one per Policy). */
+export abstract class IdentitySource {
+  /**
+   * The caller of the current request. Asks `peer` only when the source needs the direct peer
+   * (so `local` causes no certificate read). xfcc: the request's x-forwarded-client-cert (the
+   * first value; length < 0 = absent). Returns an Identity owned by the source or by `peer`,
+   * used by reference: valid until the next request, do not keep it. Allocation-free.
+   */
+  abstract caller(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity;
+}
+
+/** Builds a source from its option's SPIFFE IDs (validated; none when the source has no option). */
+export type SourceFactory = (arena: Arena, ids: usize[], lens: i32[]) => IdentitySource;
+
+/** One entry of IDENTITY_SOURCES: the `identity.from` value and the option it takes. */
+export class SourceKind {
+  /**
+   * name: the `identity.from` value; option: the key of its `identity` option ("" for none),
+   * required with this source and refused with the others; optionIsList: a list of exact SPIFFE
+   * IDs (else one exact SPIFFE ID).
+   */
+  constructor(
+    public readonly name: string,
+    public readonly option: string,
+    public readonly optionIsList: bool,
+    public readonly create: SourceFactory,
+  ) {}
+}
+
+class PeerCertificateSource extends IdentitySource {
+  caller(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity { return peer.identity(); }
+}
+
+class XfccSource extends IdentitySource {
+  private readonly xfcc: XfccSummary = new XfccSummary();
+  /** The caller named by a trusted XFCC (per request). */
+  private readonly forwarded: Identity = new Identity();
+
+  /** trusted: the exact SPIFFE IDs of the proxies whose XFCC is believed. */
+  constructor(private readonly trusted: ByteTable) { super(); }
+
+  caller(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity {
+    const out = this.forwarded;
+    const p = peer.identity();
+    if (!p.authenticated || this.trusted.find(p.ptr, p.len, p.hash) < 0) { out.fail(ID_UNTRUSTED_XFCC_PEER); return out; }
+    if (xfccLen < 0) { out.fail(ID_NO_XFCC); return out; }
+    const x = this.xfcc;
+    if (!parseXfcc(xfccPtr, xfccLen, x)) { out.fail(ID_MALFORMED_XFCC); return out; }
+    if (x.byCount != 1 || !bytesEqual(unchecked(x.byPtr[0]), unchecked(x.byLen[0]), p.ptr, p.len)) {
+      out.fail(ID_XFCC_BY_MISMATCH);
+      return out;
+    }
+    if (x.uriCount == 0 || (x.uriCount == 1 && unchecked(x.uriLen[0]) == 0)) { out.fail(ID_NO_URI_SAN); return out; }
+    if (x.uriCount > 1) { out.fail(ID_MULTIPLE_URI_SANS); return out; }
+    out.setId(unchecked(x.uriPtr[0]), unchecked(x.uriLen[0]));
+    return out;
+  }
+}
+
+class LocalSource extends IdentitySource {
+  /** Resolved once: the same Identity every request (it keeps its remembered rule answers). */
+  private readonly id: Identity = new Identity();
+
+  constructor(ptr: usize, len: i32) {
+    super();
+    this.id.setId(ptr, len);
+  }
+
+  caller(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity { return this.id; }
+}
+
+function newPeerCertificateSource(arena: Arena, ids: usize[], lens: i32[]): IdentitySource {
+  return new PeerCertificateSource();
+}
+
+function newXfccSource(arena: Arena, ids: usize[], lens: i32[]): IdentitySource {
+  const trusted = ByteTable.create(arena, ids.length, false);
+  for (let i = 0; i < ids.length; i++) trusted.insert(arena, ids[i], lens[i], <u32>i);
+  return new XfccSource(trusted);
+}
+
+function newLocalSource(arena: Arena, ids: usize[], lens: i32[]): IdentitySource {
+  return new LocalSource(ids[0], lens[0]);
+}
+
+/** Every identity source; the first is the default. */
+export const IDENTITY_SOURCES: StaticArray<SourceKind> = [
+  new SourceKind("peer-certificate", "", false, newPeerCertificateSource),
+  new SourceKind("xfcc", "trustedProxies", true, newXfccSource),
+  new SourceKind("local", "id", false, newLocalSource),
+];
+
+/** A DirectPeer given as certificate bytes (tests, tools): parsed on first use. */
+export class CertificatePeer extends DirectPeer {
+  private readonly cert: PeerCertificate = new PeerCertificate();
+  private readonly peer: Identity = new Identity();
+  private ptr: usize = 0;
+  private len: i32 = -1;
+  private parsed: bool = false;
+
+  /** The peer's `connection.peer_certificate` (URL-encoded PEM); len < 0 = none. */
+  set(ptr: usize, len: i32): void {
+    this.ptr = ptr;
+    this.len = len;
+    this.parsed = false;
+  }
+
+  identity(): Identity {
+    if (!this.parsed) {
+      peerIdentity(this.cert, this.ptr, this.len, this.peer);
+      this.parsed = true;
+    }
+    return this.peer;
+  }
+}
