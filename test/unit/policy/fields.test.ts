@@ -11,6 +11,7 @@ import { ruleMatches } from '../../../harness/policy/evaluate';
 import { FIELDS, fieldsOf, listNames, type MatchField } from '../../../harness/policy/fields';
 import type { Role } from '../../../harness/policy/model';
 import { parseAuthority } from '../../../harness/policy/patterns';
+import { policyFields } from '../wasm/testkit';
 
 interface Definition {
   type?: string;
@@ -78,5 +79,24 @@ describe('every field matches through the table', () => {
       matches({ [f.negation]: [hit] }),
       matches({ [f.negation]: [miss] }),
     ]).toEqual([true, true, false, true, false, true]);
+  });
+});
+
+describe('one field list in three places', () => {
+  // The JSON Schema, the TypeScript table and the AssemblyScript table (as build/testkit.wasm
+  // lists it) must name the same fields, negations and roles, in the same evaluation order: a
+  // field added to one language only fails here.
+  const wasm = policyFields();
+  const ts = FIELDS.map((f) => ({ name: f.name, negation: f.negation, roles: [...f.roles] }));
+
+  it('the TypeScript and AssemblyScript tables are identical', () => {
+    expect(wasm.length).toBeGreaterThanOrEqual(6);
+    expect(wasm).toEqual(ts);
+  });
+
+  it.each(ROLES)('%s: the schema lists what the AssemblyScript table lists for the role', (role) => {
+    const props = Object.keys(defs[RULE_DEFINITION[role]].properties!).filter((k) => !RULE_KEYS.includes(k));
+    const fromWasm = wasm.filter((f) => f.roles.includes(role)).flatMap((f) => [f.name, f.negation]);
+    expect(props).toEqual(fromWasm);
   });
 });
