@@ -52,6 +52,16 @@ function isUnreserved(c: u32): bool {
 }
 
 /**
+ * The printable bytes Envoy 1.40's normalize_path percent-encodes (" < > ` { } | ^): a path that
+ * still holds one raw was not normalized as the reference listeners do, so it is not canonical.
+ */
+// @ts-ignore: decorator
+@inline
+function envoyEscapes(c: u32): bool {
+  return c == 0x22 || c == 0x3C || c == 0x3E || c == 0x60 || c == 0x7B || c == 0x7D || c == 0x7C || c == 0x5E;
+}
+
+/**
  * Length of the path part of `:path` (bytes before the first '?') if it is canonical, else -1.
  * Allocates nothing.
  */
@@ -91,7 +101,7 @@ function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
       params = true;
       if (semi < 0) semi = i;
     }
-    if (c <= 0x20 || c >= 0x7F || c == 0x5C || c == 0x23) return -1;
+    if (c <= 0x20 || c >= 0x7F || c == 0x5C || c == 0x23 || envoyEscapes(c)) return -1;
     if (c == 0x25) {
       // two hex digits must follow inside the path part ('?' is not a hex digit)
       if (i + 2 >= len) return -1;

@@ -96,12 +96,21 @@ function isDotSegment(seg: string): boolean {
 /**
  * The path part of `:path` (before the first '?') when it is canonical, else null. Canonical
  * (docs/internals.md §2): starts with '/'; no "//", no "." or ".." segment (a trailing '/' is
- * fine); no '\', '#', byte ≤ 0x20, 0x7F or ≥ 0x80; every '%' followed by two hex digits that
+ * fine); no '\', '#', byte ≤ 0x20, 0x7F or ≥ 0x80, nor a byte Envoy's normalize_path would
+ * percent-encode (ENVOY_ESCAPED_BYTES); every '%' followed by two hex digits that
  * encode neither '/', '\' nor an unreserved byte ([A-Za-z0-9-._~], whose canonical form is the
  * byte itself); no segment with path parameters whose name (the part before its first ';') is
  * empty, "." or ".." ("/..;/", "/.;x/", "/;x/": servlet containers strip the parameters, then
  * resolve the dot segment or merge the slashes).
  */
+/**
+ * The printable ASCII bytes Envoy 1.40's normalize_path percent-encodes in the path part
+ * (`/a"b` reaches filters as `/a%22b`; seen against real Envoy, test/e2e/front-model.test.ts).
+ * A path that still holds one raw was not normalized as the reference listeners do, so it is not
+ * canonical: the rules never see a spelling the upstream could receive differently.
+ */
+export const ENVOY_ESCAPED_BYTES = '"<>`{}|^';
+
 export function canonicalPath(path: string): string | null {
   const q = path.indexOf('?');
   const p = q < 0 ? path : path.slice(0, q);
@@ -122,7 +131,7 @@ export function canonicalPath(path: string): string | null {
       seg = i;
       continue;
     }
-    if (c <= 0x20 || c >= 0x7f || c === 0x5c || c === 0x23) return null;
+    if (c <= 0x20 || c >= 0x7f || c === 0x5c || c === 0x23 || ENVOY_ESCAPED_BYTES.includes(p[i])) return null;
     if (c === 0x25) {
       if (i + 2 >= n) return null;
       const h = hexVal(p.charCodeAt(i + 1));

@@ -107,8 +107,8 @@ export const NON_CANONICAL_PATH_REGEXES: readonly string[] = [
   '(?s).*/\\.\\.?(?:/.*)?',
   // a segment with parameters whose name is empty, "." or ".." ("/..;x/")
   '(?s).*/\\.{0,2};.*',
-  // a byte ≤ 0x20, 0x7F, ≥ 0x80, '#' or '\\'
-  '(?s).*[^\\x21\\x22\\x24-\\x5b\\x5d-\\x7e].*',
+  // a byte ≤ 0x20, 0x7F, ≥ 0x80, '#', '\\', or one Envoy percent-encodes (" < > ` { } | ^)
+  '(?s).*[^\\x21\\x24-\\x3b\\x3d\\x3f-\\x5b\\x5d\\x5f\\x61-\\x7a\\x7e].*',
   // '%' not followed by two hex digits
   '(?s).*%(?:[0-9A-Fa-f]?|[0-9A-Fa-f]?[^0-9A-Fa-f].*)',
   // %2F, %5C, or a percent-encoded unreserved byte (- . 0-9 A-Z _ a-z ~)
@@ -241,7 +241,7 @@ export const NON_CANONICAL_REQUEST_PATH_REGEXES: readonly string[] = [
   '(?s)[^?]*//.*',
   '(?s)[^?]*/\\.\\.?(?:[/?].*)?',
   '(?s)[^?]*/\\.{0,2};.*',
-  '(?s)[^?]*[^\\x21\\x22\\x24-\\x5b\\x5d-\\x7e].*',
+  '(?s)[^?]*[^\\x21\\x24-\\x3b\\x3d\\x3f-\\x5b\\x5d\\x5f\\x61-\\x7a\\x7e].*',
   '(?s)[^?]*%(?:[0-9A-Fa-f]?|[0-9A-Fa-f]?[^0-9A-Fa-f].*)',
   '(?s)[^?]*%(?:2[D-Fd-f]|3[0-9]|[46][1-9A-Fa-f]|5[0-9AaCcFf]|7[0-9AaEe]).*',
 ];

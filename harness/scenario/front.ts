@@ -13,9 +13,13 @@
  *   of a literal `.` or `..` followed by path parameters (`/a/..;x/b`) counts as that dot segment
  *   (not when the dots were percent-encoded, `/a/%2e%2e;/b` arrives as `/a/..;/b`, nor between
  *   backslashes, `/a\..;\b` arrives as `/a/..;/b`); a path of nothing but slashes becomes `//`;
+ * - the bytes " < > ` { } | ^ of the path part are percent-encoded (`/a"b` → `/a%22b`); `[`, `]`
+ *   and `'` pass unchanged;
  * - malformed escapes (`%zz`, a lone `%`) and other escapes (`%20`, `%C3%A9`) pass unchanged;
  * - the query string is left as it is.
  */
+import { ENVOY_ESCAPED_BYTES } from '../policy/patterns';
+
 export type FrontResult = { ok: true; path: string } | { ok: false; status: 400; reason: string };
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
@@ -51,7 +55,12 @@ export function normalizeRequestPath(target: string): FrontResult {
       decoded += c;
     }
   }
-  return { ok: true, path: mergeSlashes(removeDotSegments(decoded)) + query };
+  return { ok: true, path: escapeLikeEnvoy(mergeSlashes(removeDotSegments(decoded))) + query };
+}
+
+/** Envoy's path canonicalizer percent-encodes these bytes (upper-case hex) in the path part. */
+function escapeLikeEnvoy(path: string): string {
+  return Array.from(path, (c) => (ENVOY_ESCAPED_BYTES.includes(c) ? `%${c.charCodeAt(0).toString(16).toUpperCase()}` : c)).join('');
 }
 
 /** RFC 3986 section 5.2.4, on an absolute path. */
