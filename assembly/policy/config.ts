@@ -1,4 +1,4 @@
-// Plugin configuration → compiled Policy (docs/internals.md §1; DESIGN.md §2).
+// Plugin configuration → compiled Policy (docs/internals.md §1; docs/design.md §3.1).
 //
 //   const r = compilePolicy(ptr, len, ROLE_INBOUND);   // config time: allocates freely
 //   if (r.policy === null) for (e of r.errors) logError(e);   // then fail proxy_on_configure

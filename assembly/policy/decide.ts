@@ -1,4 +1,4 @@
-// Request-time evaluation (DESIGN.md §2 "Evaluation", docs/internals.md §2-3). Pure (no host
+// Request-time evaluation (docs/design.md §3.2, docs/internals.md §2-3). Pure (no host
 // call, no module state) and allocation-free: the evaluation (with its request facts) and the
 // decision are caller-owned objects, pre-allocated once (per root), overwritten per request.
 //

@@ -1,4 +1,4 @@
-// Egress targets (DESIGN.md "Egress", docs/internals.md §1-2): authority parsing, `hosts` and
+// Egress targets (docs/design.md §3.4, docs/internals.md §1-2): authority parsing, `hosts` and
 // `cidrs` patterns, and their compiled matchers.
 //
 // EgressTarget.parse(authority, scheme, isConnect) — checks, in this order:

@@ -1,4 +1,4 @@
-// Identity, method and port matchers of one rule field (docs/internals.md §1, DESIGN.md §2).
+// Identity, method and port matchers of one rule field (docs/internals.md §1, docs/design.md §3.2).
 //
 // `from` entries (fromEntry):
 //   "*"                     any authenticated identity in the policy's trust domain

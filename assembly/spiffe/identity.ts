@@ -1,4 +1,4 @@
-// A caller's identity: which SPIFFE ID (if any) the caller has (DESIGN.md "Identity",
+// A caller's identity: which SPIFFE ID (if any) the caller has (docs/design.md §3.3,
 // docs/internals.md §2), and the direct peer's from its certificate. Pure: the glue passes the
 // host values. Which source applies (peer certificate, XFCC, local) is sources.ts.
 //

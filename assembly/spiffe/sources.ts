@@ -1,4 +1,4 @@
-// The identity sources (`identity.from`, DESIGN.md "Identity", docs/internals.md §1-2): the one
+// The identity sources (`identity.from`, docs/design.md §3.3, docs/internals.md §1-2): the one
 // place that lists them, says which option each takes, and how each yields the caller. config.ts
 // validates and builds `identity` from IDENTITY_SOURCES; the filter (filter/peer.ts) and the tests
 // ask the policy's IdentitySource for the caller of each request.

@@ -1,5 +1,5 @@
 /**
- * The filter's decision in TypeScript (DESIGN.md §2 "Evaluation", docs/internals.md §2,
+ * The filter's decision in TypeScript (docs/design.md §3.2, docs/internals.md §2,
  * assembly/policy/decide.ts): what a request against a policy should come to, for scenario
  * expectations, static analysis and differential tests against the Wasm filter.
  *

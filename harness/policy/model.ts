@@ -1,5 +1,5 @@
 /**
- * The policy document's shape (DESIGN.md §2, docs/internals.md §1) as TypeScript types, and its
+ * The policy document's shape (docs/design.md §3.1, docs/internals.md §1) as TypeScript types, and its
  * normalized form with every default filled in, which the analyzer, the RBAC renderer and the
  * reference evaluator read. The plugin configuration itself is the document exactly as written
  * (compile.ts): defaults are never added to it.

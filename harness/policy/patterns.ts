@@ -382,7 +382,7 @@ function lastLabel(name: string): string {
 }
 
 /**
- * Parses an egress target (DESIGN.md "Egress"): CONNECT's authority or `:authority`. Checks, in
+ * Parses an egress target (docs/design.md §3.4): CONNECT's authority or `:authority`. Checks, in
  * the filter's order (test/vectors/hosts.json pins the precedence):
  *   1. userinfo        any '@'
  *   2. bad_authority   empty; a byte ≤ 0x20, 0x7F, '/', '?', '#', '\'; misplaced '[' / ']';

@@ -1,4 +1,4 @@
-/** The policy document's enumerations (DESIGN.md §2), shared by the model and the field table. */
+/** The policy document's enumerations (docs/design.md §3), shared by the model and the field table. */
 
 export type Action = 'allow' | 'deny';
 export type Mode = 'enforce' | 'audit';

@@ -1,5 +1,5 @@
 /**
- * Scenario files (DESIGN.md section 3): a policy, named identities, and requests with the outcome
+ * Scenario files (docs/design.md §4): a policy, named identities, and requests with the outcome
  * each must have. This module holds the parsed, checked form; `load.ts` builds it from YAML.
  */
 

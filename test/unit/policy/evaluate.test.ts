@@ -1,6 +1,6 @@
 /**
  * The reference evaluator (harness/policy/evaluate.ts) that scenario expectations rest on: the
- * DESIGN.md example as a matrix — a fixed column of callers against each request — and the
+ * shop example (examples/shop/policy.yaml) as a matrix — a fixed column of callers against each request — and the
  * egress reasons. differential.test.ts holds it to the Wasm filter on random policies.
  */
 import * as path from 'node:path';

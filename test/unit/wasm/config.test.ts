@@ -12,7 +12,7 @@ describe('valid documents', () => {
   it.each([
     ['minimal inbound', 'inbound', { ...TD, inbound: {} }, { rules: 0, deny: 0, allow: 0, audit: 0 }],
     ['minimal egress', 'egress', { ...TD, egress: { default: 'allow', rules: [] } }, { rules: 0, deny: 0, allow: 0, audit: 0 }],
-    ['DESIGN.md example, inbound', 'inbound', {
+    ['shop example, inbound', 'inbound', {
       ...TD, mode: 'enforce', identity: { from: 'peer-certificate' },
       inbound: { default: 'deny', rules: [
         { name: 'no-admin', action: 'deny', paths: ['/admin', '/admin/*'] },

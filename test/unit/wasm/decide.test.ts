@@ -50,7 +50,7 @@ const DESIGN_INBOUND = {
 };
 
 describe('inbound matrices', () => {
-  it('DESIGN.md example', () => {
+  it('shop example', () => {
     const D = 'deny/default', S = 'allow/store-creates-charges', A = 'deny/no-admin', R = '+try-new-reader:allow';
     inboundMatrix(DESIGN_INBOUND, [
       //                           store      reader     web  shopx shop  partner anon
