@@ -8,16 +8,15 @@
  * test watches Envoy accept (`listener_manager.lds.update_success`) or reject it.
  */
 import * as path from 'node:path';
-import { EnvoyProcess, type EnvoyStartOptions } from '../envoy/process';
+import type { EnvoyProcess, EnvoyStartOptions } from '../envoy/process';
 import { renderReference, hcmOf, wasmPluginConfig } from '../envoy/reference';
 import type { Json } from '../envoy/bootstrap';
 import { LdsFile, freePort } from '../envoy/lds';
 import { repoRoot } from '../envoy/paths';
 import type { BadCertKind, TestCa } from '../pki/ca';
-import type { RecordingUpstream } from '../services/upstream';
 import type { ClientTls } from '../services/client';
 import { CallerCertificates, accessLogEntries } from './callers';
-import { StackBase } from './base';
+import { EnvoyOnBase, StackBase } from './base';
 
 export interface InboundStackOptions {
   /** The plugin configuration (compiled policy JSON). */
@@ -42,35 +41,23 @@ export interface InboundStackOptions {
   liveUpdates?: boolean;
 }
 
-export class InboundStack {
+export class InboundStack extends EnvoyOnBase {
   private readonly callers: CallerCertificates;
 
   private constructor(
-    private readonly base: StackBase,
-    readonly envoy: EnvoyProcess,
+    base: StackBase,
+    envoy: EnvoyProcess,
     readonly port: number,
     private readonly render: (policyJson: string) => Json,
     private readonly lds: LdsFile | undefined,
   ) {
+    super(base, envoy);
     this.callers = new CallerCertificates(base.ca);
-  }
-
-  get ca(): TestCa {
-    return this.base.ca;
-  }
-
-  get upstream(): RecordingUpstream {
-    return this.base.upstream;
-  }
-
-  get dir(): string {
-    return this.base.dir;
   }
 
   static async start(o: InboundStackOptions): Promise<InboundStack> {
     const base = await StackBase.create({ trustDomain: o.trustDomain, ca: o.ca, dirPrefix: 'meshgate-inbound-' });
-    let envoy: EnvoyProcess | undefined;
-    try {
+    return base.launch(async (startEnvoy) => {
       const fixedPort = o.liveUpdates ? await freePort() : undefined;
       const render = (policyJson: string) => renderInbound(o, base, policyJson, fixedPort);
       let bootstrap = render(o.policyJson);
@@ -79,7 +66,7 @@ export class InboundStack {
         lds = new LdsFile(path.join(base.dir, 'lds'));
         bootstrap = lds.adopt(bootstrap);
       }
-      envoy = await EnvoyProcess.start({
+      const envoy = await startEnvoy({
         bootstrap,
         concurrency: o.concurrency ?? 1,
         componentLogLevel: o.componentLogLevel ?? 'wasm:debug',
@@ -88,11 +75,7 @@ export class InboundStack {
       });
       const port = fixedPort ?? (await envoy.listenerPort('inbound'));
       return new InboundStack(base, envoy, port, render, lds);
-    } catch (e) {
-      await envoy?.stop();
-      await base.release();
-      throw e;
-    }
+    });
   }
 
   /**
@@ -114,11 +97,6 @@ export class InboundStack {
   /** Access-log entries so far. */
   accessLog(): Record<string, string>[] {
     return accessLogEntries(this.envoy);
-  }
-
-  async stop(): Promise<void> {
-    await this.envoy.stop();
-    await this.base.release();
   }
 }
 

@@ -7,10 +7,8 @@
 import * as path from 'node:path';
 import { bootstrap, clusterRoute, fileAccessLog, httpListener, staticCluster, type Json } from '../envoy/bootstrap';
 import type { LocatedEnvoy } from '../envoy/locate';
-import { EnvoyProcess, type EnvoyStartOptions } from '../envoy/process';
-import type { TestCa } from '../pki/ca';
-import type { RecordingUpstream } from '../services/upstream';
-import { StackBase } from './base';
+import type { EnvoyProcess, EnvoyStartOptions } from '../envoy/process';
+import { EnvoyOnBase, StackBase } from './base';
 
 export interface MtlsStackOptions {
   trustDomain: string;
@@ -24,45 +22,29 @@ export interface MtlsStackOptions {
   funcEMode?: EnvoyStartOptions['funcEMode'];
 }
 
-export class MtlsStack {
+export class MtlsStack extends EnvoyOnBase {
   private constructor(
-    private readonly base: StackBase,
-    readonly envoy: EnvoyProcess,
+    base: StackBase,
+    envoy: EnvoyProcess,
     readonly port: number,
     /** `<dir>/access.log` (written only with `accessLogFormat`). */
     readonly accessLogPath: string,
-  ) {}
-
-  get ca(): TestCa {
-    return this.base.ca;
-  }
-
-  get upstream(): RecordingUpstream {
-    return this.base.upstream;
+  ) {
+    super(base, envoy);
   }
 
   static async start(o: MtlsStackOptions): Promise<MtlsStack> {
     const base = await StackBase.create({ trustDomain: o.trustDomain, serverName: o.serverName, dirPrefix: 'meshgate-mtls-' });
-    let envoy: EnvoyProcess | undefined;
-    try {
+    return base.launch(async (startEnvoy) => {
       const accessLogPath = path.join(base.dir, 'access.log');
-      envoy = await EnvoyProcess.start({
+      const envoy = await startEnvoy({
         envoy: o.envoy,
         launcher: o.launcher,
         funcEMode: o.funcEMode,
         bootstrap: mtlsBootstrap(base, o.accessLogFormat ? [fileAccessLog(accessLogPath, o.accessLogFormat)] : []),
       });
       return new MtlsStack(base, envoy, await envoy.listenerPort('inbound'), accessLogPath);
-    } catch (e) {
-      await envoy?.stop();
-      await base.release();
-      throw e;
-    }
-  }
-
-  async stop(): Promise<void> {
-    await this.envoy.stop();
-    await this.base.release();
+    });
   }
 }
 
