@@ -11,8 +11,10 @@ export type EnvoyErrorCode =
   | 'ENVOY_INSTALL_FAILED'
   /** `envoy --version` did not run or printed no version. */
   | 'ENVOY_VERSION_UNREADABLE'
-  /** The func-e launcher was asked for but no func-e binary was found. */
+  /** The func-e launcher was asked for, no func-e binary was found, and there is no `go` to install one. */
   | 'FUNC_E_NOT_FOUND'
+  /** `go install` of the pinned func-e failed. */
+  | 'FUNC_E_INSTALL_FAILED'
   /** Envoy (or func-e) exited before it was ready. */
   | 'ENVOY_EXITED'
   /** Envoy did not report LIVE on /ready within the timeout. */

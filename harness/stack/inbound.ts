@@ -2,18 +2,21 @@
  * An inbound stack on loopback: a test CA, a recording "billing" upstream, and a real Envoy
  * running envoy/inbound.yaml (patched by harness/envoy/reference.ts) with build/meshgate.wasm and
  * the given policy. Used by e2e tests, the scenario runner's envoy target, the demo and benches.
+ *
+ * With `liveUpdates`, the listener comes from a watched LDS file on a fixed free port instead of
+ * the bootstrap, and `replacePolicy()` pushes a new policy the way a control plane would; the
+ * test watches Envoy accept (`listener_manager.lds.update_success`) or reject it.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { EnvoyProcess, type EnvoyStartOptions } from '../envoy/process';
-import { renderReference, hcmOf } from '../envoy/reference';
+import type { EnvoyProcess, EnvoyStartOptions } from '../envoy/process';
+import { renderReference, hcmOf, wasmPluginConfig } from '../envoy/reference';
 import type { Json } from '../envoy/bootstrap';
+import { LdsFile, freePort } from '../envoy/lds';
 import { repoRoot } from '../envoy/paths';
-import { TestCa, type BadCertKind } from '../pki/ca';
-import { RecordingUpstream } from '../services/upstream';
+import type { BadCertKind, TestCa } from '../pki/ca';
 import type { ClientTls } from '../services/client';
 import { CallerCertificates, accessLogEntries } from './callers';
+import { EnvoyOnBase, StackBase } from './base';
 
 export interface InboundStackOptions {
   /** The plugin configuration (compiled policy JSON). */
@@ -26,59 +29,64 @@ export interface InboundStackOptions {
   concurrency?: number;
   componentLogLevel?: string;
   launcher?: EnvoyStartOptions['launcher'];
+  /** How long Envoy may take to be ready (default: EnvoyProcess's). */
+  readyTimeoutMs?: number;
   /** Reuse a CA (e.g. one shared with an egress stack). */
   ca?: TestCa;
-  /** Put these HTTP filters where meshgate's wasm filter is (e.g. Envoy RBAC, for differential runs). */
+  /** Put these HTTP filters where meshgate's wasm filter is (e.g. Envoy RBAC, for differential runs; [] removes it). */
   replaceWasmWith?: Json[];
+  /** Fields set on the wasm filter's PluginConfig, e.g. `{ root_id, failure_policy }` for a fixture module. */
+  plugin?: Json;
+  /** Serve the listener from a watched LDS file so that `replacePolicy()` can swap it live. */
+  liveUpdates?: boolean;
 }
 
-export class InboundStack {
+export class InboundStack extends EnvoyOnBase {
   private readonly callers: CallerCertificates;
 
   private constructor(
-    readonly ca: TestCa,
-    readonly envoy: EnvoyProcess,
-    readonly upstream: RecordingUpstream,
+    base: StackBase,
+    envoy: EnvoyProcess,
     readonly port: number,
-    readonly dir: string,
+    private readonly render: (policyJson: string) => Json,
+    private readonly lds: LdsFile | undefined,
   ) {
-    this.callers = new CallerCertificates(ca);
+    super(base, envoy);
+    this.callers = new CallerCertificates(base.ca);
   }
 
   static async start(o: InboundStackOptions): Promise<InboundStack> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-inbound-'));
-    const ca = o.ca ?? (await TestCa.create({ trustDomain: o.trustDomain }));
-    const { caFile } = ca.writeTo(dir, 'ca');
-    const own = (await ca.mintSvid(`spiffe://${o.trustDomain}/ns/shop/sa/billing`)).writeTo(dir, 'billing');
-    const upstream = await RecordingUpstream.start({ name: 'billing' });
-    let envoy: EnvoyProcess | undefined;
-    try {
-      const bootstrap = renderReference('inbound', {
-        wasmFile: o.wasmFile ?? path.join(repoRoot(), 'build', 'meshgate.wasm'),
-        policyJson: o.policyJson,
-        certs: { caFile, certFile: own.chainFile, keyFile: own.keyFile },
-        upstreamPort: upstream.port,
-        xfccFromTrustedProxy: o.xfccFromTrustedProxy,
-      });
-      if (o.replaceWasmWith) {
-        for (const l of (bootstrap.static_resources as Json).listeners as Json[]) {
-          const hcm = hcmOf(l);
-          hcm.http_filters = (hcm.http_filters as Json[]).flatMap((f) => (f.name === 'envoy.filters.http.wasm' ? o.replaceWasmWith! : [f]));
-        }
+    const base = await StackBase.create({ trustDomain: o.trustDomain, ca: o.ca, dirPrefix: 'meshgate-inbound-' });
+    return base.launch(async (startEnvoy) => {
+      const fixedPort = o.liveUpdates ? await freePort() : undefined;
+      const render = (policyJson: string) => renderInbound(o, base, policyJson, fixedPort);
+      let bootstrap = render(o.policyJson);
+      let lds: LdsFile | undefined;
+      if (o.liveUpdates) {
+        lds = new LdsFile(path.join(base.dir, 'lds'));
+        bootstrap = lds.adopt(bootstrap);
       }
-      envoy = await EnvoyProcess.start({
+      const envoy = await startEnvoy({
         bootstrap,
         concurrency: o.concurrency ?? 1,
         componentLogLevel: o.componentLogLevel ?? 'wasm:debug',
         launcher: o.launcher,
+        readyTimeoutMs: o.readyTimeoutMs,
       });
-      const port = await envoy.listenerPort('inbound');
-      return new InboundStack(ca, envoy, upstream, port, dir);
-    } catch (e) {
-      await envoy?.stop();
-      await upstream.stop();
-      throw e;
-    }
+      const port = fixedPort ?? (await envoy.listenerPort('inbound'));
+      return new InboundStack(base, envoy, port, render, lds);
+    });
+  }
+
+  /**
+   * With `liveUpdates`: writes the inbound listener with this policy (same port) to the LDS file.
+   * Returns the rendered configuration the listener was taken from.
+   */
+  replacePolicy(policyJson: string): Json {
+    if (!this.lds) throw new Error('replacePolicy() needs an InboundStack started with liveUpdates: true');
+    const cfg = this.render(policyJson);
+    this.lds.write((cfg.static_resources as Json).listeners as Json[]);
+    return cfg;
   }
 
   /** TLS options for a caller (see CallerCertificates): `null` = no client certificate. */
@@ -90,10 +98,24 @@ export class InboundStack {
   accessLog(): Record<string, string>[] {
     return accessLogEntries(this.envoy);
   }
+}
 
-  async stop(): Promise<void> {
-    await this.envoy.stop();
-    await this.upstream.stop();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+/** envoy/inbound.yaml for this stack: its certificates and upstream, the policy, and the options' patches. */
+function renderInbound(o: InboundStackOptions, base: StackBase, policyJson: string, fixedPort: number | undefined): Json {
+  const cfg = renderReference('inbound', {
+    wasmFile: o.wasmFile ?? path.join(repoRoot(), 'build', 'meshgate.wasm'),
+    policyJson,
+    certs: base.certs,
+    upstreamPort: base.upstream.port,
+    xfccFromTrustedProxy: o.xfccFromTrustedProxy,
+  });
+  if (o.plugin) Object.assign(wasmPluginConfig(cfg), o.plugin);
+  for (const l of (cfg.static_resources as Json).listeners as Json[]) {
+    if (fixedPort !== undefined) ((l.address as Json).socket_address as Json).port_value = fixedPort;
+    if (o.replaceWasmWith) {
+      const hcm = hcmOf(l);
+      hcm.http_filters = (hcm.http_filters as Json[]).flatMap((f) => (f.name === 'envoy.filters.http.wasm' ? o.replaceWasmWith! : [f]));
+    }
   }
+  return cfg;
 }

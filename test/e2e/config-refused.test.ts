@@ -4,17 +4,10 @@
  * - as a live update (file-based LDS, the way a control plane pushes config), Envoy rejects the
  *   new listener and keeps enforcing the previous policy: store still allowed, web still denied.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { EnvoyProcess } from '../../harness/envoy/process';
-import { renderReference, wasmPluginConfig } from '../../harness/envoy/reference';
-import { LdsFile, freePort } from '../../harness/envoy/lds';
-import type { Json } from '../../harness/envoy/bootstrap';
+import { wasmPluginConfig } from '../../harness/envoy/reference';
 import { TestCa } from '../../harness/pki/ca';
-import { RecordingUpstream } from '../../harness/services/upstream';
 import { request } from '../../harness/services/client';
-import { repoRoot } from '../../harness/envoy/paths';
+import { InboundStack } from '../../harness/stack/inbound';
 
 const STORE = 'spiffe://example.org/ns/shop/sa/store';
 const WEB = 'spiffe://example.org/ns/web/sa/frontend';
@@ -29,28 +22,16 @@ const INVALID = JSON.stringify({
 
 describe('invalid plugin configuration', () => {
   let ca: TestCa;
-  let dir: string;
-  let upstream: RecordingUpstream;
-  let certs: { caFile: string; certFile: string; keyFile: string };
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-refused-'));
     ca = await TestCa.create({ trustDomain: 'example.org' });
-    const { caFile } = ca.writeTo(dir);
-    const own = (await ca.mintSvid('spiffe://example.org/ns/shop/sa/billing')).writeTo(dir, 'billing');
-    certs = { caFile, certFile: own.chainFile, keyFile: own.keyFile };
-    upstream = await RecordingUpstream.start({ name: 'billing' });
-  });
-  afterAll(async () => {
-    await upstream?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const render = (policyJson: string) =>
-    renderReference('inbound', { wasmFile: path.join(repoRoot(), 'build/meshgate.wasm'), policyJson, certs, upstreamPort: upstream.port });
+  const start = (policyJson: string, liveUpdates = false) =>
+    InboundStack.start({ policyJson, trustDomain: 'example.org', ca, liveUpdates, componentLogLevel: liveUpdates ? 'wasm:debug' : 'wasm:info' });
 
   it('keeps Envoy from starting, naming every bad field', async () => {
-    const err = await EnvoyProcess.start({ bootstrap: render(INVALID) }).then(
+    const err = await start(INVALID).then(
       () => undefined,
       (e: Error) => e,
     );
@@ -63,30 +44,19 @@ describe('invalid plugin configuration', () => {
   });
 
   it('is rejected as a live update while the previous policy stays in force', async () => {
-    const port = await freePort();
-    const lds = new LdsFile(path.join(dir, 'lds'));
-    const valid = render(VALID);
-    (((((valid.static_resources as Json).listeners as Json[])[0].address as Json).socket_address) as Json).port_value = port;
-    const bootstrap = lds.adopt(valid);
-    const envoy = await EnvoyProcess.start({ bootstrap, componentLogLevel: 'wasm:debug' });
+    const stack = await start(VALID, true);
+    const { envoy, port, upstream } = stack;
     try {
       const send = async (id: string) => {
         upstream.clear();
-        const res = await request({ port, tls: { ca: ca.certPem, ...(await mint(id)), checkServerName: false }, method: 'POST', path: '/charges', headers: { host: 'billing' } });
+        const res = await request({ port, tls: await stack.clientTls(id), method: 'POST', path: '/charges', headers: { host: 'billing' } });
         return { status: res.status, received: upstream.received().length };
-      };
-      const mint = async (id: string) => {
-        const c = await ca.mintSvid(id);
-        return { cert: c.chainPem, key: c.keyPem };
       };
       expect(await send(STORE)).toEqual({ status: 200, received: 1 });
       expect(await send(WEB)).toEqual({ status: 403, received: 0 });
 
-      const bad = JSON.parse(JSON.stringify((bootstrap as Json).dynamic_resources)) && render(INVALID);
-      const listener = ((bad.static_resources as Json).listeners as Json[])[0];
-      ((listener.address as Json).socket_address as Json).port_value = port;
+      const bad = stack.replacePolicy(INVALID);
       expect(wasmPluginConfig(bad).configuration).toBeDefined();
-      lds.write([listener]);
       let rejected = 0;
       for (let i = 0; i < 100 && rejected === 0; i++) {
         await new Promise((r) => setTimeout(r, 50));
@@ -98,7 +68,7 @@ describe('invalid plugin configuration', () => {
       expect(await send(WEB)).toEqual({ status: 403, received: 0 });
       expect(await send(STORE)).toEqual({ status: 200, received: 1 });
     } finally {
-      await envoy.stop();
+      await stack.stop();
     }
   });
 });

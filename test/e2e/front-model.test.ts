@@ -4,15 +4,9 @@
  * upstream; each raw request target must be rejected with the same status or arrive with exactly
  * the path the model predicts.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { EnvoyProcess } from '../../harness/envoy/process';
-import { removeHttpFilter, renderReference } from '../../harness/envoy/reference';
-import { TestCa } from '../../harness/pki/ca';
-import { RecordingUpstream } from '../../harness/services/upstream';
 import { parseRawResponse, rawRequest } from '../../harness/services/client';
 import { normalizeRequestPath } from '../../harness/scenario/front';
+import { InboundStack } from '../../harness/stack/inbound';
 
 const TARGETS = [
   '/charges', '//charges', '/charges/../admin', '/a/./b', '/%2e%2e/admin', '/a/%2e%2e/admin', '/ch%61rges',
@@ -22,40 +16,23 @@ const TARGETS = [
 ];
 
 describe('front model vs Envoy (normalize_path, merge_slashes, REJECT escaped slashes)', () => {
-  let envoy: EnvoyProcess;
-  let upstream: RecordingUpstream;
-  let ca: TestCa;
-  let port: number;
-  let dir: string;
+  let stack: InboundStack;
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-front-'));
-    ca = await TestCa.create({ trustDomain: 'example.org' });
-    const { caFile } = ca.writeTo(dir);
-    const own = (await ca.mintSvid('spiffe://example.org/ns/shop/sa/billing')).writeTo(dir, 'billing');
-    upstream = await RecordingUpstream.start({ name: 'billing' });
-    const bootstrap = renderReference('inbound', {
-      wasmFile: '/nonexistent.wasm',
-      policyJson: '{}',
-      certs: { caFile, certFile: own.chainFile, keyFile: own.keyFile },
-      upstreamPort: upstream.port,
-    });
-    removeHttpFilter(bootstrap, 'envoy.filters.http.wasm');
-    envoy = await EnvoyProcess.start({ bootstrap });
-    port = await envoy.listenerPort('inbound');
+    // No wasm filter: the policy is never read; wasm:info = Envoy's default log level.
+    stack = await InboundStack.start({ policyJson: '{}', trustDomain: 'example.org', replaceWasmWith: [], componentLogLevel: 'wasm:info' });
   });
 
   afterAll(async () => {
-    await envoy?.stop();
-    await upstream?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it.each(TARGETS)('%s', async (target) => {
+    const { upstream } = stack;
     upstream.clear();
     const text = await rawRequest({
-      port,
-      tls: { ca: ca.certPem, checkServerName: false },
+      port: stack.port,
+      tls: await stack.clientTls(null),
       bytes: `GET ${target} HTTP/1.1\r\nHost: billing\r\nConnection: close\r\n\r\n`,
     });
     const res = parseRawResponse(text);

@@ -8,17 +8,8 @@
  * Old policy: store may POST /charges, web is denied. New policy: web may POST /charges too.
  * Store's GET /charges is denied by both (a control: never allowed at any point).
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { EnvoyProcess } from '../../harness/envoy/process';
-import { renderReference } from '../../harness/envoy/reference';
-import { LdsFile, freePort } from '../../harness/envoy/lds';
-import type { Json } from '../../harness/envoy/bootstrap';
-import { TestCa } from '../../harness/pki/ca';
-import { RecordingUpstream } from '../../harness/services/upstream';
-import { request, type ClientTls } from '../../harness/services/client';
-import { repoRoot } from '../../harness/envoy/paths';
+import { request } from '../../harness/services/client';
+import { InboundStack } from '../../harness/stack/inbound';
 
 const STORE = 'spiffe://example.org/ns/shop/sa/store';
 const WEB = 'spiffe://example.org/ns/web/sa/frontend';
@@ -40,46 +31,22 @@ const DECISION: Record<'old' | 'new', Record<Kind, number>> = {
 };
 
 describe('policy reload under load', () => {
-  let dir: string;
-  let ca: TestCa;
-  let upstream: RecordingUpstream;
-  let envoy: EnvoyProcess | undefined;
+  let stack: InboundStack | undefined;
 
   afterAll(async () => {
-    await envoy?.stop();
-    await upstream?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('swaps the listener mid-stream: no errors, every decision old or new, then new only', async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-reload-'));
-    ca = await TestCa.create({ trustDomain: 'example.org' });
-    const { caFile } = ca.writeTo(dir);
-    const own = (await ca.mintSvid('spiffe://example.org/ns/shop/sa/billing')).writeTo(dir, 'billing');
-    const certs = { caFile, certFile: own.chainFile, keyFile: own.keyFile };
-    upstream = await RecordingUpstream.start({ name: 'billing' });
-    const tls: Record<string, ClientTls> = {};
-    for (const id of [STORE, WEB]) {
-      const c = await ca.mintSvid(id);
-      tls[id] = { ca: ca.certPem, cert: c.chainPem, key: c.keyPem, checkServerName: false };
-    }
-
-    const port = await freePort();
-    const listenerWith = (policyJson: string): Json => {
-      const b = renderReference('inbound', { wasmFile: path.join(repoRoot(), 'build/meshgate.wasm'), policyJson, certs, upstreamPort: upstream.port });
-      const l = ((b.static_resources as Json).listeners as Json[])[0];
-      ((l.address as Json).socket_address as Json).port_value = port;
-      return l;
-    };
-    const lds = new LdsFile(path.join(dir, 'lds'));
-    const first = renderReference('inbound', { wasmFile: path.join(repoRoot(), 'build/meshgate.wasm'), policyJson: OLD, certs, upstreamPort: upstream.port });
-    (first.static_resources as Json).listeners = [listenerWith(OLD)];
-    envoy = await EnvoyProcess.start({ bootstrap: lds.adopt(first), componentLogLevel: 'wasm:warn' });
-    const updates = async () => (await envoy!.stats())['listener_manager.lds.update_success'] ?? 0;
+    const live = await InboundStack.start({ policyJson: OLD, trustDomain: 'example.org', liveUpdates: true, componentLogLevel: 'wasm:warn' });
+    stack = live;
+    const { envoy, port, upstream } = live;
+    const tls = { [STORE]: await live.clientTls(STORE), [WEB]: await live.clientTls(WEB) };
+    const updates = async () => (await envoy.stats())['listener_manager.lds.update_success'] ?? 0;
     const initialUpdates = await updates();
     /** The update was accepted and the new listener has warmed (it now takes new connections). */
     const inForce = async () => {
-      const s = await envoy!.stats();
+      const s = await envoy.stats();
       return (s['listener_manager.lds.update_success'] ?? 0) > initialUpdates && (s['listener_manager.total_listeners_warming'] ?? 0) === 0;
     };
 
@@ -110,7 +77,7 @@ describe('policy reload under load', () => {
       while (next < TOTAL) {
         const i = next++;
         if (i === SWAP_AFTER && !swapped) {
-          lds.write([listenerWith(NEW)]);
+          live.replacePolicy(NEW);
           swapped = true;
         }
         const kind = KINDS[i % KINDS.length];

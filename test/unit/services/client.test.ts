@@ -1,6 +1,10 @@
 /** The raw client against scripted servers: completion by length, chunking, close; errors. */
 import * as net from 'node:net';
 import { parseRawResponse, rawRequest, request } from '../../../harness/services/client';
+import { restartTimeouts, stopTimeouts } from './stopped-timeouts';
+
+/** Servers not stopped yet: afterEach stops them, also after a test that timed out mid-request. */
+const running = new Set<() => Promise<void>>();
 
 /** A TCP server that answers every connection with `reply` (and closes if `close`). */
 async function scripted(reply: string, close = false): Promise<{ port: number; got: () => string; stop: () => Promise<void> }> {
@@ -15,33 +19,38 @@ async function scripted(reply: string, close = false): Promise<{ port: number; g
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    got: () => got,
-    stop: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
+  const stop = () => {
+    running.delete(stop);
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
   };
+  running.add(stop);
+  return { port: (server.address() as net.AddressInfo).port, got: () => got, stop };
 }
+
+afterEach(async () => {
+  restartTimeouts();
+  for (const stop of [...running]) await stop();
+});
 
 describe('rawRequest', () => {
   test.each([
     ['content-length', 'HTTP/1.1 403 Forbidden\r\ncontent-length: 24\r\n\r\nmeshgate: access denied\n'],
     ['chunked', 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n'],
     ['interim 100 then final', 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n'],
-  ])('returns a complete response (%s) without waiting for close', async (_label, reply) => {
+  ])('returns a complete response (%s) without waiting for close or the timeout', async (_label, reply) => {
     const srv = await scripted(reply);
+    // The server never closes and the client's timeout cannot fire: only completion can resolve it.
+    stopTimeouts();
     try {
-      const t0 = Date.now();
       const text = await rawRequest({ port: srv.port, bytes: 'GET //x HTTP/1.1\r\nHost: a\r\n\r\n', timeoutMs: 3000 });
       expect(text).toBe(reply);
-      expect(Date.now() - t0).toBeLessThan(1500);
+      expect(jest.getTimerCount()).toBe(0); // the timeout was cleared, not left armed
       expect(srv.got()).toBe('GET //x HTTP/1.1\r\nHost: a\r\n\r\n');
     } finally {
       await srv.stop();
     }
-  });
+  }, 10_000); // a client that missed completion hangs here: fail fast
 
   test('writes every byte value as-is', async () => {
     const srv = await scripted('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');

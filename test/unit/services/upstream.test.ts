@@ -2,6 +2,9 @@
 import { TestCa } from '../../../harness/pki/ca';
 import { rawRequest, request } from '../../../harness/services/client';
 import { RecordingUpstream } from '../../../harness/services/upstream';
+import { restartTimeouts, stopTimeouts } from './stopped-timeouts';
+
+const RECEIVED_AT = 1_700_000_000_000;
 
 describe('RecordingUpstream (HTTP)', () => {
   let up: RecordingUpstream;
@@ -10,19 +13,24 @@ describe('RecordingUpstream (HTTP)', () => {
   });
   afterAll(() => up.stop());
   beforeEach(() => up.clear());
+  afterEach(restartTimeouts);
 
-  test('answers 200 with its name and records the request', async () => {
-    const before = Date.now();
-    const r = await request({ port: up.port, method: 'POST', path: '/charges?x=1', headers: { 'x-test': 'a' }, body: 'amount=1' });
-    expect(r.status).toBe(200);
-    expect(r.body).toBe('upstream:billing');
-    expect(r.headers['x-upstream']).toBe('billing');
-    const [rec] = up.received();
-    expect(rec).toMatchObject({ method: 'POST', path: '/charges?x=1', body: 'amount=1' });
-    expect(rec.headers['x-test']).toBe('a');
-    expect(rec.rawHeaders).toContain('x-test');
-    expect(rec.time).toBeGreaterThanOrEqual(before);
-    expect(up.connections).toBe(1);
+  test('answers 200 with its name and records the request, stamped with the clock', async () => {
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(RECEIVED_AT);
+    try {
+      const r = await request({ port: up.port, method: 'POST', path: '/charges?x=1', headers: { 'x-test': 'a' }, body: 'amount=1' });
+      expect(r.status).toBe(200);
+      expect(r.body).toBe('upstream:billing');
+      expect(r.headers['x-upstream']).toBe('billing');
+      const [rec] = up.received();
+      expect(rec).toMatchObject({ method: 'POST', path: '/charges?x=1', body: 'amount=1' });
+      expect(rec.headers['x-test']).toBe('a');
+      expect(rec.rawHeaders).toContain('x-test');
+      expect(rec.time).toBe(RECEIVED_AT);
+      expect(up.connections).toBe(1);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   test('waitFor resolves for a request that arrives later, and times out with what it saw', async () => {
@@ -47,13 +55,13 @@ describe('RecordingUpstream (HTTP)', () => {
 
   test('stop closes kept-alive connections', async () => {
     const other = await RecordingUpstream.start({ name: 'other' });
+    // The client reads until the connection closes and its timeout cannot fire: only stop() can end it.
+    stopTimeouts();
     const pending = rawRequest({ port: other.port, bytes: 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', untilClose: true, timeoutMs: 3000 });
     await other.waitFor();
-    const t0 = Date.now();
     await other.stop();
     expect(await pending).toContain('upstream:other');
-    expect(Date.now() - t0).toBeLessThan(1000);
-  });
+  }, 10_000); // a stop() that left the connection open hangs here: fail fast
 });
 
 describe('RecordingUpstream (TLS)', () => {
