@@ -13,6 +13,8 @@ const TARGETS = [
   '/a%2Fb', '/a%2fb', '/a%5cb', '/a\\b', '/a#frag', '/a?x=../..', '/a/b/..', '/%7euser', '/a%20b', '/A/../..',
   '/..', '/a/%2E/b', '/a;x/../b', '/a%00b', '/caf%C3%A9', '/a%zz', '/a%', '/a/b/', '/a/b/.', '/charges///x//',
   '/CHARGES', '/charges%2F..%2Fadmin', '/./admin', '/admin/.', '/a/.%2e/b',
+  // bytes Envoy percent-encodes in the path (never in the query), and ones it leaves alone
+  '/a"b', '/a<b>', '/a`b', '/a{b}', '/a|b', '/a^b', '/a[b]', "/a'b", '/a?q="<>',
 ];
 
 describe('front model vs Envoy (normalize_path, merge_slashes, REJECT escaped slashes)', () => {

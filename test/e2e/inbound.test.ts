@@ -1,6 +1,6 @@
 /**
  * meshgate_inbound in real Envoy (envoy/inbound.yaml + build/meshgate.wasm): decisions reach or
- * never reach the upstream, and every outcome of DESIGN.md section 2 is visible where operators
+ * never reach the upstream, and every outcome of docs/design.md §3.5 is visible where operators
  * look — Envoy's /stats, the access log (details string and filter state), Envoy's own log.
  */
 import { decisionCount, waitForDecisions } from '../../harness/envoy/decisions';
