@@ -212,7 +212,8 @@ export function tk_xfcc(ptr: usize, len: i32): i32 {
   return done();
 }
 
-/** {"ok":true,"count":n,"uris":[..]} or {"ok":false,"error":"bad_der"}. */
+/** {"ok":true,"count":n,"uris":[..],"ca":bool,"keyUsage":bits|null,"clientAuth":bool|null} or
+ *  {"ok":false,"error":"bad_der"} (keyUsage: KU_* bits; null = extension absent). */
 export function tk_x509(ptr: usize, len: i32): i32 {
   out.clear();
   const err = cert.parse(ptr, len);
@@ -220,7 +221,10 @@ export function tk_x509(ptr: usize, len: i32): i32 {
   out.str("{\"ok\":true,\"count\":").int(cert.uriCount).str(",\"uris\":[");
   const n = cert.uriCount < X509_MAX_URIS ? cert.uriCount : X509_MAX_URIS;
   for (let k = 0; k < n; k++) { if (k > 0) out.byte(0x2C); out.json(cert.uriPtr[k], cert.uriLen[k]); }
-  out.str("]}");
+  out.str("],\"ca\":").str(cert.isCa ? "true" : "false").str(",\"keyUsage\":");
+  if (cert.hasKeyUsage) out.int(<i32>cert.keyUsage); else out.str("null");
+  out.str(",\"clientAuth\":").str(!cert.hasExtKeyUsage ? "null" : cert.clientAuth ? "true" : "false");
+  out.str("}");
   return done();
 }
 

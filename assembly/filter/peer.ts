@@ -14,7 +14,8 @@
 // table thrashed at 64 connections: every collision re-fetched and re-parsed a certificate).
 // Entries are allocated with the cache and reused; no allocation per request.
 import { Bytes, HostKey, getProperty } from "../proxywasm";
-import { Identity, peerIdentity } from "../spiffe/identity";
+import { Identity } from "../spiffe/identity";
+import { peerIdentity } from "../spiffe/svid";
 import { PeerCertificate } from "../spiffe/x509";
 import { DirectPeer } from "../spiffe/sources";
 import { Policy } from "../policy/policy";

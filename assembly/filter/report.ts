@@ -4,7 +4,8 @@
 //
 //   writeRuleLabel(p, d, b)          <rule name> | default | <invalid reason>
 //   writeFilterState(p, d, id, b)    decision=<allow|deny|audit_deny> rule=<label> identity=<id|-> policy=<digest12>
-//   writeDebugLine(p, d, id, b)      the filter state plus identity reason, nearest rule/field, audit rules
+//                                    [identity_reason=<why unauthenticated>]   (only with identity=-)
+//   writeDebugLine(p, d, id, b)      the filter state plus nearest rule/field, audit rules
 import { Policy, ACTION_DENY } from "../policy/policy";
 import { Decision, BY_RULE, BY_INVALID, BY_DEFAULT, MAX_AUDIT, decisionName, invalidReasonName } from "../policy/decide";
 import { fieldName } from "../policy/fields";
@@ -23,19 +24,20 @@ export function writeRuleLabel(p: Policy, d: Decision, b: StrBuf): void {
   else b.str("default");
 }
 
-/** The `wasm.meshgate` filter-state value (docs/internals.md §3). */
+/** The `wasm.meshgate` filter-state value (docs/internals.md §3): for an unauthenticated caller,
+ *  why (`identity_reason=svid_root_id`, ...), so the access log says it too. */
 export function writeFilterState(p: Policy, d: Decision, id: Identity, b: StrBuf): void {
   b.str("decision=").str(decisionName(d.decision)).str(" rule=");
   writeRuleLabel(p, d, b);
   b.str(" identity=");
   if (id.authenticated) b.bytes(id.ptr, id.len); else b.byte(0x2D);
   b.str(" policy=").str(p.digest12);
+  if (!id.authenticated) b.str(" identity_reason=").str(identityReasonName(id.reason));
 }
 
-/** The per-decision debug line: filter state + why (identity reason, nearest rule, audit). */
+/** The per-decision debug line: filter state + why (nearest rule, audit). */
 export function writeDebugLine(p: Policy, d: Decision, id: Identity, b: StrBuf): void {
   writeFilterState(p, d, id, b);
-  if (!id.authenticated) b.str(" identity_reason=").str(identityReasonName(id.reason));
   if (d.by == BY_DEFAULT && d.nearestRule >= 0) {
     b.str(" nearest=");
     ruleNameInto(p, d.nearestRule, b);

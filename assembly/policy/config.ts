@@ -14,7 +14,10 @@
 // Tables are built only when there are no errors, in two passes: validate everything (pass 1,
 // collecting per-rule field nodes), then build the role's rule tables in the policy arena
 // (pass 2). Field rules:
-// - top level: trustDomain (required), mode (enforce|audit), identity, inbound, egress.
+// - top level: trustDomain (required), mode (enforce|audit), federatesWith, identity, inbound, egress.
+// - federatesWith: trust domain names (non-empty list, no duplicates, not trustDomain itself).
+//   Every SPIFFE ID the document names (from/notFrom entries other than `*`, trustedProxies, id)
+//   must be of trustDomain or of a federatesWith domain (checked once trustDomain is valid).
 // - identity: from (peer-certificate|xfcc|local), trustedProxies (exact IDs; required non-empty
 //   with xfcc, forbidden otherwise), id (exact ID; required with local, forbidden otherwise).
 // - inbound/egress: default (deny|allow), rules (list).
@@ -25,8 +28,10 @@
 import { JsonDoc, parseJson, J_STRING, J_ARRAY, J_OBJECT, jsonKindName } from "../util/json";
 import { sha256Hex } from "../util/sha256";
 import { StrBuf } from "../util/strbuf";
-import { validateSpiffeId, validateTrustDomain, spiffeCodeMessage, SPIFFE_OK } from "../spiffe/id";
+import { validateSpiffeId, validateTrustDomain, spiffeCodeMessage, SPIFFE_OK, SCHEME_LEN, trustDomainEnd } from "../spiffe/id";
 import { IDENTITY_SOURCES, SourceKind } from "../spiffe/sources";
+import { TrustDomains } from "../spiffe/domains";
+import { bytesEqual } from "../util/bytes";
 import { StringList } from "./field";
 import { Policy, Rule, ROLE_INBOUND, ROLE_EGRESS, roleName, ACTION_ALLOW, ACTION_DENY } from "./policy";
 import { F_COUNT, fieldOf, fieldCode, fieldInRole, isNegation } from "./fields";
@@ -62,6 +67,12 @@ class Compiler {
   sectionFound: bool = false;
   defaultAllow: bool = false;
   rules: RuleDesc[] = [];
+  /** Valid, distinct `federatesWith` entries (nodes). */
+  federated: i32[] = [];
+  /** Valid SPIFFE IDs the document names (nodes, and their field paths): their trust domain must
+   *  be trustDomain or federated. */
+  namedIds: i32[] = [];
+  namedIdPaths: string[] = [];
 
   constructor(public doc: JsonDoc, public role: i32) {}
 
@@ -124,6 +135,7 @@ class Compiler {
       const key = doc.str(c);
       if (key == "trustDomain") this.trustDomain(v);
       else if (key == "mode") { const m = this.choice(v, "mode", ["enforce", "audit"]); this.auditMode = m == 1; }
+      else if (key == "federatesWith") this.federatesWith(v);
       else if (key == "identity") this.identity(v);
       else if (key == "inbound") this.section(v, ROLE_INBOUND);
       else if (key == "egress") this.section(v, ROLE_EGRESS);
@@ -131,6 +143,7 @@ class Compiler {
       c = doc.next(v);
     }
     if (this.tdNode < 0 && doc.member(0, "trustDomain") < 0) this.err("trustDomain", "required");
+    if (this.tdNode >= 0) this.namedTrustDomains();
     const rn = roleName(this.role);
     if (doc.member(0, rn) < 0) this.err(rn, "required by the meshgate_" + rn + " filter");
   }
@@ -140,6 +153,74 @@ class Compiler {
     const code = validateTrustDomain(this.doc.strPtr(v), this.doc.strLen(v));
     if (code != SPIFFE_OK) { this.errV("trustDomain", spiffeCodeMessage(code), v); return; }
     this.tdNode = v;
+  }
+
+  /** `federatesWith`: a non-empty list of distinct trust domain names. */
+  federatesWith(v: i32): void {
+    const doc = this.doc;
+    if (!this.isList(v, "federatesWith")) return;
+    let e = v + 1;
+    for (let i = 0; i < doc.count(v); i++) {
+      const path = "federatesWith[" + i.toString() + "]";
+      if (this.isString(e, path)) {
+        const code = validateTrustDomain(doc.strPtr(e), doc.strLen(e));
+        if (code != SPIFFE_OK) this.errV(path, spiffeCodeMessage(code), e);
+        else {
+          let j = 0;
+          while (j < this.federated.length && !this.sameString(this.federated[j], e)) j++;
+          if (j < this.federated.length) {
+            this.errV(path, "duplicate trust domain (also federatesWith[" + this.federatedIndex(v, this.federated[j]).toString() + "])", e);
+          } else this.federated.push(e);
+        }
+      }
+      e = doc.next(e);
+    }
+  }
+
+  sameString(a: i32, b: i32): bool {
+    const doc = this.doc;
+    return bytesEqual(doc.strPtr(a), doc.strLen(a), doc.strPtr(b), doc.strLen(b));
+  }
+
+  /** Index of entry node `node` in list `list`. */
+  federatedIndex(list: i32, node: i32): i32 {
+    let e = list + 1;
+    for (let i = 0; i < this.doc.count(list); i++) {
+      if (e == node) return i;
+      e = this.doc.next(e);
+    }
+    return -1;
+  }
+
+  /** A SPIFFE ID (or `from` prefix) the document names, checked against the trust domains later. */
+  namesId(node: i32, path: string): void {
+    this.namedIds.push(node);
+    this.namedIdPaths.push(path);
+  }
+
+  /** federatesWith must not repeat trustDomain; every named ID must be of a known trust domain. */
+  namedTrustDomains(): void {
+    const doc = this.doc;
+    const own = this.tdNode;
+    const known = new Array<i32>();
+    known.push(own);
+    const fedList = doc.member(0, "federatesWith");
+    for (let k = 0; k < this.federated.length; k++) {
+      const f = this.federated[k];
+      if (this.sameString(f, own)) this.errV("federatesWith[" + this.federatedIndex(fedList, f).toString() + "]", "is the policy's own trustDomain", f);
+      else known.push(f);
+    }
+    for (let k = 0; k < this.namedIds.length; k++) {
+      const node = this.namedIds[k];
+      const p = doc.strPtr(node);
+      const tdLen = trustDomainEnd(p, doc.strLen(node)) - SCHEME_LEN;
+      let j = 0;
+      while (j < known.length && !bytesEqual(p + <usize>SCHEME_LEN, tdLen, doc.strPtr(known[j]), doc.strLen(known[j]))) j++;
+      if (j == known.length) {
+        const td = String.UTF8.decodeUnsafe(p + <usize>SCHEME_LEN, <usize>tdLen);
+        this.errV(this.namedIdPaths[k], "trust domain is neither trustDomain nor in federatesWith (add \"" + td + "\" to federatesWith)", node);
+      }
+    }
   }
 
   /** `identity`: `from` names a source of IDENTITY_SOURCES; each source's option is required
@@ -199,6 +280,7 @@ class Compiler {
     if (!this.isString(v, path)) return;
     const code = validateSpiffeId(this.doc.strPtr(v), this.doc.strLen(v));
     if (code != SPIFFE_OK) this.errV(path, spiffeCodeMessage(code), v);
+    else this.namesId(v, path);
   }
 
   section(v: i32, role: i32): void {
@@ -290,6 +372,7 @@ class Compiler {
     const doc = this.doc;
     if (!this.isList(list, path)) return;
     const spec = fieldOf(code);
+    const identities = spec.name == "from";
     let e = list + 1;
     const n = doc.count(list);
     for (let i = 0; i < n; i++) {
@@ -298,6 +381,7 @@ class Compiler {
       else {
         const msg = spec.entryError(doc, e);
         if (msg !== null) this.errV(p, msg, e);
+        else if (identities && !(doc.strLen(e) == 1 && load<u8>(doc.strPtr(e)) == 0x2A)) this.namesId(e, p);
       }
       e = doc.next(e);
     }
@@ -318,7 +402,16 @@ class Compiler {
     let ids = new StringList();
     if (o >= 0 && kind.optionIsList) ids = StringList.of(doc, o);
     else if (o >= 0) ids.add(doc.strPtr(o), doc.strLen(o));
-    policy.identity = kind.create(arena, ids.ptrs, ids.lens);
+    const source = kind.create(arena, ids.ptrs, ids.lens);
+    const tdPtrs: usize[] = [policy.tdPtr];
+    const tdLens: i32[] = [policy.tdLen];
+    for (let k = 0; k < this.federated.length; k++) {
+      const f = this.federated[k];
+      tdLens.push(doc.strLen(f));
+      tdPtrs.push(arena.dup(doc.strPtr(f), doc.strLen(f)));
+    }
+    source.domains = new TrustDomains(tdPtrs, tdLens);
+    policy.identity = source;
 
     const n = this.rules.length;
     policy.ruleCount = n;

@@ -2,29 +2,32 @@
 // docs/internals.md §2), and the direct peer's from its certificate. Pure: the glue passes the
 // host values. Which source applies (peer certificate, XFCC, local) is sources.ts.
 //
-// A caller is authenticated only if the source yields EXACTLY ONE valid SPIFFE ID:
-//   peer-certificate  the URI SANs parsed from `connection.peer_certificate` (not Envoy's
-//                     `uri_san_peer_certificate`, which shows only the first one).
-//                     no cert → no_peer_certificate; unparsable → malformed_peer_certificate;
-//                     0 URI SANs → no_uri_san; ≥ 2 → multiple_uri_sans; invalid → invalid_spiffe_id.
-//   xfcc              believed only if the direct peer (its certificate, as above) is
-//                     authenticated AND listed in `trustedProxies` (else untrusted_xfcc_peer);
-//                     no header → no_xfcc; unparsable → malformed_xfcc; the LAST element must have
-//                     exactly one `By` equal to the direct peer's ID (else xfcc_by_mismatch); its
-//                     `URI` values: none or one empty `URI=` → no_uri_san, ≥ 2 → multiple_uri_sans,
-//                     one → must be a valid SPIFFE ID (else invalid_spiffe_id).
+// A caller is authenticated only if the source yields EXACTLY ONE valid SPIFFE ID with a path,
+// of the policy's trust domain or one it federates with:
+//   peer-certificate  the direct peer's X.509-SVID (svid.ts): no cert → no_peer_certificate;
+//                     unparsable → malformed_peer_certificate; 0 URI SANs → no_uri_san; ≥ 2 →
+//                     multiple_uri_sans; invalid → invalid_spiffe_id; no path → svid_root_id;
+//                     cA → svid_ca_leaf; keyUsage without digitalSignature or with keyCertSign /
+//                     cRLSign → svid_key_usage; extKeyUsage without clientAuth → svid_ext_key_usage.
+//   xfcc              a direct peer that is not listed in `trustedProxies` (or not authenticated)
+//                     is the caller itself, as above, and its XFCC is ignored. A listed one must
+//                     send XFCC (else no_xfcc: a proxy does not speak for itself, see sources.ts);
+//                     unparsable → malformed_xfcc; the LAST element must have exactly one `By`
+//                     equal to the direct peer's ID (else xfcc_by_mismatch); its `URI` values: none
+//                     or one empty `URI=` → no_uri_san, ≥ 2 → multiple_uri_sans, one → must be a
+//                     valid SPIFFE ID (else invalid_spiffe_id) with a path (else svid_root_id).
 //   local             the configured `identity.id` (validated at configure time).
-// Identities of other trust domains are authenticated too: the policy's matchers decide (a `*`
-// matches only the policy's trust domain; other trust domains only where listed explicitly).
+// Then, whatever the source: an ID of a trust domain that is neither `trustDomain` nor listed in
+// `federatesWith` → foreign_trust_domain (sources.ts, TrustDomains). `untrusted_xfcc_peer` is no
+// longer produced (a direct peer is now itself); the code keeps its number and name.
 //
 // API (allocation-free once the objects exist; pre-allocate them once per root/stream):
-//   peerIdentity(cert /* PeerCertificate scratch */, certPtr, certLen, out)   // len < 0 = absent
+//   id.setId(ptr, len)        // a valid SPIFFE ID with a path, else fails (invalid_spiffe_id, svid_root_id)
 //   out.authenticated, out.ptr/out.len (copy owned by `out`), out.reason, identityReasonName(code)
 // Identity and its buffers are ordinary GC objects holding flat buffers: nothing to dispose.
 
 import { hash64, hashPrefixes } from "../util/bytes";
 import { validateSpiffeId, SPIFFE_OK, SPIFFE_MAX_ID, SCHEME_LEN, trustDomainEnd } from "./id";
-import { PeerCertificate, X509_OK, X509_NO_CERTIFICATE } from "./x509";
 
 export const ID_OK: i32 = 0;
 export const ID_NO_PEER_CERTIFICATE: i32 = 1;
@@ -37,6 +40,16 @@ export const ID_NO_XFCC: i32 = 7;
 export const ID_MALFORMED_XFCC: i32 = 8;
 export const ID_XFCC_BY_MISMATCH: i32 = 9;
 export const ID_NOT_RESOLVED: i32 = 10;
+/** A trust-domain ID (`spiffe://td`, no path): names no workload (X.509-SVID §2). */
+export const ID_SVID_ROOT_ID: i32 = 11;
+/** basicConstraints cA true: a CA certificate is not a leaf (X.509-SVID §4.1). */
+export const ID_SVID_CA_LEAF: i32 = 12;
+/** keyUsage without digitalSignature, or with keyCertSign / cRLSign (X.509-SVID §4.3). */
+export const ID_SVID_KEY_USAGE: i32 = 13;
+/** extKeyUsage present without id-kp-clientAuth: not a client credential (X.509-SVID §4.4). */
+export const ID_SVID_EXT_KEY_USAGE: i32 = 14;
+/** Neither the policy's trust domain nor one of `federatesWith`. */
+export const ID_FOREIGN_TRUST_DOMAIN: i32 = 15;
 
 export function identityReasonName(code: i32): string {
   switch (code) {
@@ -51,6 +64,11 @@ export function identityReasonName(code: i32): string {
     case ID_MALFORMED_XFCC: return "malformed_xfcc";
     case ID_XFCC_BY_MISMATCH: return "xfcc_by_mismatch";
     case ID_NOT_RESOLVED: return "not_resolved";
+    case ID_SVID_ROOT_ID: return "svid_root_id";
+    case ID_SVID_CA_LEAF: return "svid_ca_leaf";
+    case ID_SVID_KEY_USAGE: return "svid_key_usage";
+    case ID_SVID_EXT_KEY_USAGE: return "svid_ext_key_usage";
+    case ID_FOREIGN_TRUST_DOMAIN: return "foreign_trust_domain";
   }
   return "unknown";
 }
@@ -175,12 +193,16 @@ export class Identity {
     this.forgetVerdicts();
   }
 
-  /** Authenticates with the ID at [p, p+n) if it is a valid SPIFFE ID, else fails with
-   *  invalid_spiffe_id. `p` may point into this identity's own buffer. */
+  /** Authenticates with the ID at [p, p+n) if it is a valid SPIFFE ID with a path, else fails
+   *  with invalid_spiffe_id or svid_root_id. `p` may point into this identity's own buffer. */
   setId(p: usize, n: i32): bool {
     this.forgetVerdicts();
     if (validateSpiffeId(p, n) != SPIFFE_OK) {
       this.fail(ID_INVALID_SPIFFE_ID);
+      return false;
+    }
+    if (trustDomainEnd(p, n) == n) {
+      this.fail(ID_SVID_ROOT_ID);
       return false;
     }
     if (p != this.ptr) {
@@ -219,16 +241,4 @@ export class Identity {
   toString(): string {
     return this.authenticated ? String.UTF8.decodeUnsafe(this.ptr, <usize>this.len) : "-";
   }
-}
-
-/** The direct peer's identity from its certificate (`connection.peer_certificate`, URL-encoded
- *  PEM; certLen <= 0 = none), parsed with the scratch parser `cert`. Cacheable per connection. */
-export function peerIdentity(cert: PeerCertificate, certPtr: usize, certLen: i32, out: Identity): void {
-  if (certLen <= 0) { out.fail(ID_NO_PEER_CERTIFICATE); return; }
-  const err = cert.parse(certPtr, certLen);
-  if (err == X509_NO_CERTIFICATE) { out.fail(ID_NO_PEER_CERTIFICATE); return; }
-  if (err != X509_OK) { out.fail(ID_MALFORMED_PEER_CERTIFICATE); return; }
-  if (cert.uriCount == 0) { out.fail(ID_NO_URI_SAN); return; }
-  if (cert.uriCount > 1) { out.fail(ID_MULTIPLE_URI_SANS); return; }
-  out.setId(unchecked(cert.uriPtr[0]), unchecked(cert.uriLen[0]));
 }

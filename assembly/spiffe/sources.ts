@@ -3,20 +3,28 @@
 // validates and builds `identity` from IDENTITY_SOURCES; the filter (filter/peer.ts) and the tests
 // ask the policy's IdentitySource for the caller of each request.
 //
-//   peer-certificate  the direct peer, from its certificate (exactly one URI SAN, a SPIFFE ID).
-//   xfcc              option trustedProxies (exact IDs): the last XFCC element, believed only
-//                     when the direct peer is authenticated, listed, and is that element's `By`.
+//   peer-certificate  the direct peer, from its X.509-SVID (svid.ts).
+//   xfcc              option trustedProxies (exact IDs). A listed direct peer speaks for another:
+//                     the caller is the last XFCC element, whose `By` must be that peer; a listed
+//                     peer that sent no XFCC is unauthenticated (no_xfcc), not itself — a proxy
+//                     forwards requests of callers without a certificate too, and those must not
+//                     get the proxy's rights. Any other direct peer is the caller itself (as with
+//                     peer-certificate) and its XFCC is ignored (Envoy's and Istio's semantics).
 //   local             option id (an exact ID): the configured identity, for every request.
+// Whatever the source, an ID outside the policy's trust domains (domains.ts) is unauthenticated:
+// foreign_trust_domain.
 //
-// To add a source: an IdentitySource subclass, a factory, and an entry in IDENTITY_SOURCES.
+// To add a source: an IdentitySource subclass (its resolve()), a factory, and an entry in
+// IDENTITY_SOURCES.
 
 import { Arena } from "../util/arena";
 import { ByteTable } from "../util/bytetable";
 import { bytesEqual } from "../util/bytes";
 import {
-  Identity, peerIdentity, ID_UNTRUSTED_XFCC_PEER, ID_NO_XFCC, ID_MALFORMED_XFCC, ID_XFCC_BY_MISMATCH,
-  ID_NO_URI_SAN, ID_MULTIPLE_URI_SANS,
+  Identity, ID_NO_XFCC, ID_MALFORMED_XFCC, ID_XFCC_BY_MISMATCH, ID_NO_URI_SAN, ID_MULTIPLE_URI_SANS, ID_FOREIGN_TRUST_DOMAIN,
 } from "./identity";
+import { peerIdentity } from "./svid";
+import { TrustDomains } from "./domains";
 import { PeerCertificate } from "./x509";
 import { XfccSummary, parseXfcc } from "./xfcc";
 
@@ -29,13 +37,29 @@ export abstract class DirectPeer {
 
 /** A configured identity source (one per Policy). */
 export abstract class IdentitySource {
+  /** The trust domains whose IDs are callers; set by config.ts (null: any, for tests). */
+  domains: TrustDomains | null = null;
+  /** The caller when the source's ID is of another trust domain. */
+  private readonly foreign: Identity = new Identity();
+
   /**
-   * The caller of the current request. Asks `peer` only when the source needs the direct peer
-   * (so `local` causes no certificate read). xfcc: the request's x-forwarded-client-cert (the
-   * first value; length < 0 = absent). Returns an Identity owned by the source or by `peer`,
-   * used by reference: valid until the next request, do not keep it. Allocation-free.
+   * The caller of the current request: what the source yields (resolve()), unauthenticated
+   * (foreign_trust_domain) when its ID is outside `domains`. Asks `peer` only when the source
+   * needs the direct peer (so `local` causes no certificate read). xfcc: the request's
+   * x-forwarded-client-cert (the first value; length < 0 = absent). Returns an Identity owned by
+   * the source or by `peer`, used by reference: valid until the next request, do not keep it.
+   * Allocation-free.
    */
-  abstract caller(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity;
+  caller(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity {
+    const id = this.resolve(peer, xfccPtr, xfccLen);
+    const d = this.domains;
+    if (!id.authenticated || d === null || d.admits(id)) return id;
+    this.foreign.fail(ID_FOREIGN_TRUST_DOMAIN);
+    return this.foreign;
+  }
+
+  /** The identity the source yields, before the trust-domain check (same contract as caller()). */
+  protected abstract resolve(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity;
 }
 
 /** Builds a source from its option's SPIFFE IDs (validated; none when the source has no option). */
@@ -57,7 +81,7 @@ export class SourceKind {
 }
 
 class PeerCertificateSource extends IdentitySource {
-  caller(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity { return peer.identity(); }
+  protected resolve(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity { return peer.identity(); }
 }
 
 class XfccSource extends IdentitySource {
@@ -68,10 +92,11 @@ class XfccSource extends IdentitySource {
   /** trusted: the exact SPIFFE IDs of the proxies whose XFCC is believed. */
   constructor(private readonly trusted: ByteTable) { super(); }
 
-  caller(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity {
+  protected resolve(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity {
     const out = this.forwarded;
     const p = peer.identity();
-    if (!p.authenticated || this.trusted.find(p.ptr, p.len, p.hash) < 0) { out.fail(ID_UNTRUSTED_XFCC_PEER); return out; }
+    // not a trusted proxy: a direct caller, whose own XFCC says nothing
+    if (!p.authenticated || this.trusted.find(p.ptr, p.len, p.hash) < 0) return p;
     if (xfccLen < 0) { out.fail(ID_NO_XFCC); return out; }
     const x = this.xfcc;
     if (!parseXfcc(xfccPtr, xfccLen, x)) { out.fail(ID_MALFORMED_XFCC); return out; }
@@ -95,7 +120,7 @@ class LocalSource extends IdentitySource {
     this.id.setId(ptr, len);
   }
 
-  caller(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity { return this.id; }
+  protected resolve(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity { return this.id; }
 }
 
 function newPeerCertificateSource(arena: Arena, ids: usize[], lens: i32[]): IdentitySource {
