@@ -17,7 +17,6 @@
  *                        (inbound) or destination (egress) limit
  *   unauthenticated-allow an allow rule without `from`: it admits unauthenticated callers
  *   broad-host           `*.com`: a wildcard directly under a top-level domain
- *   foreign-identity     an identity outside `trustDomain` (it matches, because listed explicitly)
  *   global-audit         `mode: audit`: nothing is enforced
  *   no-sections          neither `inbound` nor `egress`
  *
@@ -31,7 +30,6 @@ import { compileList, fieldsOf, listNames, listOf, listsOf, type MatchField, typ
 import type { NormalizedPolicy, NormalizedRule, NormalizedSection, Role } from './model';
 import { dimDisjoint, dimEmpty, dimEqual, dimSubset, type Dim, type EntryOps } from './sets';
 import type { PolicySource } from './source';
-import { trustDomainOf } from './spiffe';
 
 // ---- a rule as dimensions -------------------------------------------------------------------
 
@@ -156,18 +154,9 @@ export function analyzePolicy(policy: NormalizedPolicy, source: PolicySource, op
     const d = source.diagnostic(path, message, part);
     out.push({ ...d, code });
   };
-  const q = (s: string) => JSON.stringify(s);
 
   if (policy.mode === 'audit') warn('global-audit', 'mode', 'the whole policy is in audit mode: nothing is enforced, every deny is only logged and counted as a would-deny');
   if (!policy.inbound && !policy.egress) warn('no-sections', '(document)', 'the policy has neither an inbound nor an egress section: no filter can use it');
-
-  const td = policy.trustDomain;
-  for (const [i, id] of policy.identity.trustedProxies.entries()) {
-    if (trustDomainOf(id) !== td) warn('foreign-identity', `identity.trustedProxies[${i}]`, `${q(id)} is outside the trust domain ${td}`);
-  }
-  if (policy.identity.id !== undefined && trustDomainOf(policy.identity.id) !== td) {
-    warn('foreign-identity', 'identity.id', `${q(policy.identity.id)} is outside the trust domain ${td}`);
-  }
 
   for (const section of [policy.inbound, policy.egress]) if (section) analyzeSection(policy, section, warn);
   return sortDiagnostics(out);

@@ -26,7 +26,6 @@ export type WarningCode =
   | 'broad-identity'
   | 'broad-host'
   | 'unauthenticated-allow'
-  | 'foreign-identity'
   | 'never-matches'
   | 'global-audit'
   | 'no-sections';

@@ -13,25 +13,33 @@
  * enforced allow rule with the most matching fields (ties: the earlier) and the first of its
  * fields that did not match.
  *
- * The identity is the caller's already-resolved identity: the peer certificate's single URI SAN,
- * or the XFCC identity a trusted proxy vouched for; null = unauthenticated. A string that is not a
- * valid SPIFFE ID counts as unauthenticated. With `identity.from: local` the policy's own `id` is
- * used whatever is passed.
+ * The identity is either the caller's already-resolved identity (the peer certificate's single
+ * URI SAN, or the XFCC identity a trusted proxy vouched for; null = unauthenticated) or what the
+ * request presents (a PresentedCaller: the peer's certificate facts and XFCC), resolved by the
+ * policy's identity source as the filter does (caller.ts). A resolved string still has to be a
+ * valid SPIFFE ID with a path, of `trustDomain` or `federatesWith`, else the caller is
+ * unauthenticated with the filter's reason (`invalid_spiffe_id`, `svid_root_id`,
+ * `foreign_trust_domain`) in `identityReason`. With `identity.from: local` the policy's own `id`
+ * is used whatever is passed.
  */
 import { isEntryError, listOf, listsOf, type RequestFacts, type RuleList } from './fields';
 import type { MatcherField, NormalizedPolicy, NormalizedRule, Role } from './model';
 import { canonicalPath, parseAuthority, type AuthorityError } from './patterns';
-import { isValidSpiffeId } from './spiffe';
+import { admitId, resolveCaller, type Caller, type PresentedCaller } from './caller';
+import type { IdentityReason } from './svid';
+
+/** A resolved identity (null: unauthenticated) or what the request presents. */
+export type RequestIdentity = string | null | PresentedCaller;
 
 export interface InboundRequest {
-  identity: string | null;
+  identity: RequestIdentity;
   method: string;
   /** `:path`, query included. */
   path: string;
 }
 
 export interface EgressRequest {
-  identity: string | null;
+  identity: RequestIdentity;
   /** CONNECT's authority, else `:authority`. */
   authority: string;
   /** `:scheme` (default "https"). */
@@ -52,6 +60,8 @@ export interface Decision {
   nearest?: { rule: string; field: MatcherField };
   /** The identity the decision used (null: unauthenticated). */
   identity: string | null;
+  /** Why the caller is unauthenticated, when known (an unauthenticated `null` says nothing). */
+  identityReason?: IdentityReason;
 }
 
 /** The request's side of a decision: what the fields read (the trust domain comes from the policy). */
@@ -76,12 +86,19 @@ export function ruleMatches(policy: NormalizedPolicy, role: Role, rule: Normaliz
   return presentLists(rule, role).every((l) => listMatches(policy, rule, l, f));
 }
 
-function effectiveIdentity(policy: NormalizedPolicy, identity: string | null): string | null {
-  if (policy.identity.from === 'local') return policy.identity.id ?? null;
-  return identity !== null && isValidSpiffeId(identity) ? identity : null;
+/** The caller the filter would see; reason null when an unauthenticated caller was given. */
+function effectiveCaller(policy: NormalizedPolicy, identity: RequestIdentity): Caller | { identity: null; reason: null } {
+  if (policy.identity.from === 'local') return admitId(policy, policy.identity.id ?? '');
+  if (identity === null) return { identity: null, reason: null };
+  return typeof identity === 'string' ? admitId(policy, identity) : resolveCaller(policy, identity);
 }
 
-function decide(policy: NormalizedPolicy, role: Role, f: Facts): Decision {
+/** The decision's identity fields for a caller. */
+function reported(c: ReturnType<typeof effectiveCaller>): Pick<Decision, 'identity' | 'identityReason'> {
+  return c.identity === null && c.reason !== null ? { identity: null, identityReason: c.reason } : { identity: c.identity };
+}
+
+function decide(policy: NormalizedPolicy, role: Role, f: Facts, who: Pick<Decision, 'identity' | 'identityReason'>): Decision {
   const section = policy[role];
   if (!section) throw new Error(`the policy has no ${role} section (the meshgate_${role} filter refuses it)`);
   const rules = section.rules;
@@ -91,7 +108,7 @@ function decide(policy: NormalizedPolicy, role: Role, f: Facts): Decision {
     ...d,
     decision: d.decision === 'deny' && policy.mode === 'audit' ? 'audit_deny' : d.decision,
     audit,
-    identity: f.identity,
+    ...who,
   });
   const deny = enforced('deny').find((r) => ruleMatches(policy, role, r, f));
   if (deny) return finish({ decision: 'deny', by: 'rule', rule: deny.name });
@@ -112,24 +129,24 @@ function decide(policy: NormalizedPolicy, role: Role, f: Facts): Decision {
   return finish({ decision: 'deny', by: 'default', rule: 'default', ...(nearest ? { nearest } : {}) });
 }
 
-function invalid(policy: NormalizedPolicy, reason: string, identity: string | null): Decision {
-  return { decision: policy.mode === 'audit' ? 'audit_deny' : 'deny', by: 'invalid', rule: reason, audit: [], identity };
+function invalid(policy: NormalizedPolicy, reason: string, who: Pick<Decision, 'identity' | 'identityReason'>): Decision {
+  return { decision: policy.mode === 'audit' ? 'audit_deny' : 'deny', by: 'invalid', rule: reason, audit: [], ...who };
 }
 
 /** Decides an inbound request. Throws when the policy has no `inbound` section. */
 export function decideInbound(policy: NormalizedPolicy, req: InboundRequest): Decision {
-  const identity = effectiveIdentity(policy, req.identity);
+  const who = reported(effectiveCaller(policy, req.identity));
   if (!policy.inbound) throw new Error('the policy has no inbound section (the meshgate_inbound filter refuses it)');
-  if (canonicalPath(req.path) === null) return invalid(policy, 'non_canonical_path', identity);
-  return decide(policy, 'inbound', { identity, method: req.method, path: req.path });
+  if (canonicalPath(req.path) === null) return invalid(policy, 'non_canonical_path', who);
+  return decide(policy, 'inbound', { identity: who.identity, method: req.method, path: req.path }, who);
 }
 
 /** Decides an egress request. Throws when the policy has no `egress` section. */
 export function decideEgress(policy: NormalizedPolicy, req: EgressRequest): Decision {
-  const identity = effectiveIdentity(policy, req.identity);
+  const who = reported(effectiveCaller(policy, req.identity));
   if (!policy.egress) throw new Error('the policy has no egress section (the meshgate_egress filter refuses it)');
   const target = parseAuthority(req.authority, { scheme: req.scheme ?? 'https', connect: req.connect === true });
-  if ('error' in target) return invalid(policy, (target as { error: AuthorityError }).error, identity);
-  if ('ip' in target && !target.canonical) return invalid(policy, 'ambiguous_ip', identity);
-  return decide(policy, 'egress', { identity, target });
+  if ('error' in target) return invalid(policy, (target as { error: AuthorityError }).error, who);
+  if ('ip' in target && !target.canonical) return invalid(policy, 'ambiguous_ip', who);
+  return decide(policy, 'egress', { identity: who.identity, target }, who);
 }

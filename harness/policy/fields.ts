@@ -17,7 +17,7 @@
 import type { WarningCode } from './diagnostics';
 import { cidrOps, hostOps, identityOps, pathOps, valueOps } from './entry-sets';
 import {
-  fromEntryTrustDomain, matchCidr, matchFrom, matchHost, matchPath, methodError, parseCidr, parseFromEntry, parseHostPattern,
+  matchCidr, matchFrom, matchHost, matchPath, methodError, parseCidr, parseFromEntry, parseHostPattern,
   parsePathPattern, pathFold, type ParsedAuthority,
 } from './patterns';
 import { identityPredicate, identityPrincipal, methodPermission, methodPredicate, pathPermission, pathPredicate } from './rbac-entries';
@@ -142,11 +142,6 @@ const from = field({
   analysis: {
     ops: identityOps,
     emptyMessage: () => 'every identity in `from` is also excluded by `notFrom`',
-    entryWarning(entry, raw, td) {
-      const own = fromEntryTrustDomain(entry);
-      if (own === null || own === td) return null;
-      return { code: 'foreign-identity', message: `${q(raw)} is outside the trust domain ${td}: it matches only identities of that trust domain, because it names them` };
-    },
     allowRuleWarnings(list, f) {
       const out: Array<FieldWarning & { path: string }> = [];
       if (list === undefined && f.sectionDefault === 'deny' && f.identitySource !== 'local') {

@@ -8,13 +8,17 @@
  *   analyzeCompiled(result, {ignore?})          → Warning[] (static analysis of a valid policy)
  *   renderRbac(normalized) / renderRbacMatcher(normalized) → { filters, unsupported }
  *   decideInbound(normalized, req) / decideEgress(normalized, req) → Decision (the filter's decision)
+ *   resolveCaller(normalized, {peer, xfcc}) / certificateFacts(pem) / svidReason(facts) → who the caller is
  *   FIELDS                                      → the match fields, each declared once (fields.ts)
  *   matchers: validateSpiffeId, isCanonicalPath, matchPath, parseAuthority, matchHost, parseCidr, matchCidr, ...
  */
 export { compilePolicy, compilePolicyFile, compilePolicyText, sha256Hex, type CompileResult } from './compile';
 export { formatDiagnostic, formatWarning, quoteValue, sortDiagnostics, type Diagnostic, type Warning, type WarningCode } from './diagnostics';
 export { analyzeCompiled, analyzePolicy, type AnalyzeOptions } from './analyze';
-export { decideEgress, decideInbound, ruleMatches, type Decision, type EgressRequest, type InboundRequest, type Outcome } from './evaluate';
+export { decideEgress, decideInbound, ruleMatches, type Decision, type EgressRequest, type InboundRequest, type Outcome, type RequestIdentity } from './evaluate';
+export { admitId, resolveCaller, type Caller, type PresentedCaller } from './caller';
+export { certificateFacts, idReason, svidReason, type CertificateFacts, type IdentityReason } from './svid';
+export { parseXfcc, type XfccElement } from './xfcc';
 export { FIELDS, fieldsOf, listNames, type ListName, type MatchField, type RequestFacts } from './fields';
 export * from './model';
 export * from './patterns';

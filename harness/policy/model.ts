@@ -13,6 +13,8 @@ export type { Action, IdentitySource, Mode, Role } from './vocabulary';
 export type PolicyDocument = {
   trustDomain: string;
   mode?: Mode;
+  /** Other trust domains whose identities are callers (named explicitly in `from`). */
+  federatesWith?: string[];
   identity?: { from?: IdentitySource; trustedProxies?: string[]; id?: string };
   inbound?: SectionDocument<InboundRuleDocument>;
   egress?: SectionDocument<EgressRuleDocument>;
@@ -63,6 +65,8 @@ export interface NormalizedSection {
 export interface NormalizedPolicy {
   trustDomain: string;
   mode: Mode;
+  /** `federatesWith`, [] when absent. */
+  federatesWith: string[];
   identity: { from: IdentitySource; trustedProxies: string[]; id?: string };
   inbound?: NormalizedSection;
   egress?: NormalizedSection;
@@ -94,6 +98,7 @@ export function normalizePolicy(doc: PolicyDocument): NormalizedPolicy {
   return {
     trustDomain: doc.trustDomain,
     mode: doc.mode ?? 'enforce',
+    federatesWith: doc.federatesWith ?? [],
     identity: {
       from: doc.identity?.from ?? 'peer-certificate',
       trustedProxies: doc.identity?.trustedProxies ?? [],

@@ -17,7 +17,7 @@ import { quoteValue, sortDiagnostics, type Diagnostic } from './diagnostics';
 import { FIELDS, isEntryError, listNames, listOf, listsOf, type MatchField } from './fields';
 import type { Role } from './model';
 import { formatPath, type PathSegment, type PolicySource } from './source';
-import { spiffeErrorMessage, validateSpiffeId, validateTrustDomain } from './spiffe';
+import { spiffeErrorMessage, trustDomainOf, validateSpiffeId, validateTrustDomain } from './spiffe';
 
 /** A problem in the document; `at` says which part of the source it points at. */
 export interface Problem {
@@ -157,10 +157,23 @@ function semanticProblems(doc: unknown, options: ValidateOptions): Problem[] {
     out.push({ path, message: `${path}: ${message}${value === undefined ? '' : `: ${quoteValue(value)}`}`, at });
   if (!isObject(doc)) return out;
 
-  if (typeof doc.trustDomain === 'string') {
-    const code = validateTrustDomain(doc.trustDomain);
-    if (code) add('trustDomain', spiffeErrorMessage(code), doc.trustDomain);
+  const ownValid = typeof doc.trustDomain === 'string' && validateTrustDomain(doc.trustDomain) === null;
+  if (typeof doc.trustDomain === 'string' && !ownValid) add('trustDomain', spiffeErrorMessage(validateTrustDomain(doc.trustDomain)!), doc.trustDomain);
+
+  // federatesWith: valid, distinct names (trustDomain itself is reported with the named IDs below)
+  const federated = new Map<string, number>();
+  if (Array.isArray(doc.federatesWith)) {
+    doc.federatesWith.forEach((td, i) => {
+      if (typeof td !== 'string') return;
+      const code = validateTrustDomain(td);
+      const first = federated.get(td);
+      if (code) add(`federatesWith[${i}]`, spiffeErrorMessage(code), td);
+      else if (first !== undefined) add(`federatesWith[${i}]`, `duplicate trust domain (also federatesWith[${first}])`, td);
+      else federated.set(td, i);
+    });
   }
+  /** Valid SPIFFE IDs (or `from` prefixes) the document names: checked against the trust domains. */
+  const namedIds: Array<[path: string, id: string]> = [];
 
   const identity = doc.identity;
   if (isObject(identity)) {
@@ -171,11 +184,13 @@ function semanticProblems(doc: unknown, options: ValidateOptions): Problem[] {
         if (typeof id !== 'string') return;
         const code = validateSpiffeId(id);
         if (code) add(`identity.trustedProxies[${i}]`, spiffeErrorMessage(code), id);
+        else namedIds.push([`identity.trustedProxies[${i}]`, id]);
       });
     }
     if (typeof identity.id === 'string') {
       const code = validateSpiffeId(identity.id);
       if (code) add('identity.id', spiffeErrorMessage(code), identity.id);
+      else namedIds.push(['identity.id', identity.id]);
     }
     const source = from === undefined ? 'peer-certificate' : from;
     if (source === 'peer-certificate' || source === 'xfcc' || source === 'local') {
@@ -212,9 +227,20 @@ function semanticProblems(doc: unknown, options: ValidateOptions): Problem[] {
           if (typeof entry !== (field.entryType === 'integer' ? 'number' : 'string')) return;
           const r = field.parse(entry as never, { action, negated });
           if (isEntryError(r)) add(`${rp}.${name}[${k}]`, r.error, entry);
+          else if (field.name === 'from' && entry !== '*') namedIds.push([`${rp}.${name}[${k}]`, entry as string]);
         });
       }
     });
+  }
+
+  if (ownValid) {
+    const own = doc.trustDomain as string;
+    const i = federated.get(own);
+    if (i !== undefined) add(`federatesWith[${i}]`, "is the policy's own trustDomain", own);
+    for (const [path, id] of namedIds) {
+      const td = trustDomainOf(id);
+      if (td !== own && !federated.has(td)) add(path, `trust domain is neither trustDomain nor in federatesWith (add ${JSON.stringify(td)} to federatesWith)`, id);
+    }
   }
   return out;
 }
