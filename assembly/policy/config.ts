@@ -69,10 +69,13 @@ class Compiler {
   rules: RuleDesc[] = [];
   /** Valid, distinct `federatesWith` entries (nodes). */
   federated: i32[] = [];
-  /** Valid SPIFFE IDs the document names (nodes, and their field paths): their trust domain must
-   *  be trustDomain or federated. */
+  /** Valid SPIFFE IDs the document names, not (yet) known to be of trustDomain: their trust
+   *  domain must be trustDomain or federated. Node, its list's path (namedLists) and index
+   *  (-1: not a list entry); paths are built only for an error (a list may have 100k entries). */
   namedIds: i32[] = [];
-  namedIdPaths: string[] = [];
+  namedIdList: i32[] = [];
+  namedIdIndex: i32[] = [];
+  namedLists: string[] = [];
 
   constructor(public doc: JsonDoc, public role: i32) {}
 
@@ -192,10 +195,18 @@ class Compiler {
     return -1;
   }
 
-  /** A SPIFFE ID (or `from` prefix) the document names, checked against the trust domains later. */
-  namesId(node: i32, path: string): void {
+  /** Entry `index` (-1: the value itself) of the list at `listPath` is a SPIFFE ID (or a `from`
+   *  prefix): checked against the trust domains once the document is read, unless it is of
+   *  trustDomain (known when trustDomain came first). */
+  namesId(node: i32, listPath: string, index: i32): void {
+    const doc = this.doc;
+    const p = doc.strPtr(node);
+    if (this.tdNode >= 0 && bytesEqual(p + <usize>SCHEME_LEN, trustDomainEnd(p, doc.strLen(node)) - SCHEME_LEN, doc.strPtr(this.tdNode), doc.strLen(this.tdNode))) return;
+    const lists = this.namedLists;
+    if (lists.length == 0 || lists[lists.length - 1] != listPath) lists.push(listPath);
     this.namedIds.push(node);
-    this.namedIdPaths.push(path);
+    this.namedIdList.push(lists.length - 1);
+    this.namedIdIndex.push(index);
   }
 
   /** federatesWith must not repeat trustDomain; every named ID must be of a known trust domain. */
@@ -218,7 +229,9 @@ class Compiler {
       while (j < known.length && !bytesEqual(p + <usize>SCHEME_LEN, tdLen, doc.strPtr(known[j]), doc.strLen(known[j]))) j++;
       if (j == known.length) {
         const td = String.UTF8.decodeUnsafe(p + <usize>SCHEME_LEN, <usize>tdLen);
-        this.errV(this.namedIdPaths[k], "trust domain is neither trustDomain nor in federatesWith (add \"" + td + "\" to federatesWith)", node);
+        const i = this.namedIdIndex[k];
+        const path = this.namedLists[this.namedIdList[k]] + (i >= 0 ? "[" + i.toString() + "]" : "");
+        this.errV(path, "trust domain is neither trustDomain nor in federatesWith (add \"" + td + "\" to federatesWith)", node);
       }
     }
   }
@@ -267,20 +280,22 @@ class Compiler {
   sourceOption(kind: SourceKind, v: i32): void {
     const doc = this.doc;
     const path = "identity." + kind.option;
-    if (!kind.optionIsList) { this.spiffeId(v, path); return; }
+    if (!kind.optionIsList) { this.spiffeId(v, path, -1); return; }
     if (!this.isList(v, path)) return;
     let e = v + 1;
     for (let i = 0; i < doc.count(v); i++) {
-      this.spiffeId(e, path + "[" + i.toString() + "]");
+      this.spiffeId(e, path, i);
       e = doc.next(e);
     }
   }
 
-  spiffeId(v: i32, path: string): void {
+  /** Entry `index` of the list at `listPath` (-1: the value at `listPath`) is an exact SPIFFE ID. */
+  spiffeId(v: i32, listPath: string, index: i32): void {
+    const path = index >= 0 ? listPath + "[" + index.toString() + "]" : listPath;
     if (!this.isString(v, path)) return;
     const code = validateSpiffeId(this.doc.strPtr(v), this.doc.strLen(v));
     if (code != SPIFFE_OK) this.errV(path, spiffeCodeMessage(code), v);
-    else this.namesId(v, path);
+    else this.namesId(v, listPath, index);
   }
 
   section(v: i32, role: i32): void {
@@ -381,7 +396,7 @@ class Compiler {
       else {
         const msg = spec.entryError(doc, e);
         if (msg !== null) this.errV(p, msg, e);
-        else if (identities && !(doc.strLen(e) == 1 && load<u8>(doc.strPtr(e)) == 0x2A)) this.namesId(e, p);
+        else if (identities && !(doc.strLen(e) == 1 && load<u8>(doc.strPtr(e)) == 0x2A)) this.namesId(e, path, i);
       }
       e = doc.next(e);
     }

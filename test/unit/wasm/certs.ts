@@ -45,6 +45,37 @@ export async function mintPem(l: SanLayout): Promise<string> {
   return cert.toString('pem');
 }
 
+/** A certificate shape of test/vectors/svid.json. */
+export interface LeafShape {
+  uris: string[];
+  dns?: string[];
+  cn?: string;
+  basicConstraints: { ca: boolean } | null;
+  keyUsage: Array<keyof typeof x509.KeyUsageFlags> | null;
+  extKeyUsage: Array<'serverAuth' | 'clientAuth' | 'codeSigning'> | null;
+}
+
+/** A self-signed certificate (PEM) of the given shape (the filter never checks the chain). */
+export async function mintShape(l: LeafShape): Promise<string> {
+  keys ??= webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const extensions: x509.Extension[] = [];
+  if (l.basicConstraints) extensions.push(new x509.BasicConstraintsExtension(l.basicConstraints.ca, undefined, true));
+  if (l.keyUsage) extensions.push(new x509.KeyUsagesExtension(l.keyUsage.reduce<number>((bits, k) => bits | x509.KeyUsageFlags[k], 0), true));
+  if (l.extKeyUsage) extensions.push(new x509.ExtendedKeyUsageExtension(l.extKeyUsage.map((k) => x509.ExtendedKeyUsage[k])));
+  const names = [...(l.dns ?? []).map((value) => ({ type: 'dns' as const, value })), ...l.uris.map((value) => ({ type: 'url' as const, value }))];
+  if (names.length) extensions.push(new x509.SubjectAlternativeNameExtension(names));
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '0a1c',
+    name: `CN=${(l.cn ?? 'meshgate-test').replace(/([,+"\\<>;=])/g, '\\$1')},O=Acme`,
+    notBefore: new Date(Date.UTC(2024, 0, 1)),
+    notAfter: new Date(Date.UTC(2034, 0, 1)),
+    signingAlgorithm: ALG,
+    keys: await keys,
+    extensions,
+  });
+  return cert.toString('pem');
+}
+
 /** Envoy's form: every byte outside [A-Za-z0-9-._~] percent-encoded (upper-case hex). */
 export const urlEncode = (pem: string): string => encodeURIComponent(pem).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 /** Only spaces and newlines encoded, lower-case hex (other writers). */

@@ -6,14 +6,14 @@ import { loadTestkit, vectors } from './testkit';
 import { mintPem, urlEncode } from './certs';
 
 const tk = loadTestkit();
-interface IdCase { name: string; trustedProxies: string[]; peerUris: string[] | null; xfcc: string | null; identity: string | null; reason: string }
+interface IdCase { name: string; trustedProxies: string[]; federatesWith?: string[]; peerUris: string[] | null; xfcc: string | null; identity: string | null; reason: string }
 const v = vectors<{ identity: IdCase[] }>('xfcc.json');
 
 const certFor = async (uris: string[] | null): Promise<string | null> =>
   uris === null ? null : urlEncode(await mintPem(uris.length ? { uris } : { dns: ['only-dns.example'] }));
 
-function compileWith(identity: object) {
-  const r = tk.compile('inbound', { trustDomain: 'td', identity, inbound: { rules: [] } });
+function compileWith(identity: object, federatesWith?: string[]) {
+  const r = tk.compile('inbound', { trustDomain: 'td', ...(federatesWith ? { federatesWith } : {}), identity, inbound: { rules: [] } });
   expect(r.errors).toEqual([]);
 }
 
@@ -26,7 +26,8 @@ describe('peer-certificate', () => {
   beforeAll(() => compileWith({ from: 'peer-certificate' }));
   it.each([
     ['one SPIFFE URI SAN', ['spiffe://td/ns/a/sa/a'], 'spiffe://td/ns/a/sa/a', 'ok'],
-    ['other trust domain', ['spiffe://other.org/x'], 'spiffe://other.org/x', 'ok'],
+    ['other trust domain', ['spiffe://other.org/x'], null, 'foreign_trust_domain'],
+    ['root ID', ['spiffe://td'], null, 'svid_root_id'],
     ['two URI SANs', ['spiffe://td/ns/a/sa/a', 'spiffe://td/ns/b/sa/b'], null, 'multiple_uri_sans'],
     ['SPIFFE + https URI SANs', ['spiffe://td/ns/a/sa/a', 'https://a.example/'], null, 'multiple_uri_sans'],
     ['no URI SAN', [], null, 'no_uri_san'],
@@ -52,7 +53,7 @@ describe('peer-certificate', () => {
 
 describe('xfcc (xfcc.json identity)', () => {
   it.each(v.identity.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
-    compileWith({ from: 'xfcc', trustedProxies: c.trustedProxies });
+    compileWith({ from: 'xfcc', trustedProxies: c.trustedProxies }, c.federatesWith);
     const cert = await certFor(c.peerUris);
     expectIdentity(tk.json('tk_identity_resolve', cert, c.xfcc), c.identity, c.reason);
   });

@@ -25,13 +25,13 @@ describe('SAN layouts', () => {
   ] as const)('%s', async (_name, layout, want) => {
     const pem = await mintPem(layout as any);
     for (const enc of [urlEncode(pem), urlEncodeLight(pem), pem]) {
-      expect(uris(enc)).toEqual({ ok: true, count: want.length, uris: want });
+      expect(uris(enc)).toMatchObject({ ok: true, count: want.length, uris: want });
     }
   });
 
   it('reads only the first certificate of a chain', async () => {
     const chain = (await mintPem({ uris: [A] })) + (await mintPem({ uris: [B] }));
-    expect(uris(urlEncode(chain))).toEqual({ ok: true, count: 1, uris: [A] });
+    expect(uris(urlEncode(chain))).toMatchObject({ ok: true, count: 1, uris: [A] });
   });
 
   it('counts beyond the stored views', async () => {
@@ -88,6 +88,6 @@ describe('malformed input', () => {
       ),
       { numRuns: 2000 },
     );
-    expect(uris(pemOf(der))).toEqual({ ok: true, count: 2, uris: [A, B] });
+    expect(uris(pemOf(der))).toMatchObject({ ok: true, count: 2, uris: [A, B] });
   });
 });
