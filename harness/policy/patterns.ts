@@ -9,7 +9,7 @@
  * the same answers as the filter's byte scans (any code unit ≥ 0x80 is rejected either way).
  */
 import { formatIp, ipInPrefix, ipv4Mapped, parseIpv4Loose, parseIpv4Strict, parseIpv6, hostBitsClear, type Ip16 } from './ip';
-import { spiffeErrorMessage, trustDomainOf, validateSpiffeId, SPIFFE_SCHEME } from './spiffe';
+import { idPathOf, spiffeErrorMessage, trustDomainOf, validateSpiffeId, SPIFFE_SCHEME } from './spiffe';
 
 // ---- identities (`from`, `notFrom`) ---------------------------------------------------------
 
@@ -49,7 +49,8 @@ export function fromEntryError(entry: string): string | null {
  * null for an unauthenticated caller (who matches no entry).
  */
 export function matchFrom(entry: string | FromEntry, identity: string | null, trustDomain: string): boolean {
-  if (identity === null) return false;
+  // a trust-domain ID ("spiffe://td") is never a caller (X.509-SVID §2): it matches no entry
+  if (identity === null || idPathOf(identity) === '') return false;
   const e = typeof entry === 'string' ? parseFromEntry(entry) : entry;
   if ('error' in e) return false;
   switch (e.kind) {

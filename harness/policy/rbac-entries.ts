@@ -3,12 +3,13 @@
  * them through the field table, fields.ts): as an RBAC principal or permission, and as a
  * predicate of the unified matcher API.
  *
- *   from "spiffe://td/a/b"      authenticated.principal_name exact
+ *   from "spiffe://td/a/b"      authenticated.principal_name exact (a trust-domain ID
+ *                               "spiffe://td" is never a caller: a principal matching nothing)
  *   from "spiffe://td/ns/x/*"   authenticated.principal_name prefix "spiffe://td/ns/x/", and
  *                               the URI SAN is a valid SPIFFE ID (safe_regex SPIFFE_ID_REGEX)
- *   from "*"                    exact "spiffe://td", or prefix "spiffe://td/" and a valid ID
- *                               (the regex does not contain the trust domain, so its RE2
- *                               program stays under Envoy's size limit whatever the name)
+ *   from "*"                    prefix "spiffe://td/" and a valid ID (not "spiffe://td" itself:
+ *                               a leaf's ID has a path; the regex does not contain the trust
+ *                               domain, so its RE2 program stays under Envoy's size limit)
  *   methods                     header ":method" exact
  *   paths                       url_path (path without the query) exact / prefix / suffix,
  *                               templates as safe_regex; ignore_case (regex: (?i)) where meshgate
@@ -16,6 +17,7 @@
  *                               with its query
  */
 import { matchFrom, type FromEntry, type PathEntry, type PathPattern } from './patterns';
+import { idPathOf } from './spiffe';
 import {
   allOf, anyOf, header, re, single, URI_SAN, type IdContext, type Permission, type Principal, type StringMatcher, type XdsPredicate,
 } from './rbac-types';
@@ -37,10 +39,9 @@ const VALID_ID: Principal = { authenticated: { principal_name: { safe_regex: { r
 
 export function identityPrincipal(e: FromEntry, trustDomain: string): Principal {
   const san = (m: StringMatcher): Principal => ({ authenticated: { principal_name: m } });
-  if (e.kind === 'exact') return san({ exact: e.id });
+  if (e.kind === 'exact') return idPathOf(e.id) === '' ? { not_id: { any: true } } : san({ exact: e.id });
   if (e.kind === 'prefix') return { and_ids: { ids: [san({ prefix: e.prefix }), VALID_ID] } };
-  const root = `spiffe://${trustDomain}`;
-  return { or_ids: { ids: [san({ exact: root }), { and_ids: { ids: [san({ prefix: `${root}/` }), VALID_ID] } }] } };
+  return { and_ids: { ids: [san({ prefix: `spiffe://${trustDomain}/` }), VALID_ID] } };
 }
 
 /**
@@ -53,7 +54,7 @@ export function identityPredicate(e: FromEntry, branch: IdContext, trustDomain: 
   const valid = single(URI_SAN, re(SPIFFE_ID_REGEX));
   if (e.kind === 'exact') return false;
   if (e.kind === 'prefix') return allOf([single(URI_SAN, { prefix: e.prefix }), valid]);
-  return anyOf([single(URI_SAN, { exact: `spiffe://${trustDomain}` }), allOf([single(URI_SAN, { prefix: `spiffe://${trustDomain}/` }), valid])]);
+  return allOf([single(URI_SAN, { prefix: `spiffe://${trustDomain}/` }), valid]);
 }
 
 // ---- methods --------------------------------------------------------------------------------

@@ -29,14 +29,11 @@ describe('fixtures: exact warnings', () => {
   it('analyze-inbound.yaml', () => {
     const f = 'analyze-inbound.yaml';
     expect(warningsOf(f)).toEqual([
-      `${f}:4:20: warning: identity.trustedProxies[0]: "spiffe://gateway.org/ns/gw/sa/gw" is outside the trust domain example.org [foreign-identity]`,
       `${f}:11:7: warning: inbound.rules[1]: rule "admin-tools" can never allow anything: every request it matches is denied by deny rule "no-admin" (inbound.rules[0]) [shadowed-by-deny]`,
       `${f}:14:7: warning: inbound.rules[2]: rule "no-admin-again" never decides: the earlier deny rule "no-admin" (inbound.rules[0]) matches every request it matches [shadowed-by-deny]`,
       `${f}:21:7: warning: inbound.rules[4]: rule "store-reads" is unreachable: the earlier allow rule "reads" (inbound.rules[3]) allows every request it matches first [unreachable]`,
       `${f}:25:7: warning: inbound.rules[5]: rule "reads-copy" has the same matchers as allow rule "reads" (inbound.rules[3]) [duplicate-rule]`,
       `${f}:29:7: warning: inbound.rules[6]: rule "partner" overlaps deny rule "no-deletes" (inbound.rules[10]): requests matching both are denied [allow-deny-overlap]`,
-      `${f}:30:14: warning: inbound.rules[6].from[0]: "spiffe://partner.org/ns/x/sa/y" is outside the trust domain example.org: it matches only identities of that trust domain, because it names them [foreign-identity]`,
-      `${f}:30:48: warning: inbound.rules[6].from[1]: "spiffe://partner.org/ns/x/sa/y" is outside the trust domain example.org: it matches only identities of that trust domain, because it names them [foreign-identity]`,
       `${f}:30:48: warning: inbound.rules[6].from[1]: "spiffe://partner.org/ns/x/sa/y" is listed twice [duplicate-entry]`,
       `${f}:32:7: warning: inbound.rules[7]: rule "everyone" overlaps deny rule "no-admin" (inbound.rules[0]): requests matching both are denied [allow-deny-overlap]`,
       `${f}:32:7: warning: inbound.rules[7]: rule "everyone" overlaps deny rule "no-admin-again" (inbound.rules[2]): requests matching both are denied [allow-deny-overlap]`,
@@ -87,8 +84,8 @@ describe('cases', () => {
     ['notMethods that exclude every method', `${TD}inbound:\n  rules:\n    - {name: a, from: ["*"], methods: [GET], notMethods: [GET], paths: [/a]}\n`, ['never-matches inbound.rules[0]']],
     ['notPaths "*" excludes everything', `${TD}inbound:\n  rules:\n    - {name: a, from: ["*"], notPaths: ["*"]}\n`, ['never-matches inbound.rules[0]']],
     ['no section at all', TD, ['no-sections (document)']],
-    ['identity.from local: no unauthenticated callers; a foreign own id',
-      `${TD}identity: {from: local, id: "spiffe://other.org/me"}\negress:\n  rules:\n    - {name: a, hosts: [a.example]}\n`, ['foreign-identity identity.id']],
+    ['identity.from local: no unauthenticated callers; a federated own id is no news',
+      `${TD}federatesWith: [other.org]\nidentity: {from: local, id: "spiffe://other.org/me"}\negress:\n  rules:\n    - {name: a, hosts: [a.example]}\n`, []],
     ['a rule without from under default allow is no news', `${TD}inbound:\n  default: allow\n  rules:\n    - {name: a, paths: [/a]}\n`, []],
     ['a wildcard under a wildcard', `${TD}egress:\n  rules:\n    - {name: a, from: ["*"], hosts: ["*.stripe.com", "*.api.stripe.com", "api.stripe.com"]}\n`,
       ['duplicate-entry egress.rules[0].hosts[1]', 'duplicate-entry egress.rules[0].hosts[2]']],
@@ -160,7 +157,7 @@ const clean = (r: Record<string, unknown>, name: string) => {
 
 /** Checks every claim the analyzer makes about a two-rule section against all sample requests. */
 function checkClaims(role: Role, a: Record<string, unknown>, b: Record<string, unknown>): void {
-  const r = compilePolicy({ trustDomain: 'example.org', [role]: { rules: [clean(a, 'r0'), clean(b, 'r1')] } }, 'p');
+  const r = compilePolicy({ trustDomain: 'example.org', federatesWith: ['other.org'], [role]: { rules: [clean(a, 'r0'), clean(b, 'r1')] } }, 'p');
   expect(r.errors).toEqual([]);
   const policy = r.normalized as NormalizedPolicy;
   const rules = policy[role]!.rules;

@@ -37,7 +37,7 @@ describe('configuration errors: the same messages as proxy_on_configure', () => 
     .map(([f, r]) => [f, JSON.parse(r.json) as unknown] as const);
   const extra: Array<readonly [string, unknown]> = [
     ['every field', {
-      trustDomain: 'example.org', mode: 'audit', identity: { from: 'xfcc', trustedProxies: ['spiffe://example.org/ns/gw/sa/gw'] },
+      trustDomain: 'example.org', mode: 'audit', federatesWith: ['other.org', 'x.org'], identity: { from: 'xfcc', trustedProxies: ['spiffe://example.org/ns/gw/sa/gw'] },
       inbound: { rules: [{ name: 'A_z-09', action: 'deny', mode: 'enforce', from: ['*', 'spiffe://other.org/x', 'spiffe://example.org/ns/*'],
         notFrom: ['spiffe://example.org/ns/x'], methods: ['GET', 'PATCH'], notMethods: ['DELETE'], paths: ['*', '/', '/a/*', '*.json', '/a/{*}/{**}'], notPaths: ['/*'] }] },
       egress: { rules: [{ name: 'e', from: ['*'], notFrom: ['spiffe://x.org/y'], hosts: ['a.com', '*.com'], notHosts: ['b.a.com'], ports: [1, 65535, 443.0],
@@ -51,6 +51,12 @@ describe('configuration errors: the same messages as proxy_on_configure', () => 
     ['control characters', { trustDomain: 'example.org', inbound: { rules: [{ name: 'r', paths: ['/a\nb"', '/\u00e4\u007f'] }] } }],
     ['identity forbidden fields', { trustDomain: 'example.org', identity: { trustedProxies: ['spiffe://example.org/gw'], id: 'spiffe://example.org/x' }, inbound: {} }],
     ['identity bad source', { trustDomain: 'example.org', identity: { from: 'mtls', extra: 1, id: 'x' }, inbound: {} }],
+    ['federatesWith problems', { trustDomain: 'example.org', federatesWith: ['a.org', 'A.org', 'a.org', 'example.org', 5, ''],
+      identity: { from: 'xfcc', trustedProxies: ['spiffe://gw.org/gw', 'spiffe://a.org/gw'] },
+      inbound: { rules: [{ name: 'r', from: ['*', 'spiffe://b.org/x', 'spiffe://b.org/ns/*', 'spiffe://a.org/x', 'spiffe://example.org/x'], notFrom: ['spiffe://c.org/y'] }] } }],
+    ['federatesWith empty, and names before trustDomain', { federatesWith: [], inbound: { rules: [{ name: 'r', from: ['spiffe://b.org/x'] }] }, trustDomain: 'example.org' }],
+    ['a foreign local id, trustDomain invalid', { trustDomain: 'Example.org', identity: { from: 'local', id: 'spiffe://b.org/me' }, egress: {} }],
+    ['a foreign local id', { trustDomain: 'example.org', identity: { from: 'local', id: 'spiffe://b.org/me' }, egress: {} }],
   ];
   const cases = [...fixtureDocs, ...extra].flatMap(([n, doc]) => (['inbound', 'egress'] as const).map((role) => [`${n} (${role})`, doc, role] as const));
 
@@ -196,7 +202,7 @@ function build(role: Role, s: { default: string; rules: Array<Record<string, unk
     for (const [k, v] of Object.entries(r)) if (v !== undefined) out[k] = v;
     return out;
   });
-  const doc = { trustDomain: 'example.org', ...(s.audit ? { mode: 'audit' } : {}), [role]: { default: s.default, rules } };
+  const doc = { trustDomain: 'example.org', federatesWith: ['other.org'], ...(s.audit ? { mode: 'audit' } : {}), [role]: { default: s.default, rules } };
   const r = compilePolicy(doc, 'p');
   expect(r.errors).toEqual([]);
   return { doc, policy: r.normalized! };

@@ -29,7 +29,7 @@ beforeAll(async () => {
   envoy = await locateEnvoy();
 });
 
-const TD = { trustDomain: 'example.org' };
+const TD = { trustDomain: 'example.org', federatesWith: ['other.org'] };
 const POLICIES: Array<[string, object]> = [
   ['the shop example', compilePolicyFile(path.join(ROOT, 'examples/shop/policy.yaml')).policy!],
   ['every matcher kind', { ...TD, inbound: { rules: [

@@ -121,7 +121,7 @@ describe('the shop example', () => {
 });
 
 describe('variants', () => {
-  const TD = { trustDomain: 'example.org' };
+  const TD = { trustDomain: 'example.org', federatesWith: ['other.org'] };
   const names = (policy: NormalizedPolicy) =>
     renderRbac(policy).filters.map((f) => {
       const c = f.typed_config;
@@ -199,10 +199,7 @@ describe('variants', () => {
       ] } }],
       principals: [{ and_ids: { ids: [
         { or_ids: { ids: [
-          { or_ids: { ids: [
-            { authenticated: { principal_name: { exact: 'spiffe://example.org' } } },
-            { and_ids: { ids: [{ authenticated: { principal_name: { prefix: 'spiffe://example.org/' } } }, VALID_ID] } },
-          ] } },
+          { and_ids: { ids: [{ authenticated: { principal_name: { prefix: 'spiffe://example.org/' } } }, VALID_ID] } },
           { authenticated: { principal_name: { exact: 'spiffe://other.org/x' } } },
         ] } },
         { not_id: { and_ids: { ids: [{ authenticated: { principal_name: { prefix: 'spiffe://example.org/ns/bad/' } } }, VALID_ID] } } },
@@ -355,7 +352,7 @@ describe('renderRbacMatcher', () => {
   it('decides like meshgate (enforced rules), for every caller, method and path', () => {
     fc.assert(
       fc.property(fc.array(rule, { maxLength: 4 }), fc.constantFrom('allow', 'deny'), (rules, dflt) => {
-        const doc = { trustDomain: 'example.org', inbound: { default: dflt, rules: rules.map((r, i) => ({ name: `r${i}`, ...Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) })) } };
+        const doc = { trustDomain: 'example.org', federatesWith: ['other.org'], inbound: { default: dflt, rules: rules.map((r, i) => ({ name: `r${i}`, ...Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) })) } };
         const policy = policyOf(doc);
         const m = renderRbacMatcher(policy).filters[0].typed_config.matcher!;
         for (const san of SANS) {

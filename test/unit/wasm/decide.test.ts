@@ -77,6 +77,7 @@ describe('inbound matrices', () => {
   it('identity patterns, negations, other trust domains', () => {
     const doc = {
       trustDomain: 'example.org',
+      federatesWith: ['partner.org'],
       inbound: {
         default: 'deny',
         rules: [
@@ -276,7 +277,7 @@ describe('log and filter-state lines', () => {
     ]);
     tk.decideInbound(null, 'GET', '/admin');
     expect(tk.call('tk_decision_lines').split('\n')).toEqual([
-      `decision=deny rule=no-admin identity=- policy=${d12}`,
+      `decision=deny rule=no-admin identity=- policy=${d12} identity_reason=no_peer_certificate`,
       `decision=deny rule=no-admin identity=- policy=${d12} identity_reason=no_peer_certificate`,
     ]);
     tk.decideInbound('spiffe://Example.org/x', 'GET', '/%2F');
