@@ -132,8 +132,8 @@ describe('meshgate_inbound requests', () => {
     s = await start('meshgate_inbound', INBOUND_POLICY);
   });
 
-  const cases: [string, string | null, string, string, 'allow' | 'deny', string, string][] = [
-    // label, peer (certificate name or null = plain text), method, path, decision, rule label, identity
+  const cases: [string, string | null, string, string, 'allow' | 'deny', string, string, string?][] = [
+    // label, peer (certificate name or null = plain text), method, path, decision, rule label, identity, why unauthenticated
     ['store creates a charge', STORE, 'POST', '/charges', 'allow', 'store-creates-charges', STORE],
     ['store, nested path', STORE, 'POST', '/charges/ch_1/refunds', 'allow', 'store-creates-charges', STORE],
     ['web is not store', WEB, 'POST', '/charges', 'deny', 'default', WEB],
@@ -141,10 +141,10 @@ describe('meshgate_inbound requests', () => {
     ['deny paths fold case', STORE, 'GET', '/ADMIN', 'deny', 'no-admin', STORE],
     ['audit rule does not allow', READER, 'GET', '/charges/ch_1/receipt', 'deny', 'default', READER],
     ['any identity of the trust domain reads /healthz', WEB, 'GET', '/healthz', 'allow', 'anyone-reads-health', WEB],
-    ['another trust domain is not "*"', FOREIGN, 'GET', '/healthz', 'deny', 'default', FOREIGN],
-    ['no certificate: unauthenticated', null, 'GET', '/healthz', 'deny', 'default', '-'],
-    ['two URI SANs: unauthenticated', 'two-uri-sans', 'GET', '/healthz', 'deny', 'default', '-'],
-    ['no URI SAN: unauthenticated', 'no-uri-san', 'GET', '/healthz', 'deny', 'default', '-'],
+    ['another trust domain, not federated: unauthenticated', FOREIGN, 'GET', '/healthz', 'deny', 'default', '-', 'foreign_trust_domain'],
+    ['no certificate: unauthenticated', null, 'GET', '/healthz', 'deny', 'default', '-', 'no_peer_certificate'],
+    ['two URI SANs: unauthenticated', 'two-uri-sans', 'GET', '/healthz', 'deny', 'default', '-', 'multiple_uri_sans'],
+    ['no URI SAN: unauthenticated', 'no-uri-san', 'GET', '/healthz', 'deny', 'default', '-', 'no_uri_san'],
     ['non-canonical path', STORE, 'POST', '/charges/../admin', 'deny', 'non_canonical_path', STORE],
     ['percent-encoded slash', STORE, 'POST', '/charges%2F..%2Fadmin', 'deny', 'non_canonical_path', STORE],
   ];
@@ -154,9 +154,10 @@ describe('meshgate_inbound requests', () => {
     send(plugin, { connectionId: ++conn, peerCertificate: peer === null ? undefined : peers[peer], request: inboundRequest(method, path) });
 
   it.each(cases)('%s', (...c) => {
-    const [, , , , decision, rule, identity] = c;
+    const [, , , , decision, rule, identity, why] = c;
     const { result, stream } = sendCase(s.plugin, c);
-    expect(stream.filterState).toEqual({ 'wasm.meshgate': `decision=${decision} rule=${rule} identity=${identity} policy=${s.digest.slice(0, 12)}` });
+    const reason = why === undefined ? '' : ` identity_reason=${why}`;
+    expect(stream.filterState).toEqual({ 'wasm.meshgate': `decision=${decision} rule=${rule} identity=${identity} policy=${s.digest.slice(0, 12)}${reason}` });
     if (decision === 'allow') {
       expect(result).toEqual({ action: 'continue', status: 0, localReply: undefined });
     } else {

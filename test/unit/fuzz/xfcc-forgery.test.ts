@@ -5,7 +5,7 @@
  * an XFCC header; the attacker writes whatever they can:
  *
  * - as the direct peer (any certificate but the trusted proxy's, or none), the whole header:
- *   the caller must stay unauthenticated (`untrusted_xfcc_peer`);
+ *   the caller is the direct peer itself, exactly as without the header (its XFCC is ignored);
  * - through the trusted proxy (test/support/xfcc-envoy.ts: SANITIZE_SET or APPEND_FORWARD;
  *   Cert / Subject / URI enabled or not), their own incoming header (APPEND_FORWARD) and the
  *   common name of their certificate — escaped as Envoy escapes the Subject, or raw, the worst
@@ -72,17 +72,21 @@ type Resolved = { authenticated: boolean; id?: string; reason: string };
 const resolve = (cert: string | null, xfcc: string | null): Resolved => tk.json<Resolved>('tk_identity_resolve', cert, xfcc);
 
 describe('a forged XFCC never yields another identity', () => {
-  it('from a direct peer that is not a trusted proxy: never authenticated', () => {
+  it('from a direct peer that is not a trusted proxy: the peer itself, never what the header says', () => {
     const NAME = 'xfcc from an untrusted peer';
+    const itself = Object.fromEntries(Object.keys(UNTRUSTED_PEERS).map((peer) => [peer, resolve(certs[peer], null)]));
     fc.assert(
       fc.property(fc.constantFrom(...Object.keys(UNTRUSTED_PEERS)), fc.option(attackerText, { nil: null }), (peer, xfcc) => {
         const got = resolve(certs[peer], xfcc);
-        tally(NAME, got.authenticated ? `authenticated as ${got.id}` : got.reason);
-        expect({ peer, xfcc, got }).toEqual({ peer, xfcc, got: { authenticated: false, reason: 'untrusted_xfcc_peer' } });
+        tally(NAME, got.authenticated ? (got.id === ATTACKER ? 'the attacker itself' : `authenticated as ${got.id}`) : got.reason);
+        expect({ peer, xfcc, got }).toEqual({ peer, xfcc, got: itself[peer] });
+        if (got.authenticated) expect(got.id).not.toBe(VICTIM);
       }),
       params(),
     );
-    expectShare(NAME, 'untrusted_xfcc_peer', 1);
+    // the attacker's own SVID is the only one of the peers above that is an identity of the policy
+    expect(itself['attacker SVID']).toEqual({ authenticated: true, id: ATTACKER, reason: 'ok' });
+    expectShare(NAME, 'the attacker itself', 0.05);
   }, timeoutFor());
 
   it('through the trusted proxy: unauthenticated, or the one URI SAN of the caller\'s own certificate', () => {
