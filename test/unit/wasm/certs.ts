@@ -25,7 +25,6 @@ export interface SanLayout {
 
 /** A self-signed certificate (PEM) with the given SANs. */
 export async function mintPem(l: SanLayout): Promise<string> {
-  keys ??= webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const names: Array<{ type: 'dns' | 'url'; value: string }> = [
     ...(l.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
     ...(l.uris ?? []).map((value) => ({ type: 'url' as const, value })),
@@ -33,9 +32,15 @@ export async function mintPem(l: SanLayout): Promise<string> {
   const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(false, undefined, true)];
   if (!l.noSan) extensions.push(new x509.SubjectAlternativeNameExtension(names));
   if (l.duplicateSan) extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'url', value: 'spiffe://td/dup' }]));
+  return selfSigned('CN=meshgate-test,O=Acme', extensions);
+}
+
+/** A self-signed certificate (PEM) of the shared test key, valid 2024-2034. */
+async function selfSigned(name: string, extensions: x509.Extension[]): Promise<string> {
+  keys ??= webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '0a1b',
-    name: 'CN=meshgate-test,O=Acme',
+    name,
     notBefore: new Date(Date.UTC(2024, 0, 1)),
     notAfter: new Date(Date.UTC(2034, 0, 1)),
     signingAlgorithm: ALG,
@@ -57,23 +62,13 @@ export interface LeafShape {
 
 /** A self-signed certificate (PEM) of the given shape (the filter never checks the chain). */
 export async function mintShape(l: LeafShape): Promise<string> {
-  keys ??= webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const extensions: x509.Extension[] = [];
   if (l.basicConstraints) extensions.push(new x509.BasicConstraintsExtension(l.basicConstraints.ca, undefined, true));
   if (l.keyUsage) extensions.push(new x509.KeyUsagesExtension(l.keyUsage.reduce<number>((bits, k) => bits | x509.KeyUsageFlags[k], 0), true));
   if (l.extKeyUsage) extensions.push(new x509.ExtendedKeyUsageExtension(l.extKeyUsage.map((k) => x509.ExtendedKeyUsage[k])));
   const names = [...(l.dns ?? []).map((value) => ({ type: 'dns' as const, value })), ...l.uris.map((value) => ({ type: 'url' as const, value }))];
   if (names.length) extensions.push(new x509.SubjectAlternativeNameExtension(names));
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '0a1c',
-    name: `CN=${(l.cn ?? 'meshgate-test').replace(/([,+"\\<>;=])/g, '\\$1')},O=Acme`,
-    notBefore: new Date(Date.UTC(2024, 0, 1)),
-    notAfter: new Date(Date.UTC(2034, 0, 1)),
-    signingAlgorithm: ALG,
-    keys: await keys,
-    extensions,
-  });
-  return cert.toString('pem');
+  return selfSigned(`CN=${(l.cn ?? 'meshgate-test').replace(/([,+"\\<>;=])/g, '\\$1')},O=Acme`, extensions);
 }
 
 /** Envoy's form: every byte outside [A-Za-z0-9-._~] percent-encoded (upper-case hex). */
