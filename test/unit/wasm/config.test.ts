@@ -24,13 +24,18 @@ describe('valid documents', () => {
       ] },
     }, { rules: 3, deny: 1, allow: 1, audit: 1 }],
     ['every field', 'inbound', {
-      ...TD, mode: 'audit', identity: { from: 'xfcc', trustedProxies: ['spiffe://example.org/ns/gw/sa/gw'] },
+      ...TD, mode: 'audit', federatesWith: ['other.org', 'x.org'], identity: { from: 'xfcc', trustedProxies: ['spiffe://example.org/ns/gw/sa/gw'] },
       inbound: { rules: [{ name: 'A_z-09', action: 'deny', mode: 'enforce', from: ['*', 'spiffe://other.org/x', 'spiffe://example.org/ns/*'],
         notFrom: ['spiffe://example.org/ns/x'], methods: ['GET', 'PATCH'], notMethods: ['DELETE'], paths: ['*', '/', '/a/*', '*.json', '/a/{*}/{**}'], notPaths: ['/*'] }] },
       egress: { rules: [{ name: 'e', from: ['*'], notFrom: ['spiffe://x.org/y'], hosts: ['a.com', '*.com'], notHosts: ['b.a.com'], ports: [1, 65535, 443.0],
         notPorts: [80], cidrs: ['0.0.0.0/0', '::/0', '10.0.0.0/8', 'fe80::/10'], notCidrs: ['10.1.0.0/16'] }] },
     }, { rules: 1, deny: 1, allow: 0, audit: 0 }],
     ['identity local', 'egress', { ...TD, identity: { from: 'local', id: 'spiffe://example.org/ns/a/sa/b' }, egress: {} }, { rules: 0 }],
+    ['federated names anywhere, federatesWith last', 'inbound', {
+      ...TD, identity: { from: 'xfcc', trustedProxies: ['spiffe://partner.example/gw'] },
+      inbound: { rules: [{ name: 'p', from: ['spiffe://partner.example/ns/*', 'spiffe://example.org/a'], notFrom: ['spiffe://partner.example/x'] }] },
+      federatesWith: ['partner.example'],
+    }, { rules: 1 }],
     ['the same rule name in both sections', 'inbound', { ...TD, inbound: { rules: [{ name: 'a' }] }, egress: { rules: [{ name: 'a' }] } }, { rules: 1 }],
   ] as const)('%s', (_n, role, doc, counts) => {
     const r = tk.compile(role, doc);
@@ -120,6 +125,19 @@ describe('invalid documents: every error, with its field path and value', () => 
       'egress.rules[0].methods: unknown field (methods is an inbound field)',
       'egress.rules[0].notCidrs: must be a list, got a string',
     ]],
+    ['federatesWith: names, duplicates, the own domain; IDs of other trust domains', 'inbound', {
+      ...TD, federatesWith: ['partner.example', 'Partner.example', 'partner.example', 'example.org'],
+      identity: { from: 'local', id: 'spiffe://third.org/me' },
+      inbound: { rules: [{ name: 'r', from: ['*', 'spiffe://third.org/ns/*', 'spiffe://partner.example/x'], notFrom: ['spiffe://example.org/y', 'spiffe://fourth.org/z'] }] },
+    }, [
+      'federatesWith[1]: trust domain has a character outside [a-z0-9._-]: "Partner.example"',
+      'federatesWith[2]: duplicate trust domain (also federatesWith[0]): "partner.example"',
+      'federatesWith[3]: is the policy\'s own trustDomain: "example.org"',
+      'identity.id: trust domain is neither trustDomain nor in federatesWith (add "third.org" to federatesWith): "spiffe://third.org/me"',
+      'inbound.rules[0].from[1]: trust domain is neither trustDomain nor in federatesWith (add "third.org" to federatesWith): "spiffe://third.org/ns/*"',
+      'inbound.rules[0].notFrom[1]: trust domain is neither trustDomain nor in federatesWith (add "fourth.org" to federatesWith): "spiffe://fourth.org/z"',
+    ]],
+    ['federatesWith must be a non-empty list', 'inbound', { ...TD, federatesWith: [], inbound: {} }, ['federatesWith: must not be empty']],
     ['long values are truncated in messages', 'inbound', { ...TD, inbound: { rules: [{ name: 'r', from: ['spiffe://' + 'A'.repeat(300)] }] } },
       [`inbound.rules[0].from[0]: trust domain has a character outside [a-z0-9._-]: "spiffe://${'A'.repeat(247)}"...`]],
     ['control characters are escaped in messages', 'inbound', { ...TD, inbound: { rules: [{ name: 'r', paths: ['/a\nb"'] }] } },
