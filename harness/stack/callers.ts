@@ -1,9 +1,11 @@
 /**
  * What every stack shares: client TLS options per caller (an SVID minted once per SPIFFE ID and
- * defect) and the JSON access log the reference configs write to Envoy's stdout.
+ * defect, or a certificate a scenario describes, minted once per name) and the JSON access log
+ * the reference configs write to Envoy's stdout.
  */
 import type { EnvoyProcess } from '../envoy/process';
-import type { BadCertKind, TestCa } from '../pki/ca';
+import type { BadCertKind, MintedCert, TestCa } from '../pki/ca';
+import { mintDescribed, type CertificateDescription, type TestPki } from '../pki/pki';
 import type { ClientTls } from '../services/client';
 
 export class CallerCertificates {
@@ -11,16 +13,27 @@ export class CallerCertificates {
 
   constructor(private readonly ca: TestCa) {}
 
+  /** TLS options presenting the certificate `d` describes (minted once per `name`, by `pki`'s authorities). */
+  described(pki: TestPki, name: string, d: CertificateDescription): Promise<ClientTls> {
+    return this.cached(`described|${name}`, async () => this.presenting(await mintDescribed(pki, d)));
+  }
+
   /** `null` = no client certificate; else an SVID for the ID, or a certificate with `defect` claiming it. */
   tls(spiffeId: string | null, defect?: BadCertKind): Promise<ClientTls> {
-    const key = `${spiffeId ?? 'none'}|${defect ?? ''}`;
+    return this.cached(`${spiffeId ?? 'none'}|${defect ?? ''}`, async () => {
+      if (spiffeId === null) return { ca: this.ca.certPem, checkServerName: false };
+      return this.presenting(defect ? await this.ca.mintBad(defect, spiffeId) : await this.ca.mintSvid(spiffeId));
+    });
+  }
+
+  private presenting(cert: MintedCert): ClientTls {
+    return { ca: this.ca.certPem, cert: cert.chainPem, key: cert.keyPem, checkServerName: false };
+  }
+
+  private cached(key: string, mint: () => Promise<ClientTls>): Promise<ClientTls> {
     let tls = this.cache.get(key);
     if (!tls) {
-      tls = (async () => {
-        if (spiffeId === null) return { ca: this.ca.certPem, checkServerName: false };
-        const cert = defect ? await this.ca.mintBad(defect, spiffeId) : await this.ca.mintSvid(spiffeId);
-        return { ca: this.ca.certPem, cert: cert.chainPem, key: cert.keyPem, checkServerName: false };
-      })();
+      tls = mint();
       this.cache.set(key, tls);
     }
     return tls;
