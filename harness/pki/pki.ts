@@ -25,7 +25,7 @@ export class TestPki {
   private constructor(
     /** The policy's own trust domain (its CA is `authority(ownTrustDomain)`). */
     readonly ownTrustDomain: string,
-    private readonly authorities: Map<string, { ca: TestCa; trusted: boolean }>,
+    private readonly authorities: Map<string, { ca: TestCa; trusted: boolean; implicit: boolean }>,
   ) {}
 
   /**
@@ -36,14 +36,14 @@ export class TestPki {
   static async create(o: { trustDomains: string[]; extra?: Record<string, AuthoritySpec>; own?: TestCa }): Promise<TestPki> {
     const [ownTd] = o.trustDomains;
     if (ownTd === undefined) throw new Error('TestPki: at least the own trust domain is needed');
-    const authorities = new Map<string, { ca: TestCa; trusted: boolean }>();
+    const authorities = new Map<string, { ca: TestCa; trusted: boolean; implicit: boolean }>();
     for (const td of new Set(o.trustDomains)) {
       const ca = td === ownTd && o.own ? o.own : await TestCa.create({ trustDomain: td });
-      authorities.set(td, { ca, trusted: true });
+      authorities.set(td, { ca, trusted: true, implicit: true });
     }
     for (const [name, spec] of Object.entries(o.extra ?? {})) {
       if (authorities.has(name)) throw new Error(`TestPki: authority "${name}" is already the CA of trust domain ${name}`);
-      authorities.set(name, { ca: await TestCa.create({ trustDomain: spec.trustDomain, commonName: `meshgate test CA ${name}` }), trusted: spec.trusted });
+      authorities.set(name, { ca: await TestCa.create({ trustDomain: spec.trustDomain, commonName: `meshgate test CA ${name}` }), trusted: spec.trusted, implicit: false });
     }
     return new TestPki(ownTd, authorities);
   }
@@ -58,6 +58,12 @@ export class TestPki {
   /** The CA of the own trust domain. */
   get own(): TestCa {
     return this.authority(this.ownTrustDomain);
+  }
+
+  /** The CA that mints an SVID for `spiffeId`: its trust domain's (own or federated), else the own CA. */
+  issuerOf(spiffeId: string): TestCa {
+    const td = /^spiffe:\/\/([^/]+)/.exec(spiffeId)?.[1];
+    return td !== undefined && this.authorities.get(td)?.implicit ? this.authority(td) : this.own;
   }
 
   /** Trusted CA certificates by trust domain, own trust domain first. */

@@ -11,7 +11,11 @@ import type { ClientTls } from '../services/client';
 export class CallerCertificates {
   private readonly cache = new Map<string, Promise<ClientTls>>();
 
-  constructor(private readonly ca: TestCa) {}
+  /** `pki`: SVIDs of a trust domain it holds a trusted CA for come from that CA (a partner's from the partner's). */
+  constructor(
+    private readonly ca: TestCa,
+    private readonly pki?: TestPki,
+  ) {}
 
   /** TLS options presenting the certificate `d` describes (minted once per `name`, by `pki`'s authorities). */
   described(pki: TestPki, name: string, d: CertificateDescription): Promise<ClientTls> {
@@ -22,7 +26,8 @@ export class CallerCertificates {
   tls(spiffeId: string | null, defect?: BadCertKind): Promise<ClientTls> {
     return this.cached(`${spiffeId ?? 'none'}|${defect ?? ''}`, async () => {
       if (spiffeId === null) return { ca: this.ca.certPem, checkServerName: false };
-      return this.presenting(defect ? await this.ca.mintBad(defect, spiffeId) : await this.ca.mintSvid(spiffeId));
+      const issuer = this.pki?.issuerOf(spiffeId) ?? this.ca;
+      return this.presenting(defect ? await issuer.mintBad(defect, spiffeId) : await issuer.mintSvid(spiffeId));
     });
   }
 

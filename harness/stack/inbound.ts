@@ -58,7 +58,7 @@ export class InboundStack extends EnvoyOnBase {
     private readonly lds: LdsFile | undefined,
   ) {
     super(base, envoy);
-    this.callers = new CallerCertificates(base.ca);
+    this.callers = new CallerCertificates(base.ca, base.pki);
   }
 
   static async start(o: InboundStackOptions): Promise<InboundStack> {

@@ -101,7 +101,7 @@ export class EmulatorTarget implements TargetExecutor {
     let cert = this.certs.get(key);
     if (!cert) {
       cert = (async () => {
-        const own = this.pki.own;
+        const own = this.pki.issuerOf(id ?? '');
         const minted =
           req.certificate !== undefined
             ? await mintDescribed(this.pki, this.scenario.certificates![req.certificate])
