@@ -63,8 +63,8 @@ export function loadAuthorities(node: Node | undefined, reserved: string[], at: 
   return out;
 }
 
-/** `certificates:` → name → description. `authorities`: every name an issuer may take. */
-export function loadCertificates(node: Node | undefined, authorities: string[], reserved: string[], at: At, errors: string[], now = Date.now()): Record<string, CertificateDescription> {
+/** `certificates:` → name → description. `authorities`: every name an issuer may take (undefined: unchecked). */
+export function loadCertificates(node: Node | undefined, authorities: string[] | undefined, reserved: string[], at: At, errors: string[], now = Date.now()): Record<string, CertificateDescription> {
   const out: Record<string, CertificateDescription> = {};
   if (node === undefined) return out;
   for (const [name, keyNode, value] of entries(node, 'certificates', at, errors)) {
@@ -78,7 +78,7 @@ export function loadCertificates(node: Node | undefined, authorities: string[], 
   return out;
 }
 
-function loadDescription(where: string, node: Node, authorities: string[], at: At, errors: string[], now: number): CertificateDescription | undefined {
+function loadDescription(where: string, node: Node, authorities: string[] | undefined, at: At, errors: string[], now: number): CertificateDescription | undefined {
   const before = errors.length;
   const d: CertificateDescription = {};
   const fail = (n: Node, field: string, message: string) => errors.push(`${at(n)}: ${where}.${field}: ${message}`);
@@ -96,7 +96,7 @@ function loadDescription(where: string, node: Node, authorities: string[], at: A
   };
   const authority = (n: Node, field: string): string | undefined => {
     const v = str(n, field);
-    if (v !== undefined && !authorities.includes(v)) fail(n, field, `unknown authority "${v}" (known: ${authorities.join(', ')})`);
+    if (v !== undefined && authorities && !authorities.includes(v)) fail(n, field, `unknown authority "${v}" (known: ${authorities.join(', ')})`);
     return v;
   };
   for (const [k, kn, v] of entries(node, where, at, errors)) {

@@ -111,7 +111,9 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
   const federatesWith = Array.isArray(federated) ? federated.filter((td): td is string => typeof td === 'string') : [];
   const trustDomains = compiled?.normalized ? [compiled.normalized.trustDomain, ...federatesWith] : federatesWith;
   const authorities = loadAuthorities(get(root, 'authorities'), trustDomains, at, errors);
-  const certificates = loadCertificates(get(root, 'certificates'), [...trustDomains, ...Object.keys(authorities)], [...BAD_CERTS, 'none'], at, errors);
+  // Issuers are checked only against a policy that compiled (else its errors say enough).
+  const issuers = compiled?.ok ? [...trustDomains, ...Object.keys(authorities)] : undefined;
+  const certificates = loadCertificates(get(root, 'certificates'), issuers, [...BAD_CERTS, 'none'], at, errors);
   if (role === 'egress' && Object.keys(certificates).length > 0) errors.push(`${at(get(root, 'certificates'))}: certificates: described certificates are for inbound scenarios`);
 
   const requests: ScenarioRequest[] = [];
