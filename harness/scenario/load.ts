@@ -13,7 +13,6 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAM
 import { compilePolicy, compilePolicyFile } from '../policy/compile';
 import type { BadCertKind, Scenario, ScenarioRequest } from './types';
 import { loadAuthorities, loadCertificates } from './certificates';
-import type { CertificateDescription } from '../pki/pki';
 
 export class ScenarioError extends Error {
   constructor(readonly messages: string[]) {
@@ -123,7 +122,7 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     errors.push(`${at(reqNode ?? root)}: requests must be a non-empty list`);
   } else {
     reqNode.items.forEach((item, i) => {
-      const r = loadRequest(item as Node, i, identities, certificates, role === 'egress', at, errors);
+      const r = loadRequest(item as Node, i, identities, declaredNames(get(root, 'certificates')), role === 'egress', at, errors);
       if (!r) return;
       requests.push(r);
       const unpinned = unpinnedMessage(r);
@@ -149,6 +148,11 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
   };
 }
 
+function declaredNames(node: Node | undefined): string[] {
+  const names = isMap(node) ? node.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')) : [];
+  return names.filter((n) => !BAD_CERTS.includes(n as BadCertKind));
+}
+
 /** Why a request's expectation could be met by accident, or undefined when it is pinned. */
 function unpinnedMessage(r: ScenarioRequest): string | undefined {
   if (r.rule !== undefined) return undefined;
@@ -161,7 +165,8 @@ function loadRequest(
   node: Node,
   index: number,
   identities: Record<string, string>,
-  certificates: Record<string, CertificateDescription>,
+  /** Names under `certificates:`, valid or not (an invalid one has its own error). */
+  certificates: string[],
   egress: boolean,
   at: (n: Node | null | undefined) => string,
   errors: string[],
@@ -184,9 +189,9 @@ function loadRequest(
   // `cert:` names a built-in defect (presented for `as`) or a described certificate (no `as`: it
   // says whom it claims to be).
   const certName = fields.cert as string | undefined;
-  const described = certName !== undefined && Object.prototype.hasOwnProperty.call(certificates, certName) ? certName : undefined;
+  const described = certName !== undefined && certificates.includes(certName) ? certName : undefined;
   const cert = described === undefined ? (certName as BadCertKind | undefined) : undefined;
-  if (cert !== undefined && !BAD_CERTS.includes(cert)) fail('cert', `must be one of ${[...BAD_CERTS, ...Object.keys(certificates)].join(', ')}`);
+  if (cert !== undefined && !BAD_CERTS.includes(cert)) fail('cert', `must be one of ${[...BAD_CERTS, ...certificates].join(', ')}`);
   const as = described !== undefined && fields.as === undefined ? `cert:${described}` : fields.as;
   if (described !== undefined && fields.as !== undefined) fail('as', `not with a described certificate: "${described}" says whom it claims to be`);
   else if (typeof as !== 'string') fail('as', 'required: an identity name or "none"');
