@@ -1,7 +1,8 @@
 /**
  * What the reference listener's TLS handshake does with a client certificate, as a pure function
  * of the certificate (the emulator's model of Envoy 1.40 + BoringSSL; each point is pinned on real
- * Envoy by the certificate scenarios, test/scenarios/adversarial/certificates*.yaml):
+ * Envoy by test/scenarios/adversarial/certificates.yaml and test/scenarios/inbound/federation.yaml,
+ * and tabled in test/unit/pki/handshake.test.ts):
  *
  * Both validators:
  * - BoringSSL refuses a client whose keyUsage is present without digitalSignature: the key may not

@@ -101,13 +101,13 @@ export class EmulatorTarget implements TargetExecutor {
     let cert = this.certs.get(key);
     if (!cert) {
       cert = (async () => {
-        const own = this.pki.issuerOf(id ?? '');
+        const issuer = this.pki.issuerOf(id ?? '');
         const minted =
           req.certificate !== undefined
             ? await mintDescribed(this.pki, this.scenario.certificates![req.certificate])
             : req.cert
-              ? await own.mintBad(req.cert, id)
-              : await own.mintSvid(id);
+              ? await issuer.mintBad(req.cert, id)
+              : await issuer.mintSvid(id);
         // Envoy validates a presented certificate before any request exists (harness/pki/handshake.ts).
         return clientHandshake(minted.chainPem, this.validator).accepted ? peerCertificate(minted.certPem) : ('refused' as const);
       })();
