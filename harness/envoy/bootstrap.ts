@@ -17,6 +17,7 @@ const T = {
   downstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
   upstreamTls: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
   fileAccessLog: 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
+  spiffeValidator: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.SPIFFECertValidatorConfig',
 } as const;
 
 /** `envoy.config.core.v3.Address` with a socket address. */
@@ -37,6 +38,24 @@ export interface DownstreamTlsOptions {
   caFile?: string;
   /** Refuse the handshake without a client certificate (default false: optional, but validated if sent). */
   requireClientCertificate?: boolean;
+}
+
+/**
+ * A `validation_context` with Envoy's SPIFFE certificate validator: one trust bundle per trust
+ * domain; a peer certificate is checked against the bundle of its first URI SAN's trust domain
+ * only, so one domain's CA cannot vouch for another domain's IDs (harness/pki/handshake.ts lists
+ * what else it does and does not check).
+ */
+export function spiffeValidationContext(bundles: { trustDomain: string; file: string }[]): Json {
+  return {
+    custom_validator_config: {
+      name: 'envoy.tls.cert_validator.spiffe',
+      typed_config: {
+        '@type': T.spiffeValidator,
+        trust_domains: bundles.map((b) => ({ name: b.trustDomain, trust_bundle: { filename: b.file } })),
+      },
+    },
+  };
 }
 
 /** A listener `transport_socket` terminating TLS, optionally validating client certificates. */

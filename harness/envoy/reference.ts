@@ -8,7 +8,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import type { Json } from './bootstrap';
+import { spiffeValidationContext, type Json } from './bootstrap';
+import { usesSpiffeValidator } from '../pki/handshake';
+import type { TrustBundleFile } from '../pki/pki';
 import { repoRoot } from './paths';
 
 export type Role = 'inbound' | 'egress' | 'egress-sidecar';
@@ -35,6 +37,12 @@ export interface ReferencePatch {
   /** The plugin configuration: the compiled policy JSON. */
   policyJson: string;
   certs: CertPaths;
+  /**
+   * One bundle per trusted trust domain (own first). With more than one, client certificates are
+   * validated by Envoy's SPIFFE validator (each domain's CA vouches only for its own IDs) instead
+   * of `trusted_ca` = `certs.caFile`.
+   */
+  trustBundles?: TrustBundleFile[];
   /** Inbound: the service behind the sidecar (127.0.0.1:port). */
   upstreamPort?: number;
   /** Egress: the resolver the dynamic forward proxy asks (127.0.0.1:port, UDP). */
@@ -105,7 +113,8 @@ export function renderReference(role: Role, p: ReferencePatch): Json {
       if (!ts) continue;
       const ctx = (ts.typed_config as Json).common_tls_context as Json;
       ctx.tls_certificates = [{ certificate_chain: { filename: p.certs.certFile }, private_key: { filename: p.certs.keyFile } }];
-      (ctx.validation_context as Json).trusted_ca = { filename: p.certs.caFile };
+      if (p.trustBundles && usesSpiffeValidator(p.trustBundles.length)) ctx.validation_context = spiffeValidationContext(p.trustBundles);
+      else (ctx.validation_context as Json).trusted_ca = { filename: p.certs.caFile };
     }
     if (p.xfccFromTrustedProxy) {
       const hcm = hcmOf(l, role);

@@ -10,6 +10,10 @@
  *   extKeyUsage serverAuth+clientAuth, exactly one URI SAN (the SPIFFE ID), subject/authority key
  *   identifiers.
  * - Server certificate: leaf profile with DNS / IP SANs instead of (or besides) the URI SAN.
+ *
+ * `issue(spec)` mints whatever a test describes (CertificateSpec): SANs in a chosen order, subject
+ * CN, EKU, key usage, basic constraints, validity, self-signed — the SVID profile above is only
+ * its default.
  */
 import { webcrypto } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -33,6 +37,38 @@ const DAY = 24 * HOUR;
 /** Defects `mintBad` can put in a certificate (the names scenario files use). */
 export type BadCertKind = 'expired' | 'foreign-ca' | 'two-uri-sans' | 'non-spiffe-uri' | 'no-uri-san';
 export const BAD_CERT_KINDS: readonly BadCertKind[] = ['expired', 'foreign-ca', 'two-uri-sans', 'non-spiffe-uri', 'no-uri-san'];
+
+/** One subjectAltName entry, in the order the certificate lists them. */
+export type SanSpec = { uri: string } | { dns: string } | { ip: string } | { email: string };
+
+/** Extended key usages by their RFC 5280 names (4.2.1.12). */
+export const EXT_KEY_USAGES = ['serverAuth', 'clientAuth', 'codeSigning', 'emailProtection'] as const;
+export type ExtKeyUsageName = (typeof EXT_KEY_USAGES)[number];
+
+/** keyUsage bits by their RFC 5280 names (4.2.1.3). */
+export const KEY_USAGES = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign'] as const;
+export type KeyUsageName = (typeof KEY_USAGES)[number];
+
+/**
+ * A certificate as a test describes it. Every field defaults to the X.509-SVID leaf profile, so a
+ * description names only its defects.
+ */
+export interface CertificateSpec {
+  /** subjectAltName entries in this order; default none (then no SAN extension at all). */
+  sans?: SanSpec[];
+  /** Subject CN; default: the last path segment of the first URI SAN; '' = no CN. */
+  cn?: string;
+  /** extKeyUsage; default [serverAuth, clientAuth]; [] = no extension. */
+  eku?: ExtKeyUsageName[];
+  /** keyUsage (critical); default [digitalSignature]; [] = no extension. */
+  keyUsage?: KeyUsageName[];
+  /** basicConstraints cA (critical); default false; null = no extension. */
+  ca?: boolean | null;
+  notBefore?: Date;
+  notAfter?: Date;
+  /** Signed with its own key (issuer = subject) instead of this CA's. */
+  selfSigned?: boolean;
+}
 
 /** Paths written by `writeTo`. */
 export interface CertFiles {
@@ -81,6 +117,10 @@ interface LeafParams {
   commonName: string;
   defect?: BadCertKind;
 }
+
+/** Extension lists of the leaf profile, as a spec says them. */
+const SVID_EKU: ExtKeyUsageName[] = ['serverAuth', 'clientAuth'];
+const SVID_KEY_USAGE: KeyUsageName[] = ['digitalSignature'];
 
 export class TestCa {
   private foreign: Promise<TestCa> | undefined;
@@ -193,49 +233,76 @@ export class TestCa {
   }
 
   private async mintLeaf(p: LeafParams): Promise<MintedCert> {
+    const sans: SanSpec[] = [...p.uris.map((uri) => ({ uri })), ...p.dnsNames.map((dns) => ({ dns })), ...p.ipAddresses.map((ip) => ({ ip }))];
+    const cert = await this.issue({ sans, cn: p.commonName, notBefore: p.notBefore, notAfter: p.notAfter });
+    return p.defect ? { ...cert, defect: p.defect } : cert;
+  }
+
+  /**
+   * A certificate as `spec` describes it, signed by this CA (or by itself with `selfSigned`);
+   * valid from 5 minutes ago for 24 hours unless told otherwise.
+   */
+  async issue(spec: CertificateSpec): Promise<MintedCert> {
     const keys = await generateKeys();
-    const names: x509.JsonGeneralName[] = [
-      ...p.uris.map((value) => ({ type: 'url' as const, value })),
-      ...p.dnsNames.map((value) => ({ type: 'dns' as const, value })),
-      ...p.ipAddresses.map((value) => ({ type: 'ip' as const, value })),
-    ];
-    const extensions: x509.Extension[] = [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(this.keys.publicKey),
-    ];
-    if (names.length) extensions.push(new x509.SubjectAlternativeNameExtension(names));
+    const sans = spec.sans ?? [];
+    const now = Date.now();
+    const notBefore = spec.notBefore ?? new Date(now - 5 * MINUTE);
+    const notAfter = spec.notAfter ?? new Date(now + DAY);
+    const firstUri = sans.find((s): s is { uri: string } => 'uri' in s)?.uri;
+    const cn = spec.cn ?? (firstUri !== undefined ? lastSegment(firstUri) : 'leaf');
+    const subject = cn === '' ? 'O=meshgate test' : `CN=${escapeDn(cn)}, O=meshgate test`;
+    const signer = spec.selfSigned ? keys : this.keys;
+    const extensions: x509.Extension[] = [];
+    if (spec.ca !== null) extensions.push(new x509.BasicConstraintsExtension(spec.ca ?? false, undefined, true));
+    const ku = spec.keyUsage ?? SVID_KEY_USAGE;
+    if (ku.length) extensions.push(new x509.KeyUsagesExtension(ku.reduce<number>((bits, u) => bits | x509.KeyUsageFlags[u], 0), true));
+    const eku = spec.eku ?? SVID_EKU;
+    if (eku.length) extensions.push(new x509.ExtendedKeyUsageExtension(eku.map((u) => x509.ExtendedKeyUsage[u])));
+    extensions.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey));
+    extensions.push(await x509.AuthorityKeyIdentifierExtension.create(signer.publicKey));
+    if (sans.length) extensions.push(new x509.SubjectAlternativeNameExtension(sans.map(generalName)));
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serialNumber(),
-      subject: `CN=${escapeDn(p.commonName)}, O=meshgate test`,
-      issuer: this.cert.subject,
-      notBefore: p.notBefore,
-      notAfter: p.notAfter,
+      subject,
+      issuer: spec.selfSigned ? subject : this.cert.subject,
+      notBefore,
+      notAfter,
       signingAlgorithm: SIGNING,
       publicKey: keys.publicKey,
-      signingKey: this.keys.privateKey,
+      signingKey: signer.privateKey,
       extensions,
     });
     const certPem = cert.toString('pem') + '\n';
     const keyPem = await exportKeyPem(keys.privateKey);
-    const chainPem = certPem + this.certPem;
-    return {
-      certPem,
-      keyPem,
-      chainPem,
-      uris: p.uris,
-      dnsNames: p.dnsNames,
-      ipAddresses: p.ipAddresses,
-      notBefore: p.notBefore,
-      notAfter: p.notAfter,
-      ...(p.defect ? { defect: p.defect } : {}),
-      writeTo(dir: string, name: string): CertFiles {
-        return writeCertFiles(dir, name, { certPem, keyPem, chainPem });
-      },
-    };
+    const chainPem = spec.selfSigned ? certPem : certPem + this.certPem;
+    const pick = (k: 'uri' | 'dns' | 'ip') => sans.flatMap((s) => (k in s ? [(s as Record<string, string>)[k]] : []));
+    return minted({ certPem, keyPem, chainPem, uris: pick('uri'), dnsNames: pick('dns'), ipAddresses: pick('ip'), notBefore, notAfter });
   }
+
+  /** This CA's own certificate and key, as a client would present them (a signing certificate used as a leaf). */
+  asPresented(): MintedCert {
+    return minted({
+      certPem: this.certPem,
+      keyPem: this.keyPem,
+      chainPem: this.certPem,
+      uris: [this.trustDomainId],
+      dnsNames: [],
+      ipAddresses: [],
+      notBefore: this.cert.notBefore,
+      notAfter: this.cert.notAfter,
+    });
+  }
+}
+
+function generalName(s: SanSpec): x509.JsonGeneralName {
+  if ('uri' in s) return { type: 'url', value: s.uri };
+  if ('dns' in s) return { type: 'dns', value: s.dns };
+  if ('ip' in s) return { type: 'ip', value: s.ip };
+  return { type: 'email', value: s.email };
+}
+
+function minted(c: Omit<MintedCert, 'writeTo' | 'defect'>): MintedCert {
+  return { ...c, writeTo: (dir: string, name: string) => writeCertFiles(dir, name, c) };
 }
 
 /** Writes `<name>.pem`, `<name>-key.pem` (mode 0600), `<name>-chain.pem` into `dir`. */

@@ -4,12 +4,16 @@
  * Ports stay as documented in the reference file. Without `--certs`, a demo CA and the proxy's
  * SVID are minted into DIR/certs, plus one client SVID per exact identity the policy names, so
  * the curl commands in the README work out of the box.
+ *
+ * A policy with `federatesWith` trusts those trust domains too: the listener then validates
+ * client certificates with Envoy's SPIFFE validator, one bundle per trust domain (the demo PKI
+ * mints a CA for each; with `--certs`, DIR/bundle-<trust domain>.pem is each federated one's).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { renderReference, type Role } from '../envoy/reference';
-import { TestCa } from '../pki/ca';
+import { TestPki, type TrustBundleFile } from '../pki/pki';
 import type { CompileResult } from '../policy/compile';
 
 export interface RenderEnvoyOptions {
@@ -17,7 +21,7 @@ export interface RenderEnvoyOptions {
   compiled: CompileResult;
   outDir: string;
   wasmFile: string;
-  /** A directory with ca.pem, proxy.pem (chain) and proxy-key.pem to use instead of demo ones. */
+  /** A directory with ca.pem, proxy.pem (chain) and proxy-key.pem (and bundle-<td>.pem per federated trust domain) to use instead of demo ones. */
   certsDir?: string;
 }
 
@@ -28,18 +32,30 @@ const PROXY_IDENTITY: Record<Role, string> = {
 };
 
 export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: string; files: string[] }> {
-  const policy = o.compiled.policy as { trustDomain: string; inbound?: { rules?: { from?: string[] }[] }; egress?: { rules?: { from?: string[] }[] }; identity?: { from?: string } };
+  const policy = o.compiled.policy as { trustDomain: string; federatesWith?: string[]; inbound?: { rules?: { from?: string[] }[] }; egress?: { rules?: { from?: string[] }[] }; identity?: { from?: string } };
   fs.mkdirSync(o.outDir, { recursive: true });
   const files: string[] = [];
+  const federated = policy.federatesWith ?? [];
   let certs: { caFile: string; certFile: string; keyFile: string };
+  let trustBundles: TrustBundleFile[];
   if (o.certsDir) {
     certs = { caFile: path.resolve(o.certsDir, 'ca.pem'), certFile: path.resolve(o.certsDir, 'proxy.pem'), keyFile: path.resolve(o.certsDir, 'proxy-key.pem') };
-    for (const f of Object.values(certs)) if (!fs.existsSync(f)) throw new Error(`--certs: ${f} does not exist`);
+    trustBundles = [{ trustDomain: policy.trustDomain, file: certs.caFile }, ...federated.map((td) => ({ trustDomain: td, file: path.resolve(o.certsDir!, `bundle-${td}.pem`) }))];
+    for (const f of [...Object.values(certs), ...trustBundles.map((b) => b.file)]) if (!fs.existsSync(f)) throw new Error(`--certs: ${f} does not exist`);
   } else {
     const dir = path.resolve(o.outDir, 'certs');
-    const ca = await TestCa.create({ trustDomain: policy.trustDomain });
+    const pki = await TestPki.create({ trustDomains: [policy.trustDomain, ...federated] });
+    const ca = pki.own;
     const { caFile } = ca.writeTo(dir, 'ca');
     fs.writeFileSync(path.join(dir, 'ca-key.pem'), ca.keyPem, { mode: 0o600 });
+    trustBundles = [{ trustDomain: policy.trustDomain, file: caFile }];
+    for (const td of federated) {
+      const partner = pki.authority(td);
+      const { caFile: file } = partner.writeTo(dir, `bundle-${td}`);
+      fs.writeFileSync(path.join(dir, `bundle-${td}-key.pem`), partner.keyPem, { mode: 0o600 });
+      trustBundles.push({ trustDomain: td, file });
+      files.push(file);
+    }
     const own = (await ca.mintSvid(`spiffe://${policy.trustDomain}/${PROXY_IDENTITY[o.role]}`, { dnsNames: ['localhost'] })).writeTo(dir, 'proxy');
     certs = { caFile, certFile: own.chainFile, keyFile: own.keyFile };
     files.push(caFile, own.chainFile, own.keyFile);
@@ -47,7 +63,10 @@ export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: s
     const ids = new Set((section?.rules ?? []).flatMap((r) => r.from ?? []).filter((id) => id.startsWith('spiffe://') && !id.endsWith('/*')));
     for (const id of ids) {
       const name = id.split('/').pop()!;
-      const c = (await ca.mintSvid(id)).writeTo(dir, `client-${name}`);
+      // Each named client's SVID comes from its own trust domain's CA (a federated one for partner IDs).
+      const td = /^spiffe:\/\/([^/]+)\//.exec(id)?.[1] ?? policy.trustDomain;
+      const issuer = federated.includes(td) ? pki.authority(td) : ca;
+      const c = (await issuer.mintSvid(id)).writeTo(dir, `client-${name}`);
       files.push(c.chainFile, c.keyFile);
     }
   }
@@ -55,6 +74,7 @@ export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: s
     wasmFile: path.resolve(o.wasmFile),
     policyJson: o.compiled.json,
     certs,
+    trustBundles,
     keepPorts: true,
     xfccFromTrustedProxy: policy.identity?.from === 'xfcc',
   });

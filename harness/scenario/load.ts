@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { compilePolicy, compilePolicyFile } from '../policy/compile';
 import type { BadCertKind, Scenario, ScenarioRequest } from './types';
+import { loadAuthorities, loadCertificates } from './certificates';
 
 export class ScenarioError extends Error {
   constructor(readonly messages: string[]) {
@@ -20,7 +21,7 @@ export class ScenarioError extends Error {
   }
 }
 
-const TOP_KEYS = new Set(['name', 'role', 'policy', 'identities', 'requests', 'description']);
+const TOP_KEYS = new Set(['name', 'role', 'policy', 'identities', 'requests', 'description', 'authorities', 'certificates']);
 const REQUEST_KEYS = new Set([
   'name', 'as', 'cert', 'method', 'path', 'headers', 'raw', 'expect', 'status', 'rule',
   'host', 'port', 'connect', 'scheme', 'rbac', 'source', 'why',
@@ -104,6 +105,16 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     errors.push(...compiled.errors.map((e) => `${e.file}:${e.line}:${e.col}: ${e.message}`));
   }
 
+  // Trust domains: the policy's own and its federatesWith (a plain list; the policy compiler checks it).
+  const federated = compiled?.policy ? (compiled.policy as { federatesWith?: unknown }).federatesWith : undefined;
+  const federatesWith = Array.isArray(federated) ? federated.filter((td): td is string => typeof td === 'string') : [];
+  const trustDomains = compiled?.normalized ? [compiled.normalized.trustDomain, ...federatesWith] : federatesWith;
+  const authorities = loadAuthorities(get(root, 'authorities'), trustDomains, at, errors);
+  // Issuers are checked only against a policy that compiled (else its errors say enough).
+  const issuers = compiled?.ok ? [...trustDomains, ...Object.keys(authorities)] : undefined;
+  const certificates = loadCertificates(get(root, 'certificates'), issuers, [...BAD_CERTS, 'none'], at, errors);
+  if (role === 'egress' && Object.keys(certificates).length > 0) errors.push(`${at(get(root, 'certificates'))}: certificates: described certificates are for inbound scenarios`);
+
   const requests: ScenarioRequest[] = [];
   const warnings: string[] = [];
   const reqNode = get(root, 'requests');
@@ -111,7 +122,7 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     errors.push(`${at(reqNode ?? root)}: requests must be a non-empty list`);
   } else {
     reqNode.items.forEach((item, i) => {
-      const r = loadRequest(item as Node, i, identities, role === 'egress', at, errors);
+      const r = loadRequest(item as Node, i, identities, declaredNames(get(root, 'certificates')), role === 'egress', at, errors);
       if (!r) return;
       requests.push(r);
       const unpinned = unpinnedMessage(r);
@@ -129,9 +140,17 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     policy: compiled!.policy!,
     normalized: compiled!.normalized!,
     identities,
+    federatesWith,
+    authorities,
+    certificates,
     requests,
     warnings,
   };
+}
+
+function declaredNames(node: Node | undefined): string[] {
+  const names = isMap(node) ? node.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')) : [];
+  return names.filter((n) => !BAD_CERTS.includes(n as BadCertKind));
 }
 
 /** Why a request's expectation could be met by accident, or undefined when it is pinned. */
@@ -146,6 +165,8 @@ function loadRequest(
   node: Node,
   index: number,
   identities: Record<string, string>,
+  /** Names under `certificates:`, valid or not (an invalid one has its own error). */
+  certificates: string[],
   egress: boolean,
   at: (n: Node | null | undefined) => string,
   errors: string[],
@@ -165,13 +186,18 @@ function loadRequest(
     const valueNode = node.get(field, true) as Node | undefined;
     errors.push(`${at(valueNode ?? node)}: requests[${index}].${field}: ${message}`);
   };
-  const as = fields.as;
-  if (typeof as !== 'string') fail('as', 'required: an identity name or "none"');
-  else if (as !== 'none' && !(as in identities)) fail('as', `unknown identity "${as}" (not in identities)`);
+  // `cert:` names a built-in defect (presented for `as`) or a described certificate (no `as`: it
+  // says whom it claims to be).
+  const certName = fields.cert as string | undefined;
+  const described = certName !== undefined && certificates.includes(certName) ? certName : undefined;
+  const cert = described === undefined ? (certName as BadCertKind | undefined) : undefined;
+  if (cert !== undefined && !BAD_CERTS.includes(cert)) fail('cert', `must be one of ${[...BAD_CERTS, ...certificates].join(', ')}`);
+  const as = described !== undefined && fields.as === undefined ? `cert:${described}` : fields.as;
+  if (described !== undefined && fields.as !== undefined) fail('as', `not with a described certificate: "${described}" says whom it claims to be`);
+  else if (typeof as !== 'string') fail('as', 'required: an identity name or "none"');
+  else if (described === undefined && as !== 'none' && !(as in identities)) fail('as', `unknown identity "${as}" (not in identities)`);
   const expect = fields.expect;
   if (expect !== 'allow' && expect !== 'deny') fail('expect', 'must be "allow" or "deny"');
-  const cert = fields.cert as BadCertKind | undefined;
-  if (cert !== undefined && !BAD_CERTS.includes(cert)) fail('cert', `must be one of ${BAD_CERTS.join(', ')}`);
   const headers = (fields.headers ?? {}) as Record<string, string>;
   if (typeof headers !== 'object' || Array.isArray(headers) || Object.values(headers).some((v) => typeof v !== 'string')) {
     fail('headers', 'must map header names to strings');
@@ -200,6 +226,7 @@ function loadRequest(
     label,
     as: as as string,
     cert,
+    ...(described !== undefined ? { certificate: described } : {}),
     method,
     path: reqPath,
     headers,

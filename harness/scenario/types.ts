@@ -4,6 +4,7 @@
  */
 
 import type { NormalizedPolicy, PolicyDocument } from '../policy/model';
+import type { AuthoritySpec, CertificateDescription } from '../pki/pki';
 
 /** Certificates minted with a deliberate defect, named by it (harness/pki). */
 export type BadCertKind = 'expired' | 'foreign-ca' | 'two-uri-sans' | 'non-spiffe-uri' | 'no-uri-san';
@@ -19,6 +20,8 @@ export interface ScenarioRequest {
   as: string;
   /** Present the identity's SPIFFE ID in a certificate with this defect instead of a good SVID. */
   cert?: BadCertKind;
+  /** Present the certificate of this name from the scenario's `certificates:` (it says whom it claims). */
+  certificate?: string;
   method: string;
   path: string;
   headers: Record<string, string>;
@@ -54,6 +57,12 @@ export interface Scenario {
   policy: PolicyDocument;
   normalized: NormalizedPolicy;
   identities: Record<string, string>;
+  /** Trust domains trusted besides the policy's own (its `federatesWith`): a CA and bundle each. */
+  federatesWith?: string[];
+  /** Authorities declared by the file (`authorities:`), besides one CA per trust domain. */
+  authorities?: Record<string, AuthoritySpec>;
+  /** Certificates described by the file (`certificates:`), by name. */
+  certificates?: Record<string, CertificateDescription>;
   requests: ScenarioRequest[];
   /** `FILE:LINE:COL: requests[i]: warning: …` for every unpinned request (errors when strict). */
   warnings: string[];

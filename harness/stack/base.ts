@@ -1,7 +1,7 @@
 /**
  * What a stack in front of the recording "billing" upstream starts from, before Envoy runs: a temp
- * directory, the test CA (its certificate written there as the trust bundle), this proxy's own
- * SVID on disk, and the upstream on an ephemeral port. `launch()` starts the stack's Envoy and
+ * directory, the test PKI (one CA per trusted trust domain, each bundle written there), this
+ * proxy's own SVID on disk, and the upstream on an ephemeral port. `launch()` starts the stack's Envoy and
  * releases everything if the start fails; `EnvoyOnBase` is the surface the stacks share.
  */
 import * as fs from 'node:fs';
@@ -10,13 +10,18 @@ import * as path from 'node:path';
 import { EnvoyProcess, type EnvoyStartOptions } from '../envoy/process';
 import type { CertPaths } from '../envoy/reference';
 import { TestCa } from '../pki/ca';
+import { TestPki, type AuthoritySpec, type TrustBundleFile } from '../pki/pki';
 import { RecordingUpstream } from '../services/upstream';
 
 export interface StackBaseOptions {
   /** Trust domain of the test CA (when created here) and of this proxy's own SVID. */
   trustDomain: string;
-  /** Reuse a CA (e.g. one shared with an egress stack, or across the tests of a file). */
+  /** Reuse a CA for the own trust domain (e.g. one shared with an egress stack, or across the tests of a file). */
   ca?: TestCa;
+  /** Trust domains the proxy trusts besides its own (a CA and a bundle each). */
+  federatesWith?: string[];
+  /** Further authorities by name (outsider CAs; `trusted` ones add to their domain's bundle). */
+  authorities?: Record<string, AuthoritySpec>;
   /** A DNS name in this proxy's certificate, for clients that verify the server name. */
   serverName?: string;
   /** Prefix of the temp directory's name. */
@@ -26,20 +31,28 @@ export interface StackBaseOptions {
 export class StackBase {
   private constructor(
     readonly dir: string,
-    readonly ca: TestCa,
-    /** Trust bundle and this proxy's certificate chain and key, as files in `dir`. */
+    readonly pki: TestPki,
+    /** The own trust domain's bundle and this proxy's certificate chain and key, as files in `dir`. */
     readonly certs: CertPaths,
+    /** Every trusted trust domain's bundle, own first. */
+    readonly trustBundles: TrustBundleFile[],
     readonly upstream: RecordingUpstream,
   ) {}
+
+  /** The CA of the own trust domain. */
+  get ca(): TestCa {
+    return this.pki.own;
+  }
 
   static async create(o: StackBaseOptions): Promise<StackBase> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), o.dirPrefix));
     try {
-      const ca = o.ca ?? (await TestCa.create({ trustDomain: o.trustDomain }));
-      const { caFile } = ca.writeTo(dir, 'ca');
-      const own = (await ca.mintSvid(`spiffe://${o.trustDomain}/ns/shop/sa/billing`, o.serverName ? { dnsNames: [o.serverName] } : undefined)).writeTo(dir, 'billing');
+      const pki = await TestPki.create({ trustDomains: [o.trustDomain, ...(o.federatesWith ?? [])], extra: o.authorities, own: o.ca });
+      const { caFile } = pki.own.writeTo(dir, 'ca');
+      const trustBundles = pki.writeBundles(dir);
+      const own = (await pki.own.mintSvid(`spiffe://${o.trustDomain}/ns/shop/sa/billing`, o.serverName ? { dnsNames: [o.serverName] } : undefined)).writeTo(dir, 'billing');
       const upstream = await RecordingUpstream.start({ name: 'billing' });
-      return new StackBase(dir, ca, { caFile, certFile: own.chainFile, keyFile: own.keyFile }, upstream);
+      return new StackBase(dir, pki, { caFile, certFile: own.chainFile, keyFile: own.keyFile }, trustBundles, upstream);
     } catch (e) {
       fs.rmSync(dir, { recursive: true, force: true });
       throw e;
@@ -76,6 +89,10 @@ export abstract class EnvoyOnBase {
 
   get ca(): TestCa {
     return this.base.ca;
+  }
+
+  get pki(): TestPki {
+    return this.base.pki;
   }
 
   get upstream(): RecordingUpstream {

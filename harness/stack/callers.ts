@@ -1,26 +1,44 @@
 /**
  * What every stack shares: client TLS options per caller (an SVID minted once per SPIFFE ID and
- * defect) and the JSON access log the reference configs write to Envoy's stdout.
+ * defect, or a certificate a scenario describes, minted once per name) and the JSON access log
+ * the reference configs write to Envoy's stdout.
  */
 import type { EnvoyProcess } from '../envoy/process';
-import type { BadCertKind, TestCa } from '../pki/ca';
+import type { BadCertKind, MintedCert, TestCa } from '../pki/ca';
+import { mintDescribed, type CertificateDescription, type TestPki } from '../pki/pki';
 import type { ClientTls } from '../services/client';
 
 export class CallerCertificates {
   private readonly cache = new Map<string, Promise<ClientTls>>();
 
-  constructor(private readonly ca: TestCa) {}
+  /** `pki`: SVIDs of a trust domain it holds a trusted CA for come from that CA (a partner's from the partner's). */
+  constructor(
+    private readonly ca: TestCa,
+    private readonly pki?: TestPki,
+  ) {}
+
+  /** TLS options presenting the certificate `d` describes (minted once per `name`, by `pki`'s authorities). */
+  described(pki: TestPki, name: string, d: CertificateDescription): Promise<ClientTls> {
+    return this.cached(`described|${name}`, async () => this.presenting(await mintDescribed(pki, d)));
+  }
 
   /** `null` = no client certificate; else an SVID for the ID, or a certificate with `defect` claiming it. */
   tls(spiffeId: string | null, defect?: BadCertKind): Promise<ClientTls> {
-    const key = `${spiffeId ?? 'none'}|${defect ?? ''}`;
+    return this.cached(`${spiffeId ?? 'none'}|${defect ?? ''}`, async () => {
+      if (spiffeId === null) return { ca: this.ca.certPem, checkServerName: false };
+      const issuer = this.pki?.issuerOf(spiffeId) ?? this.ca;
+      return this.presenting(defect ? await issuer.mintBad(defect, spiffeId) : await issuer.mintSvid(spiffeId));
+    });
+  }
+
+  private presenting(cert: MintedCert): ClientTls {
+    return { ca: this.ca.certPem, cert: cert.chainPem, key: cert.keyPem, checkServerName: false };
+  }
+
+  private cached(key: string, mint: () => Promise<ClientTls>): Promise<ClientTls> {
     let tls = this.cache.get(key);
     if (!tls) {
-      tls = (async () => {
-        if (spiffeId === null) return { ca: this.ca.certPem, checkServerName: false };
-        const cert = defect ? await this.ca.mintBad(defect, spiffeId) : await this.ca.mintSvid(spiffeId);
-        return { ca: this.ca.certPem, cert: cert.chainPem, key: cert.keyPem, checkServerName: false };
-      })();
+      tls = mint();
       this.cache.set(key, tls);
     }
     return tls;

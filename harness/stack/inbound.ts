@@ -14,6 +14,7 @@ import type { Json } from '../envoy/bootstrap';
 import { LdsFile, freePort } from '../envoy/lds';
 import { repoRoot } from '../envoy/paths';
 import type { BadCertKind, TestCa } from '../pki/ca';
+import type { AuthoritySpec, CertificateDescription } from '../pki/pki';
 import type { ClientTls } from '../services/client';
 import { CallerCertificates, accessLogEntries } from './callers';
 import { EnvoyOnBase, StackBase } from './base';
@@ -33,6 +34,11 @@ export interface InboundStackOptions {
   readyTimeoutMs?: number;
   /** Reuse a CA (e.g. one shared with an egress stack). */
   ca?: TestCa;
+  /** Trust domains trusted besides the own one: with any, clients are validated by Envoy's SPIFFE
+   *  validator with one bundle per trust domain (harness/envoy/reference.ts). */
+  federatesWith?: string[];
+  /** Further authorities by name (see TestPki). */
+  authorities?: Record<string, AuthoritySpec>;
   /** Put these HTTP filters where meshgate's wasm filter is (e.g. Envoy RBAC, for differential runs; [] removes it). */
   replaceWasmWith?: Json[];
   /** Fields set on the wasm filter's PluginConfig, e.g. `{ root_id, failure_policy }` for a fixture module. */
@@ -52,11 +58,11 @@ export class InboundStack extends EnvoyOnBase {
     private readonly lds: LdsFile | undefined,
   ) {
     super(base, envoy);
-    this.callers = new CallerCertificates(base.ca);
+    this.callers = new CallerCertificates(base.ca, base.pki);
   }
 
   static async start(o: InboundStackOptions): Promise<InboundStack> {
-    const base = await StackBase.create({ trustDomain: o.trustDomain, ca: o.ca, dirPrefix: 'meshgate-inbound-' });
+    const base = await StackBase.create({ trustDomain: o.trustDomain, ca: o.ca, federatesWith: o.federatesWith, authorities: o.authorities, dirPrefix: 'meshgate-inbound-' });
     return base.launch(async (startEnvoy) => {
       const fixedPort = o.liveUpdates ? await freePort() : undefined;
       const render = (policyJson: string) => renderInbound(o, base, policyJson, fixedPort);
@@ -94,6 +100,11 @@ export class InboundStack extends EnvoyOnBase {
     return this.callers.tls(spiffeId, defect);
   }
 
+  /** TLS options presenting a certificate a scenario describes, minted by this stack's authorities. */
+  describedTls(name: string, d: CertificateDescription): Promise<ClientTls> {
+    return this.callers.described(this.pki, name, d);
+  }
+
   /** Access-log entries so far. */
   accessLog(): Record<string, string>[] {
     return accessLogEntries(this.envoy);
@@ -106,6 +117,7 @@ function renderInbound(o: InboundStackOptions, base: StackBase, policyJson: stri
     wasmFile: o.wasmFile ?? path.join(repoRoot(), 'build', 'meshgate.wasm'),
     policyJson,
     certs: base.certs,
+    trustBundles: base.trustBundles,
     upstreamPort: base.upstream.port,
     xfccFromTrustedProxy: o.xfccFromTrustedProxy,
   });

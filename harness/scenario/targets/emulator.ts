@@ -13,7 +13,8 @@
  */
 import { peerCertificate, presentRequest, type EnvoyRequest, type PeerCertificate } from '../../emulator/request';
 import { ProxyWasmVm, type PluginHandle } from '../../emulator/vm';
-import { TestCa } from '../../pki/ca';
+import { TestPki, mintDescribed } from '../../pki/pki';
+import { clientHandshake, peerValidatorFor, type PeerValidator } from '../../pki/handshake';
 import { repoRoot } from '../../envoy/paths';
 import * as path from 'node:path';
 import { normalizeRequestPath } from '../front';
@@ -75,7 +76,9 @@ export class EmulatorTarget implements TargetExecutor {
     private readonly scenario: Scenario,
     private readonly vm: ProxyWasmVm,
     private readonly plugin: PluginHandle,
-    private readonly ca: TestCa,
+    private readonly pki: TestPki,
+    /** How the reference listener validates client certificates for this scenario's bundles. */
+    private readonly validator: PeerValidator,
   ) {}
 
   static async start(scenario: Scenario, module: FilterModule = {}): Promise<EmulatorTarget> {
@@ -86,22 +89,27 @@ export class EmulatorTarget implements TargetExecutor {
     if (!plugin.ok) {
       throw new Error(`the filter refused the policy of ${scenario.file}:\n${vm.logs.map((l) => `  ${l.level}: ${l.message}`).join('\n')}`);
     }
-    const ca = await TestCa.create({ trustDomain: scenario.normalized.trustDomain });
-    return new EmulatorTarget(scenario, vm, plugin, ca);
+    const pki = await TestPki.create({ trustDomains: [scenario.normalized.trustDomain, ...(scenario.federatesWith ?? [])], extra: scenario.authorities });
+    return new EmulatorTarget(scenario, vm, plugin, pki, peerValidatorFor(pki.bundles()));
   }
 
   /** The certificate the caller presents, as the handshake would treat it. */
-  private peerCertificate(req: ScenarioRequest): Promise<PeerCertificate | 'refused'> | undefined {
-    if (req.as === 'none') return undefined;
+  private async peerCertificate(req: ScenarioRequest): Promise<PeerCertificate | 'refused' | undefined> {
+    if (req.as === 'none') return clientHandshake(undefined, this.validator).accepted ? undefined : 'refused';
     const id = this.scenario.identities[req.as];
-    const key = `${id}|${req.cert ?? ''}`;
+    const key = req.certificate !== undefined ? `described|${req.certificate}` : `${id}|${req.cert ?? ''}`;
     let cert = this.certs.get(key);
     if (!cert) {
       cert = (async () => {
-        // Envoy validates a presented certificate against the trust bundle (chain and dates).
-        if (req.cert === 'expired' || req.cert === 'foreign-ca') return 'refused' as const;
-        const minted = req.cert ? await this.ca.mintBad(req.cert, id) : await this.ca.mintSvid(id);
-        return peerCertificate(minted.certPem);
+        const issuer = this.pki.issuerOf(id ?? '');
+        const minted =
+          req.certificate !== undefined
+            ? await mintDescribed(this.pki, this.scenario.certificates![req.certificate])
+            : req.cert
+              ? await issuer.mintBad(req.cert, id)
+              : await issuer.mintSvid(id);
+        // Envoy validates a presented certificate before any request exists (harness/pki/handshake.ts).
+        return clientHandshake(minted.chainPem, this.validator).accepted ? peerCertificate(minted.certPem) : ('refused' as const);
       })();
       this.certs.set(key, cert);
     }
@@ -114,7 +122,7 @@ export class EmulatorTarget implements TargetExecutor {
 
   private async runInbound(req: ScenarioRequest): Promise<Observation> {
     const cert = await this.peerCertificate(req);
-    if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.cert})` };
+    if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.certificate ?? req.cert ?? 'no client certificate'})` };
 
     // The request as Envoy's codec and HCM would hand it to the filter chain.
     let method = req.method;
@@ -166,7 +174,7 @@ export class EmulatorTarget implements TargetExecutor {
   private async runEgress(req: ScenarioRequest): Promise<Observation> {
     const sidecar = isSidecar(this.scenario);
     const cert = sidecar ? undefined : await this.peerCertificate(req);
-    if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.cert})` };
+    if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.certificate ?? req.cert ?? 'no client certificate'})` };
     const front = egressFront(req, sidecar ? 'http' : 'https');
     if (!front.ok) return { outcome: 'deny', status: front.status, layer: 'envoy', detail: front.detail };
     const seen = this.decide(cert, { method: front.method, path: front.path, authority: front.authority, scheme: front.scheme, headers: front.headers });

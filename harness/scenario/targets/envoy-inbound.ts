@@ -4,7 +4,7 @@
  * outcome is read from the recording upstream: "allow" iff it received the request; the rule or
  * reason from the filter's record in the access log (envoy/inbound.yaml logs `wasm.meshgate`).
  */
-import { request, rawRequest, parseRawResponse, type ClientResponse } from '../../services/client';
+import { request, rawRequest, parseRawResponse, type ClientResponse, type ClientTls } from '../../services/client';
 import { InboundStack } from '../../stack/inbound';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
@@ -27,14 +27,15 @@ export class EnvoyInboundTarget implements TargetExecutor {
       policyJson: scenario.policyJson,
       trustDomain: scenario.normalized.trustDomain,
       xfccFromTrustedProxy: scenario.normalized.identity.from === 'xfcc',
+      federatesWith: scenario.federatesWith,
+      authorities: scenario.authorities,
       replaceWasmWith,
     });
     return new EnvoyInboundTarget(scenario, stack);
   }
 
   async run(req: ScenarioRequest): Promise<Observation> {
-    const spiffeId = req.as === 'none' ? null : this.scenario.identities[req.as];
-    const tls = await this.stack.clientTls(spiffeId, req.cert);
+    const tls = await this.callerTls(req);
     this.stack.upstream.clear();
     let res: ClientResponse;
     try {
@@ -59,6 +60,12 @@ export class EnvoyInboundTarget implements TargetExecutor {
     const entry = await waitForEntry(() => this.stack.accessLog(), this.httpExchanges - 1);
     if (entry === undefined) return unlogged({ received, status: res.status }, ACCESS_LOG_WAIT_MS);
     return observe({ received, status: res.status, details: entry.details, meshgate: entry.meshgate });
+  }
+
+  /** The caller's certificate: a described one, an SVID for `as` (maybe with a defect), or none. */
+  private callerTls(req: ScenarioRequest): Promise<ClientTls> {
+    if (req.certificate !== undefined) return this.stack.describedTls(req.certificate, this.scenario.certificates![req.certificate]);
+    return this.stack.clientTls(req.as === 'none' ? null : this.scenario.identities[req.as], req.cert);
   }
 
   stop(): Promise<void> {
