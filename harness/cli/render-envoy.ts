@@ -18,7 +18,7 @@ export function registerRenderEnvoy(render: Command, io: Io): Command {
     .addOption(new Option('--role <role>', 'which filter').choices(['inbound', 'egress', 'egress-sidecar']).makeOptionMandatory())
     .requiredOption('--out <dir>', 'output directory')
     .option('--wasm <path>', 'the module to load', 'build/meshgate.wasm')
-    .option('--certs <dir>', 'use existing ca.pem, proxy.pem, proxy-key.pem from DIR instead of minting demo ones')
+    .option('--certs <dir>', 'use existing ca.pem, proxy.pem, proxy-key.pem (and bundle-<trust domain>.pem per federatesWith entry) from DIR instead of minting demo ones')
     .action(async (file: string, o: RenderEnvoyFlags) => {
       const compiled = compileOrReport(file, io);
       const written = await renderEnvoy({ role: o.role, compiled, outDir: o.out, wasmFile: o.wasm, certsDir: o.certs });
