@@ -150,6 +150,31 @@ describe('meshgate render', () => {
     expect(cfg.static_resources.listeners[0].address.socket_address.port_value).toBe(10443);
     void EnvoyProcess;
   });
+  it('render envoy of a federated policy validates clients with one SPIFFE bundle per trust domain, and Envoy accepts it', async () => {
+    const policy = write('federated.yaml', [
+      'trustDomain: example.org',
+      'federatesWith: [partner.example]',
+      'inbound:',
+      '  rules:',
+      '    - name: partner-reads',
+      '      from: ["spiffe://partner.example/ns/pay/sa/reader"]',
+      '      methods: [GET]',
+      '',
+    ].join('\n'));
+    const out = path.join(tmp, 'envoy-federated');
+    const r = meshgate('render', 'envoy', policy, '--role', 'inbound', '--out', out);
+    expect(r.code).toBe(0);
+    const cfg = parse(fs.readFileSync(path.join(out, 'envoy.yaml'), 'utf8'));
+    const tls = cfg.static_resources.listeners[0].filter_chains[0].transport_socket.typed_config;
+    const validator = tls.common_tls_context.validation_context.custom_validator_config;
+    expect(validator.name).toBe('envoy.tls.cert_validator.spiffe');
+    const domains = validator.typed_config.trust_domains.map((d: { name: string }) => d.name).sort();
+    expect(domains).toEqual(['example.org', 'partner.example']);
+    for (const d of validator.typed_config.trust_domains) expect(fs.existsSync(d.trust_bundle.filename)).toBe(true);
+    const { locateEnvoy } = await import('../../harness/envoy/locate');
+    const v = spawnSync((await locateEnvoy()).bin, ['--mode', 'validate', '-c', path.join(out, 'envoy.yaml'), '--disable-hot-restart'], { encoding: 'utf8', timeout: 60_000 });
+    expect(v.status).toBe(0);
+  });
   it('render envoy fails with exit 1 on an invalid policy', () => {
     const f = write('bad2.yaml', 'trustDomain: Example.ORG\n');
     expect(meshgate('render', 'envoy', f, '--role', 'inbound', '--out', path.join(tmp, 'x')).code).toBe(1);
