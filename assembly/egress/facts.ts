@@ -33,5 +33,7 @@ export class EgressFactsReader extends FactsReader {
     const scheme = h.value(SCHEME);
     const connect = bytesEqualAscii(method.ptr, method.len, "CONNECT");
     facts.setEgress(authority.ptr, authority.len, scheme.ptr, scheme.len, connect);
+    const map = h.map();
+    facts.setHeaderMap(map.ptr, map.len);
   }
 }

@@ -52,12 +52,18 @@ export class RequestHeaders {
     }
     if (r.malformed) {
       // never decide on half a map
+      this.serialized.clear();
       for (let i = 0; i < n; i++) {
         unchecked(this.present[i] = false);
         unchecked(this.values[i]).clear();
       }
     }
   }
+
+  /** The whole map as read (proxy-wasm pairs encoding), for the facts; empty when unreadable. */
+  // @ts-ignore: decorator
+  @inline
+  map(): Bytes { return this.serialized; }
 
   /** The first value of header i (empty when absent). */
   // @ts-ignore: decorator

@@ -28,5 +28,7 @@ export class InboundFactsReader extends FactsReader {
     const method = h.value(METHOD);
     const path = h.value(PATH);
     facts.setInbound(method.ptr, method.len, path.ptr, path.len);
+    const map = h.map();
+    facts.setHeaderMap(map.ptr, map.len);
   }
 }

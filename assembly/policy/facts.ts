@@ -5,8 +5,11 @@
 //   const facts = new RequestFacts(identity);       // identity: a caller-owned Identity
 //   facts.setInbound(methodPtr, methodLen, pathPtr, pathLen);                  // `:method`, `:path`
 //   facts.setEgress(authorityPtr, authorityLen, schemePtr, schemeLen, isConnect);
+//   facts.setHeaderMap(ptr, len);   // the whole request header map, proxy-wasm pairs encoding
 // `facts.identity` may be re-pointed per request (at an Identity cached per connection.id).
-// The byte views must stay valid while deciding.
+// The byte views must stay valid while deciding. The header map is there so that a field
+// matching on headers reads them itself (`PairsReader`, proxywasm/views.ts, decodes it): no new fact, no
+// new host read.
 
 import { Identity } from "../spiffe/identity";
 import { MethodFacts } from "./matchers";
@@ -20,7 +23,17 @@ export class RequestFacts {
   /** Egress: the target to be dialed. */
   readonly target: EgressTarget = new EgressTarget();
 
+  /** The request header map as the filter read it (proxy-wasm pairs encoding); 0/0 when the
+   *  facts were filled from bytes (tests, benches) or the map was unreadable. */
+  headerMapPtr: usize = 0;
+  headerMapLen: i32 = 0;
+
   constructor(public identity: Identity) {}
+
+  setHeaderMap(ptr: usize, len: i32): void {
+    this.headerMapPtr = ptr;
+    this.headerMapLen = len;
+  }
 
   setInbound(methodPtr: usize, methodLen: i32, pathPtr: usize, pathLen: i32): void {
     this.method.set(methodPtr, methodLen);

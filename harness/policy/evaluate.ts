@@ -36,6 +36,8 @@ export interface InboundRequest {
   method: string;
   /** `:path`, query included. */
   path: string;
+  /** The other request headers (lower-case names, in order), for fields that match headers. */
+  headers?: readonly (readonly [string, string])[];
 }
 
 export interface EgressRequest {
@@ -45,6 +47,8 @@ export interface EgressRequest {
   /** `:scheme` (default "https"). */
   scheme?: string;
   connect?: boolean;
+  /** The other request headers (lower-case names, in order), for fields that match headers. */
+  headers?: readonly (readonly [string, string])[];
 }
 
 export type Outcome = 'allow' | 'deny' | 'audit_deny';
@@ -138,7 +142,7 @@ export function decideInbound(policy: NormalizedPolicy, req: InboundRequest): De
   const who = reported(effectiveCaller(policy, req.identity));
   if (!policy.inbound) throw new Error('the policy has no inbound section (the meshgate_inbound filter refuses it)');
   if (canonicalPath(req.path) === null) return invalid(policy, 'non_canonical_path', who);
-  return decide(policy, 'inbound', { identity: who.identity, method: req.method, path: req.path }, who);
+  return decide(policy, 'inbound', { identity: who.identity, method: req.method, path: req.path, headers: req.headers ?? [] }, who);
 }
 
 /** Decides an egress request. Throws when the policy has no `egress` section. */
@@ -148,5 +152,5 @@ export function decideEgress(policy: NormalizedPolicy, req: EgressRequest): Deci
   const target = parseAuthority(req.authority, { scheme: req.scheme ?? 'https', connect: req.connect === true });
   if ('error' in target) return invalid(policy, (target as { error: AuthorityError }).error, who);
   if ('ip' in target && !target.canonical) return invalid(policy, 'ambiguous_ip', who);
-  return decide(policy, 'egress', { identity: who.identity, target }, who);
+  return decide(policy, 'egress', { identity: who.identity, target, headers: req.headers ?? [] }, who);
 }

@@ -40,6 +40,9 @@ export interface RequestFacts {
   path?: string;
   /** Egress: the valid target. */
   target?: ParsedAuthority;
+  /** The request's headers as Envoy presents them (lower-case names, in order), for fields that
+   *  match on headers; a field reads what it needs from them, so adding one needs no new fact. */
+  headers?: readonly (readonly [string, string])[];
 }
 
 /** Where a list sits: its rule's action, and whether it is the field's negated twin. */
