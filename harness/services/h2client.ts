@@ -36,11 +36,13 @@ export interface H2Response {
 /** The server ended the exchange without a response: RST_STREAM or GOAWAY with this error code. */
 export class H2ResetError extends Error {
   readonly code = 'H2_RESET';
+  /** `close`: the server closed the connection without a frame saying why (Envoy's codec does
+   *  that with a malformed request); `errorCode` is then 0. */
   constructor(
-    readonly frame: 'RST_STREAM' | 'GOAWAY',
+    readonly frame: 'RST_STREAM' | 'GOAWAY' | 'close',
     readonly errorCode: number,
   ) {
-    super(`${frame} ${H2_ERROR_NAMES[errorCode] ?? errorCode} before any response`);
+    super(`${frame === 'close' ? 'connection closed' : `${frame} ${H2_ERROR_NAMES[errorCode] ?? errorCode}`} before any response`);
     this.name = 'H2ResetError';
   }
 }
@@ -74,11 +76,13 @@ export async function h2Request(o: H2RequestOptions): Promise<H2Response> {
       else resolve(res!);
     };
     const timer = setTimeout(() => finish(Object.assign(new Error(`request timed out after ${timeoutMs} ms`), { code: 'CLIENT_TIMEOUT' })), timeoutMs);
-    let goaway: H2ResetError | undefined;
-    session.on('goaway', (code: number) => {
-      if (code !== 0) goaway = new H2ResetError('GOAWAY', code);
-    });
-    session.on('error', (e) => finish(goaway ?? e));
+    // Without a response: the server's RST_STREAM or GOAWAY says why; if the server spoke h2 but
+    // sent neither, it closed the connection; if it never spoke, the connection failed (e.g. a
+    // TLS 1.3 alert refusing the client certificate after the client's side of the handshake).
+    const noResponse = () =>
+      wire.reset ??
+      (wire.serverSpoke ? new H2ResetError('close', 0) : (wire.socketError ?? Object.assign(new Error('connection closed before any response'), { code: 'ECONNRESET' })));
+    session.on('error', () => finish(noResponse()));
     const stream = session.request({ ':method': 'GET', ':path': '/' }, { endStream: true });
     const chunks: Buffer[] = [];
     let head: http2.IncomingHttpHeaders | undefined;
@@ -89,7 +93,7 @@ export async function h2Request(o: H2RequestOptions): Promise<H2Response> {
       if (head !== undefined) {
         finish(undefined, { status: Number(head[':status']), headers: head, body: Buffer.concat(chunks).toString('utf8') });
       } else {
-        finish(goaway ?? new H2ResetError('RST_STREAM', stream.rstCode ?? 0));
+        finish(noResponse());
       }
     });
   });
@@ -140,6 +144,8 @@ export function encodeHeaderBlock(headers: HeaderList): Buffer {
 }
 
 const FRAME_HEADERS = 0x1;
+const FRAME_RST_STREAM = 0x3;
+const FRAME_GOAWAY = 0x7;
 const FRAME_CONTINUATION = 0x9;
 const FLAG_END_STREAM = 0x1;
 const FLAG_END_HEADERS = 0x4;
@@ -171,8 +177,21 @@ export function headerFrames(streamId: number, block: Buffer): Buffer {
 /**
  * The byte stream between node:http2 and the TLS socket. Outbound, it passes the preface and
  * every frame through, except the first HEADERS frame, whose block it replaces by `block`.
+ * The request is held back until the server's first frame has arrived, so that a server that
+ * never spoke h2 (a refused handshake) is told apart from one that closed the connection because
+ * of the request. Inbound, it notes the server's first RST_STREAM or GOAWAY (node reports a
+ * stream it closed itself as CANCEL, which the server never sent).
  */
 class HeaderBlockRewriter extends Duplex {
+  /** The server's first RST_STREAM or GOAWAY. */
+  reset: H2ResetError | undefined;
+  /** The socket's error, if it failed. */
+  socketError: Error | undefined;
+  /** A whole frame from the server has arrived. */
+  serverSpoke = false;
+  /** The request and what followed it, until the server speaks. */
+  private held: Buffer[] | undefined;
+  private inbound = Buffer.alloc(0);
   private pending = Buffer.alloc(0);
   private replaced = false;
   private prefaceLeft = PREFACE_LENGTH;
@@ -183,11 +202,34 @@ class HeaderBlockRewriter extends Duplex {
   ) {
     super();
     socket.on('data', (d: Buffer) => {
+      this.noteFrames(d);
       if (!this.push(d)) socket.pause();
     });
     socket.on('end', () => this.push(null));
-    socket.on('error', (e) => this.destroy(e));
+    socket.on('error', (e) => {
+      this.socketError = e;
+      this.destroy(e);
+    });
     socket.on('close', () => this.destroy());
+  }
+
+  private noteFrames(data: Buffer): void {
+    if (this.reset) return;
+    this.inbound = Buffer.concat([this.inbound, data]);
+    while (this.inbound.length >= 9) {
+      const end = 9 + this.inbound.readUIntBE(0, 3);
+      if (this.inbound.length < end) return;
+      if (!this.serverSpoke) {
+        this.serverSpoke = true;
+        if (this.held) this.socket.write(Buffer.concat(this.held));
+        this.held = undefined;
+      }
+      const type = this.inbound[3];
+      if (type === FRAME_RST_STREAM) this.reset = new H2ResetError('RST_STREAM', this.inbound.readUInt32BE(9));
+      if (type === FRAME_GOAWAY) this.reset = new H2ResetError('GOAWAY', this.inbound.readUInt32BE(13));
+      if (this.reset) return;
+      this.inbound = this.inbound.subarray(end);
+    }
   }
 
   _read(): void {
@@ -195,6 +237,11 @@ class HeaderBlockRewriter extends Duplex {
   }
 
   _write(chunk: Buffer, _encoding: BufferEncoding, done: (e?: Error | null) => void): void {
+    if (this.held) {
+      this.held.push(chunk);
+      done();
+      return;
+    }
     if (this.replaced) {
       this.socket.write(chunk, done);
       return;
@@ -211,14 +258,16 @@ class HeaderBlockRewriter extends Duplex {
       if (this.pending.length < end) break;
       const type = this.pending[offset + 3];
       if (type === FRAME_HEADERS) {
-        out.push(headerFrames(this.pending.readUInt32BE(offset + 5) & 0x7fffffff, this.block));
         this.replaced = true;
+        const request = headerFrames(this.pending.readUInt32BE(offset + 5) & 0x7fffffff, this.block);
+        if (this.serverSpoke) out.push(request);
+        else this.held = [request];
       } else {
         out.push(this.pending.subarray(offset, end));
       }
       offset = end;
     }
-    if (this.replaced) out.push(this.pending.subarray(offset));
+    if (this.replaced) (this.held ?? out).push(this.pending.subarray(offset));
     this.pending = this.replaced ? Buffer.alloc(0) : this.pending.subarray(offset);
     this.socket.write(Buffer.concat(out), done);
   }
