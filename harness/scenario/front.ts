@@ -156,7 +156,7 @@ const H2_BAD_PATH = /^$|[\0-\x20\x7f]/;
  * - a `content-length` other than 0 on a request without a body;
  * - the list over the header limit (requestHeadersTooLarge).
  * Otherwise: `:authority` wins over `host` (which is dropped; without `:authority`, `host` is the
- * authority), values lose leading and trailing spaces and tabs, and `cookie` fields are joined with
+ * authority), values of regular fields lose leading and trailing spaces and tabs, and `cookie` fields are joined with
  * `; `. `:scheme` is passed as sent (`http`, `ftp`).
  */
 export function h2Codec(list: [string, string][]): CodecResult {
@@ -170,7 +170,7 @@ export function h2Codec(list: [string, string][]): CodecResult {
     const value = sent.replace(/^[ \t]+|[ \t]+$/g, '');
     if (name.startsWith(':')) {
       if (fields.length > 0 || !PSEUDO_HEADERS.has(name) || pseudo.has(name)) return invalid;
-      pseudo.set(name, value);
+      pseudo.set(name, sent);
     } else if (!H2_NAME.test(name) || CONNECTION_SPECIFIC.has(name) || (name === 'te' && value !== 'trailers')) {
       return invalid;
     } else {
