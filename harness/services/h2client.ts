@@ -83,15 +83,18 @@ export async function h2Request(o: H2RequestOptions): Promise<H2Response> {
       wire.reset ??
       (wire.serverSpoke ? new H2ResetError('close', 0) : (wire.socketError ?? Object.assign(new Error('connection closed before any response'), { code: 'ECONNRESET' })));
     session.on('error', () => finish(noResponse()));
-    const stream = session.request({ ':method': 'GET', ':path': '/' }, { endStream: true });
+    // The placeholder carries HEAD when the request does: a HEAD response has no body whatever
+    // its content-length says, and node's codec checks that against the method it sent.
+    const head = o.headers.some(([k, v]) => k === ':method' && v === 'HEAD');
+    const stream = session.request({ ':method': head ? 'HEAD' : 'GET', ':path': '/' }, { endStream: true });
     const chunks: Buffer[] = [];
-    let head: http2.IncomingHttpHeaders | undefined;
-    stream.on('response', (h) => (head = h));
+    let response: http2.IncomingHttpHeaders | undefined;
+    stream.on('response', (h) => (response = h));
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('error', () => undefined); // the 'close' below says what happened
     stream.on('close', () => {
-      if (head !== undefined) {
-        finish(undefined, { status: Number(head[':status']), headers: head, body: Buffer.concat(chunks).toString('utf8') });
+      if (response !== undefined) {
+        finish(undefined, { status: Number(response[':status']), headers: response, body: Buffer.concat(chunks).toString('utf8') });
       } else {
         finish(noResponse());
       }
