@@ -200,3 +200,15 @@ export function h2Codec(list: [string, string][]): CodecResult {
   if (cookies.length > 0) headers.push(['cookie', cookies.join('; ')]);
   return { ok: true, request: { method, target: path, authority, scheme: scheme ?? 'https', headers } };
 }
+
+/**
+ * The HCM after the codec: a path that is not absolute (`OPTIONS *`) is a 404
+ * (`absolute_path_rejected`), any other is normalized (normalizeRequestPath) or refused.
+ */
+export function hcmFront(codec: CodecResult, protocol: Protocol): CodecResult {
+  if (!codec.ok || codec.request.target === undefined) return codec;
+  if (codec.request.target === '*') return { ok: false, status: 404, reason: 'absolute_path_rejected' };
+  const path = normalizeRequestPath(codec.request.target, protocol);
+  if (!path.ok) return path;
+  return { ok: true, request: { ...codec.request, target: path.path } };
+}

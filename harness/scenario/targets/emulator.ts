@@ -1,8 +1,9 @@
 /**
  * The `emulator` target: the same build/meshgate.wasm in the Node host emulator, behind a model
  * of what the reference Envoy listener does first (front.ts): the TLS handshake (a certificate
- * from a foreign CA or out of date is refused), HTTP/1 parsing of raw bytes, path normalization,
- * and the HCM's handling of x-forwarded-client-cert. Where the model and Envoy could differ, the
+ * from a foreign CA or out of date is refused), the HTTP/1 or HTTP/2 codec (raw bytes, header
+ * lists), the request-header limit, path normalization, and the HCM's handling of
+ * x-forwarded-client-cert. Where the model and Envoy could differ, the
  * scenario suites run on both targets and `--target both` fails on any disagreement.
  *
  * Egress adds egressFront (how envoy/egress.yaml and envoy/egress-sidecar.yaml turn Host lines,
@@ -17,7 +18,7 @@ import { TestCa } from '../../pki/ca';
 import { repoRoot } from '../../envoy/paths';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { h2Codec, normalizeRequestPath, requestHeadersTooLarge, type CodecResult } from '../front';
+import { h2Codec, hcmFront, normalizeRequestPath, requestHeadersTooLarge, type CodecResult } from '../front';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import { observe, type Exchange } from './observe';
@@ -119,18 +120,10 @@ export class EmulatorTarget implements TargetExecutor {
     if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.cert})` };
 
     // The request as Envoy's codec and HCM would hand it to the filter chain.
-    const codec = req.protocol === 'h2' ? h2Codec(inboundHeaderList(req)) : inboundHttp1Codec(req);
-    if (!codec.ok) return { outcome: 'deny', status: codec.status, layer: 'envoy', detail: codec.reason };
-    const { method, authority } = codec.request;
-    let headers = codec.request.headers;
-    let pathHeader = codec.request.target;
-    if (pathHeader !== undefined) {
-      // `OPTIONS *`: the HCM refuses a path that is not absolute.
-      if (pathHeader === '*') return { outcome: 'deny', status: 404, layer: 'envoy', detail: 'absolute_path_rejected' };
-      const front = normalizeRequestPath(pathHeader, req.protocol);
-      if (!front.ok) return { outcome: 'deny', status: 400, layer: 'envoy', detail: front.reason };
-      pathHeader = front.path;
-    }
+    const front = hcmFront(req.protocol === 'h2' ? h2Codec(inboundHeaderList(req)) : inboundHttp1Codec(req), req.protocol ?? 'http1');
+    if (!front.ok) return { outcome: 'deny', status: front.status, layer: 'envoy', detail: front.reason };
+    const { method, authority, target: pathHeader } = front.request;
+    let headers = front.request.headers;
 
     const identitySource = this.scenario.normalized.identity.from;
     headers = headers.filter(([k]) => k !== 'x-forwarded-client-cert' || (identitySource === 'xfcc' && cert !== undefined));
