@@ -210,25 +210,33 @@ describe('HTTP/2 codec vs Envoy (RFC 9113 §8)', () => {
     expect(await sendH2(list)).toEqual(predicted(hcmFront(h2Codec(list), 'h2')));
   });
 
-  /** Each of the 256 byte values at one place in a request: whether Envoy lets it through. */
+  /**
+   * Each of the 256 byte values at one place in a request, 16 connections at a time: the status
+   * of each, and every path the upstream received, as Envoy and as the model have them.
+   */
   async function sweep(place: (byte: string) => [string, string][]) {
-    const envoy: number[] = [];
-    const model: number[] = [];
-    for (let b = 0; b < 256; b++) {
-      const list = place(String.fromCharCode(b));
-      if ((await sendH2(list)).status === 200) envoy.push(b);
-      if (hcmFront(h2Codec(list), 'h2').ok) model.push(b);
+    const lists = Array.from({ length: 256 }, (_, b) => place(String.fromCharCode(b)));
+    const statuses: number[] = [];
+    stack.upstream.clear();
+    for (let i = 0; i < lists.length; i += 16) {
+      const batch = lists.slice(i, i + 16).map(async (list) => {
+        try {
+          return (await h2Request({ port: stack.port, tls, headers: list })).status;
+        } catch (e) {
+          if (e instanceof H2ResetError) return 0;
+          throw e;
+        }
+      });
+      statuses.push(...(await Promise.all(batch)));
     }
-    expect(model).toEqual(envoy);
+    const models = lists.map((list) => predicted(hcmFront(h2Codec(list), 'h2')));
+    expect(statuses.map((s, b) => [b, s])).toEqual(models.map((m, b) => [b, m.status]));
+    const received = stack.upstream.received().map((r) => r.path);
+    expect(received.sort()).toEqual(models.flatMap((m) => m.received.map((r) => r.path)).sort());
   }
 
-  it('every byte in a field name', () => sweep((c) => [...base, [`x${c}b`, '1']]), 120_000);
-  it('every byte in a field value', () => sweep((c) => [...base, ['x-v', `a${c}b`]]), 120_000);
-  it('every byte in :authority', () => sweep((c) => [[':method', 'GET'], [':scheme', 'https'], [':authority', `bil${c}ling`], [':path', '/x']]), 120_000);
-  it('every byte in :path, and the path each arrives as', async () => {
-    for (let b = 0; b < 256; b++) {
-      const list: [string, string][] = [[':method', 'GET'], [':scheme', 'https'], [':authority', 'billing'], [':path', `/a${String.fromCharCode(b)}b`]];
-      expect([b, await sendH2(list)]).toEqual([b, predicted(hcmFront(h2Codec(list), 'h2'))]);
-    }
-  }, 120_000);
+  it('every byte in a field name', () => sweep((c) => [...base, [`x${c}b`, '1']]), 300_000);
+  it('every byte in a field value', () => sweep((c) => [...base, ['x-v', `a${c}b`]]), 300_000);
+  it('every byte in :authority', () => sweep((c) => [[':method', 'GET'], [':scheme', 'https'], [':authority', `bil${c}ling`], [':path', '/x']]), 300_000);
+  it('every byte in :path, and the path each arrives as', () => sweep((c) => [[':method', 'GET'], [':scheme', 'https'], [':authority', 'billing'], [':path', `/a${c}b`]]), 300_000);
 });

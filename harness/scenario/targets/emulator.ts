@@ -205,11 +205,12 @@ export function stripTrailingHostDot(authority: string): string {
   return authority;
 }
 
-/** `host:port` as Envoy's HTTP/1 codec accepts it in a CONNECT request line or an absolute URI. */
-function validHostPort(host: string, port: string | undefined): boolean {
+/** `host:port` as Envoy's HTTP/1 codec accepts it in a CONNECT request line (port 1..65535) or
+ *  an absolute URI (port 0..65535: `http://billing:0/` passes, pinned by front-model.test.ts). */
+function validHostPort(host: string, port: string | undefined, lowestPort = 1): boolean {
   if (host === '') return false;
   if (port === undefined) return true;
-  return /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
+  return /^\d{1,5}$/.test(port) && Number(port) >= lowestPort && Number(port) <= 65535;
 }
 
 /**
@@ -227,7 +228,7 @@ export function absoluteForm(
   if (scheme !== 'http' && scheme !== 'https') return { ok: false, status: 400, detail: 'http1.invalid_scheme' };
   const authority = abs[2].slice(abs[2].lastIndexOf('@') + 1);
   const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(.*))?$/.exec(authority);
-  if (!m || !validHostPort(m[1], m[2])) return { ok: false, status: 400, detail: 'http1.invalid_url' };
+  if (!m || !validHostPort(m[1], m[2], 0)) return { ok: false, status: 400, detail: 'http1.invalid_url' };
   const rest = abs[3] === '' ? '/' : abs[3];
   if (rest.startsWith('?')) return { ok: false, status: 404, detail: 'absolute_path_rejected' };
   return { ok: true, scheme, authority, target: rest };
