@@ -23,7 +23,7 @@ import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import { observe, type Exchange } from './observe';
 import { composedAuthority, composedHeaders, isSidecar } from './envoy-egress';
-import { inboundHeaderList, SERVICE_AUTHORITY } from './envoy-inbound';
+import { inboundHeaderList, protocolOf, SERVICE_AUTHORITY } from './envoy-inbound';
 
 interface ParsedRequest {
   method: string;
@@ -120,7 +120,8 @@ export class EmulatorTarget implements TargetExecutor {
     if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.cert})` };
 
     // The request as Envoy's codec and HCM would hand it to the filter chain.
-    const front = hcmFront(req.protocol === 'h2' ? h2Codec(inboundHeaderList(req)) : inboundHttp1Codec(req), req.protocol ?? 'http1');
+    const protocol = protocolOf(req);
+    const front = hcmFront(protocol === 'h2' ? h2Codec(inboundHeaderList(req)) : inboundHttp1Codec(req), protocol);
     if (!front.ok) return { outcome: 'deny', status: front.status, layer: 'envoy', detail: front.reason };
     const { method, authority, target: pathHeader } = front.request;
     let headers = front.request.headers;

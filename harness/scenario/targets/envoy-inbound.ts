@@ -9,7 +9,7 @@
 import { request, rawRequest, parseRawResponse, type ClientResponse, type ClientTls } from '../../services/client';
 import { h2Request, H2ResetError } from '../../services/h2client';
 import { InboundStack } from '../../stack/inbound';
-import type { Observation, Scenario, ScenarioRequest } from '../types';
+import type { Observation, Protocol, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import type { Json } from '../../envoy/bootstrap';
 import { observe, unlogged } from './observe';
@@ -17,6 +17,12 @@ import { ACCESS_LOG_WAIT_MS, waitForEntry } from './access-log';
 
 /** The upstream's name: the Host (HTTP/1.1) or :authority (h2) of a composed request. */
 export const SERVICE_AUTHORITY = 'billing';
+
+/** The protocol a request goes over: the one its run set (run.ts forProtocol), else h2 for a
+ *  header list and HTTP/1.1 for anything else. */
+export function protocolOf(req: ScenarioRequest): Protocol {
+  return req.protocol ?? (req.h2headers !== undefined ? 'h2' : 'http1');
+}
 
 /**
  * The h2 header list of a request: its `h2headers` as written, or the composed request as a
@@ -32,7 +38,7 @@ export function inboundHeaderList(req: ScenarioRequest): [string, string][] {
 
 /** One exchange over the request's protocol; rejects when no HTTP exchange took place at all. */
 async function send(port: number, tls: ClientTls, req: ScenarioRequest): Promise<ClientResponse> {
-  if (req.protocol === 'h2') {
+  if (protocolOf(req) === 'h2') {
     try {
       return await h2Request({ port, tls, headers: inboundHeaderList(req) });
     } catch (e) {

@@ -119,4 +119,14 @@ describe('the emulator target over h2 and HTTP/1', () => {
       await target.stop();
     }
   });
+
+  it('sends a header list over h2 even when no run chose the protocol', async () => {
+    const plain = loadScenario(file('', ['{as: store, h2headers: [[":method", "POST"], [":scheme", "https"], [":authority", "billing"], [":path", "/charges"], ["X-Upper", "1"]], expect: deny, status: 0}']));
+    const target = await EmulatorTarget.start(plain);
+    try {
+      expect(await target.run(plain.requests[0])).toMatchObject({ outcome: 'deny', status: 0, layer: 'envoy', detail: 'http2.invalid.header.field' });
+    } finally {
+      await target.stop();
+    }
+  });
 });
