@@ -145,7 +145,7 @@ function unpinnedMessage(r: ScenarioRequest): string | undefined {
   if (r.rule !== undefined) return undefined;
   if (r.expect === 'allow') return 'an allow must pin the rule that lets it through (rule: …)';
   if (r.status !== undefined) return undefined;
-  return 'a deny must pin why: rule: <rule or reason> when meshgate denies it, status: <code> when it is refused before the filter (0: at the TLS handshake)';
+  return 'a deny must pin why: rule: <rule or reason> when meshgate denies it, status: <code> when it is refused before the filter (0: no response — the TLS handshake refused, or the h2 stream reset)';
 }
 
 function loadRequest(
