@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { formatResult, runScenarioFiles } from '../scenario/run';
 import { startTarget } from '../scenario/targets/factory';
-import type { Target } from '../scenario/types';
+import type { Protocol, Target } from '../scenario/types';
 import { EXIT_PROBLEM, Exit, type Io } from './io';
 
 export interface TestFlags {
@@ -10,6 +10,7 @@ export interface TestFlags {
   coverage?: boolean;
   requireCoverage?: boolean;
   strict?: boolean;
+  protocol?: Protocol | 'both';
 }
 
 export function registerTest(program: Command, io: Io): Command {
@@ -18,12 +19,14 @@ export function registerTest(program: Command, io: Io): Command {
     .description('run scenario files against the emulator, real Envoy, or both; last line: N passed, N failed')
     .argument('<scenario...>', 'scenario YAML files')
     .addOption(new Option('--target <target>', 'where requests go').choices(['emulator', 'envoy', 'both']).default('emulator'))
+    .addOption(new Option('--protocol <protocol>', 'send every request over this protocol (both: each file twice); default: as each file says').choices(['http1', 'h2', 'both']))
     .option('--coverage', 'report which rules the scenarios exercised')
     .option('--require-coverage', 'fail when a rule is hit by no scenario')
     .option('--strict', 'a request that pins no rule (or, for a refusal before the filter, no status) is an error')
     .action(async (files: string[], o: TestFlags) => {
       const targets: Target[] = o.target === 'both' ? ['envoy', 'emulator'] : [o.target];
-      const summary = await runScenarioFiles(files, { targets, strict: o.strict, onResult: (r) => io.out(formatResult(r)), onMessage: io.err }, startTarget);
+      const protocols: Protocol[] | undefined = o.protocol === 'both' ? ['http1', 'h2'] : o.protocol && [o.protocol];
+      const summary = await runScenarioFiles(files, { targets, protocols, strict: o.strict, onResult: (r) => io.out(formatResult(r)), onMessage: io.err }, startTarget);
       let uncovered = 0;
       if (o.coverage || o.requireCoverage) {
         for (const c of summary.coverage) {

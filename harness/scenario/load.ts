@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { compilePolicy, compilePolicyFile } from '../policy/compile';
-import type { BadCertKind, Scenario, ScenarioRequest } from './types';
+import type { BadCertKind, Protocol, Scenario, ScenarioRequest } from './types';
 import { loadAuthorities, loadCertificates } from './certificates';
 
 export class ScenarioError extends Error {
@@ -21,11 +21,12 @@ export class ScenarioError extends Error {
   }
 }
 
-const TOP_KEYS = new Set(['name', 'role', 'policy', 'identities', 'requests', 'description', 'authorities', 'certificates']);
+const TOP_KEYS = new Set(['name', 'role', 'policy', 'identities', 'requests', 'description', 'authorities', 'certificates', 'protocol']);
 const REQUEST_KEYS = new Set([
   'name', 'as', 'cert', 'method', 'path', 'headers', 'raw', 'expect', 'status', 'rule',
-  'host', 'port', 'connect', 'scheme', 'rbac', 'source', 'why',
+  'host', 'port', 'connect', 'scheme', 'rbac', 'source', 'why', 'protocol', 'h2headers',
 ]);
+const PROTOCOLS: Protocol[] = ['http1', 'h2'];
 const BAD_CERTS: BadCertKind[] = ['expired', 'foreign-ca', 'two-uri-sans', 'non-spiffe-uri', 'no-uri-san'];
 
 export interface LoadOptions {
@@ -74,6 +75,10 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
   if (role !== undefined && role !== 'inbound' && role !== 'egress') {
     errors.push(`${at(roleNode)}: role must be "inbound" or "egress", not "${role}"`);
   }
+
+  const protocolNode = get(root, 'protocol');
+  const protocol = (str(protocolNode, 'protocol', false) ?? 'http1') as Protocol;
+  if (!PROTOCOLS.includes(protocol)) errors.push(`${at(protocolNode)}: protocol must be "http1" or "h2", not "${protocol}"`);
 
   const identities: Record<string, string> = {};
   const idNode = get(root, 'identities');
@@ -143,6 +148,7 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     federatesWith,
     authorities,
     certificates,
+    protocol,
     requests,
     warnings,
   };
@@ -158,7 +164,7 @@ function unpinnedMessage(r: ScenarioRequest): string | undefined {
   if (r.rule !== undefined) return undefined;
   if (r.expect === 'allow') return 'an allow must pin the rule that lets it through (rule: …)';
   if (r.status !== undefined) return undefined;
-  return 'a deny must pin why: rule: <rule or reason> when meshgate denies it, status: <code> when it is refused before the filter (0: at the TLS handshake)';
+  return 'a deny must pin why: rule: <rule or reason> when meshgate denies it, status: <code> when it is refused before the filter (0: no response — the TLS handshake refused, or the h2 stream reset)';
 }
 
 function loadRequest(
@@ -211,6 +217,17 @@ function loadRequest(
   }
   if (fields.scheme !== undefined && fields.scheme !== 'http' && fields.scheme !== 'https') fail('scheme', 'must be "http" or "https"');
   if (egress && fields.host === undefined && fields.raw === undefined) fail('host', 'egress requests need a host (or raw bytes)');
+  const protocol = fields.protocol as Protocol | undefined;
+  if (protocol !== undefined && !PROTOCOLS.includes(protocol)) fail('protocol', 'must be "http1" or "h2"');
+  const h2headers = fields.h2headers as [string, string][] | undefined;
+  if (h2headers !== undefined) {
+    if (!Array.isArray(h2headers) || h2headers.some((f) => !Array.isArray(f) || f.length !== 2 || f.some((x) => typeof x !== 'string'))) {
+      fail('h2headers', 'must be a list of [name, value] string pairs');
+    }
+    if (protocol === 'http1' || fields.raw !== undefined) fail('h2headers', 'is an h2 header list: not with protocol: http1 or raw');
+    if (egress) fail('h2headers', 'egress requests are sent over HTTP/1.1 only');
+  }
+  if (fields.raw !== undefined && protocol === 'h2') fail('raw', 'raw bytes are HTTP/1.1: use h2headers for an h2 request');
 
   const method = (fields.method as string | undefined) ?? (fields.connect ? 'CONNECT' : 'GET');
   const reqPath = (fields.path as string | undefined) ?? '/';
@@ -218,7 +235,9 @@ function loadRequest(
     (fields.name as string | undefined) ??
     (fields.raw !== undefined
       ? `raw ${JSON.stringify(String(fields.raw).split('\r\n')[0])}`
-      : egress
+      : Array.isArray(h2headers)
+        ? `h2 ${JSON.stringify(h2headers.filter((f) => Array.isArray(f) && String(f[0]).startsWith(':')).map((f) => f[1]).join(' '))}`
+        : egress
         ? `${method} ${fields.host}:${fields.port ?? ''}${fields.connect ? '' : reqPath}`
         : `${method} ${reqPath}`);
   return {
@@ -231,6 +250,8 @@ function loadRequest(
     path: reqPath,
     headers,
     raw: fields.raw as string | undefined,
+    h2headers,
+    protocol,
     expect: expect as ScenarioRequest['expect'],
     status: fields.status as number | undefined,
     rule: fields.rule as string | undefined,

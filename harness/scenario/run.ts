@@ -5,7 +5,7 @@
  * A "bypass" is a request the scenario expects denied that reached the upstream anyway.
  */
 import { loadScenario, ScenarioError } from './load';
-import type { Observation, RequestResult, Scenario, ScenarioRequest, Target } from './types';
+import type { Observation, Protocol, RequestResult, Scenario, ScenarioRequest, Target } from './types';
 import type { TargetExecutor } from './targets/executor';
 
 export interface RunOptions {
@@ -16,6 +16,8 @@ export interface RunOptions {
   strict?: boolean;
   /** Problems and warnings about scenario files (a file that cannot be loaded or run): one call per line. */
   onMessage?: (line: string) => void;
+  /** Run every file once per protocol (see forProtocol); default: each request as its file says. */
+  protocols?: Protocol[];
 }
 
 /** How often each rule of one scenario's policy was named by a decision (any target). */
@@ -58,14 +60,36 @@ export async function runScenarioFiles(files: string[], opts: RunOptions, factor
       continue;
     }
     for (const w of scenario.warnings) opts.onMessage?.(w);
-    try {
-      await runScenario(scenario, opts, factory, summary);
-    } catch (e) {
-      opts.onMessage?.(`${file}: ${(e as Error).message}`);
-      summary.failed++;
+    for (const pass of opts.protocols ?? [undefined]) {
+      try {
+        await runScenario(forProtocol(scenario, pass), opts, factory, summary);
+      } catch (e) {
+        opts.onMessage?.(`${file}${pass ? ` (${pass})` : ''}: ${(e as Error).message}`);
+        summary.failed++;
+      }
     }
   }
   return summary;
+}
+
+/** The protocol a request can only be sent over: raw bytes are HTTP/1.1, a header list is h2. */
+function onlyProtocol(r: ScenarioRequest): Protocol | undefined {
+  if (r.raw !== undefined) return 'http1';
+  if (r.h2headers !== undefined) return 'h2';
+  return r.protocol;
+}
+
+/**
+ * The scenario's requests for one run, each with the protocol it goes over. Without `protocol`:
+ * every request, over its own `protocol:` or the file's. With one: the requests that can go over
+ * it — all but those that name the other protocol, or can only be sent over it (`raw:` is HTTP/1.1,
+ * `h2headers:` is h2) — so a file run under both protocols sends each such request exactly once.
+ */
+export function forProtocol(scenario: Scenario, protocol?: Protocol): Scenario {
+  const requests = scenario.requests
+    .filter((r) => protocol === undefined || (onlyProtocol(r) ?? protocol) === protocol)
+    .map((r) => ({ ...r, protocol: protocol ?? onlyProtocol(r) ?? scenario.protocol }));
+  return { ...scenario, requests };
 }
 
 export async function runScenario(scenario: Scenario, opts: RunOptions, factory: ExecutorFactory, summary: RunSummary): Promise<void> {
@@ -170,5 +194,6 @@ function describe(o: Observation): string {
 /** One line per request: `PASS [envoy] scenario: label — observed`. */
 export function formatResult(r: RequestResult): string {
   const mark = r.passed ? 'PASS' : r.bypass ? 'BYPASS' : 'FAIL';
-  return `${mark} [${r.target}] ${r.scenario}: ${r.request.label} (as ${r.request.as}) expect ${r.request.expect} — ${r.message}`;
+  const over = r.request.protocol === 'h2' ? ' h2' : '';
+  return `${mark} [${r.target}${over}] ${r.scenario}: ${r.request.label} (as ${r.request.as}) expect ${r.request.expect} — ${r.message}`;
 }

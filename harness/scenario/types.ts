@@ -11,6 +11,9 @@ export type BadCertKind = 'expired' | 'foreign-ca' | 'two-uri-sans' | 'non-spiff
 
 export type Expect = 'allow' | 'deny';
 
+/** How a request is sent: HTTP/1.1, or HTTP/2 over TLS with ALPN `h2`. */
+export type Protocol = 'http1' | 'h2';
+
 export interface ScenarioRequest {
   /** Position in the scenario file, for messages: `file:line`. */
   where: string;
@@ -25,12 +28,17 @@ export interface ScenarioRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
-  /** Bytes written as-is on the (TLS) connection instead of a composed request. */
+  /** Bytes written as-is on the (TLS) connection instead of a composed request (HTTP/1.1 only). */
   raw?: string;
+  /** h2 only: the header list sent as-is (pseudo-headers included) instead of a composed request. */
+  h2headers?: [string, string][];
+  /** The request's own `protocol:`; a run sets every request's (harness/scenario/run.ts forProtocol). */
+  protocol?: Protocol;
   expect: Expect;
   /**
    * Pins. `rule`: the rule or reason the filter's record names (allow or deny). `status`: the
-   * status the client sees (0 = the TLS handshake was refused). A deny must pin one of them: the
+   * status the client sees (0 = no response: the TLS handshake was refused, or the h2 stream
+   * reset). A deny must pin one of them: the
    * rule when meshgate decides, the status when the request is refused before the filter.
    */
   status?: number;
@@ -63,6 +71,8 @@ export interface Scenario {
   authorities?: Record<string, AuthoritySpec>;
   /** Certificates described by the file (`certificates:`), by name. */
   certificates?: Record<string, CertificateDescription>;
+  /** The file's `protocol:`, the default of its requests (http1 when absent). */
+  protocol: Protocol;
   requests: ScenarioRequest[];
   /** `FILE:LINE:COL: requests[i]: warning: …` for every unpinned request (errors when strict). */
   warnings: string[];

@@ -38,7 +38,8 @@ export interface ClientResponse {
   body: string;
 }
 
-function tlsOptions(t: ClientTls): tls.ConnectionOptions {
+/** Node TLS options for a client: trust bundle, optional client certificate, SNI. */
+export function tlsOptions(t: ClientTls): tls.ConnectionOptions {
   const o: tls.ConnectionOptions = { ca: t.ca, rejectUnauthorized: true };
   if (t.cert !== undefined) o.cert = t.cert;
   if (t.key !== undefined) o.key = t.key;

@@ -24,6 +24,9 @@ export interface RecordedRequest {
   servername?: string | false;
 }
 
+/** Node's default (16 KiB) is below Envoy's 60 KiB request-header limit. */
+const UPSTREAM_MAX_HEADER_BYTES = 1024 * 1024;
+
 export interface UpstreamOptions {
   name: string;
   /** Serve HTTPS with this certificate (chain) and key. */
@@ -46,7 +49,9 @@ export class RecordingUpstream {
   ) {}
 
   static async start(options: UpstreamOptions): Promise<RecordingUpstream> {
-    const server = options.tls ? https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem }) : http.createServer();
+    // Far above any proxy's header limit: a request the proxy forwards is never refused here.
+    const limits = { maxHeaderSize: UPSTREAM_MAX_HEADER_BYTES };
+    const server = options.tls ? https.createServer({ ...limits, cert: options.tls.certPem, key: options.tls.keyPem }) : http.createServer(limits);
     const upstream = new RecordingUpstream(options.name, server, Boolean(options.tls));
     server.on(options.tls ? 'secureConnection' : 'connection', () => upstream.connections++);
     server.on('connection', (s: Socket) => {

@@ -3,8 +3,8 @@
  * envoy/egress-sidecar.yaml for `identity.from: local`) with real DNS resolution through the
  * harness DNS server, and the emulator. Every request is its own test; a request also fails when
  * the two targets disagree, and a meshgate denial that caused any DNS query or external connection
- * fails on the envoy target.
+ * fails on the envoy target. Egress requests go over HTTP/1.1 only (the gateway's clients).
  */
 import { scenarioSuite } from './scenario-suite';
 
-scenarioSuite('egress');
+scenarioSuite('egress', ['http1']);

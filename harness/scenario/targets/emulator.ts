@@ -1,8 +1,9 @@
 /**
  * The `emulator` target: the same build/meshgate.wasm in the Node host emulator, behind a model
  * of what the reference Envoy listener does first (front.ts): the TLS handshake (a certificate
- * from a foreign CA or out of date is refused), HTTP/1 parsing of raw bytes, path normalization,
- * and the HCM's handling of x-forwarded-client-cert. Where the model and Envoy could differ, the
+ * from a foreign CA or out of date is refused), the HTTP/1 or HTTP/2 codec (raw bytes, header
+ * lists), the request-header limit, path normalization, and the HCM's handling of
+ * x-forwarded-client-cert. Where the model and Envoy could differ, the
  * scenario suites run on both targets and `--target both` fails on any disagreement.
  *
  * Egress adds egressFront (how envoy/egress.yaml and envoy/egress-sidecar.yaml turn Host lines,
@@ -16,12 +17,14 @@ import { ProxyWasmVm, type PluginHandle } from '../../emulator/vm';
 import { TestPki, mintDescribed } from '../../pki/pki';
 import { clientHandshake, peerValidatorFor, type PeerValidator } from '../../pki/handshake';
 import { repoRoot } from '../../envoy/paths';
+import * as http from 'node:http';
 import * as path from 'node:path';
-import { normalizeRequestPath } from '../front';
+import { h2Codec, hcmFront, normalizeRequestPath, requestHeadersTooLarge, type CodecResult } from '../front';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import { observe, type Exchange } from './observe';
 import { composedAuthority, composedHeaders, isSidecar } from './envoy-egress';
+import { inboundHeaderList, protocolOf, SERVICE_AUTHORITY } from './envoy-inbound';
 
 interface ParsedRequest {
   method: string;
@@ -125,35 +128,11 @@ export class EmulatorTarget implements TargetExecutor {
     if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.certificate ?? req.cert ?? 'no client certificate'})` };
 
     // The request as Envoy's codec and HCM would hand it to the filter chain.
-    let method = req.method;
-    let target = req.path;
-    let headers: [string, string][] = Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]);
-    let host = 'billing';
-    if (req.raw !== undefined) {
-      const parsed = parseRawRequest(req.raw);
-      if (!parsed) return { outcome: 'deny', status: 400, layer: 'envoy', detail: 'malformed request' };
-      method = parsed.method;
-      target = parsed.target;
-      headers = parsed.headers.filter(([k]) => k !== 'host');
-      const hosts = parsed.headers.filter(([k]) => k === 'host');
-      if (hosts.length > 1) return { outcome: 'deny', status: 400, layer: 'envoy', detail: 'duplicate Host' };
-      host = hosts[0]?.[1] ?? '';
-    } else if (headers.some(([k]) => k === 'host')) {
-      host = headers.filter(([k]) => k === 'host')[0][1];
-      headers = headers.filter(([k]) => k !== 'host');
-    }
-
-    let authority = host;
-    let pathHeader: string | undefined = target;
-    if (method === 'CONNECT') {
-      authority = target;
-      pathHeader = undefined;
-    } else {
-      if (/^https?:\/\//i.test(target)) return { outcome: 'deny', status: 400, layer: 'envoy', detail: 'absolute-form not allowed' };
-      const front = normalizeRequestPath(target);
-      if (!front.ok) return { outcome: 'deny', status: 400, layer: 'envoy', detail: front.reason };
-      pathHeader = front.path;
-    }
+    const protocol = protocolOf(req);
+    const front = hcmFront(protocol === 'h2' ? h2Codec(inboundHeaderList(req)) : inboundHttp1Codec(req), protocol);
+    if (!front.ok) return { outcome: 'deny', status: front.status, layer: 'envoy', detail: front.reason };
+    const { method, authority, target: pathHeader } = front.request;
+    let headers = front.request.headers;
 
     const identitySource = this.scenario.normalized.identity.from;
     headers = headers.filter(([k]) => k !== 'x-forwarded-client-cert' || (identitySource === 'xfcc' && cert !== undefined));
@@ -193,7 +172,12 @@ export class EmulatorTarget implements TargetExecutor {
     const r = stream.sendRequestHeaders({ endOfStream: true });
     stream.complete();
     const meshgate = stream.filterState['wasm.meshgate'];
-    if (r.action === 'continue') return { received: true, status: UPSTREAM_STATUS, details: 'via_upstream', meshgate };
+    if (r.action === 'continue') {
+      // The services are Node HTTP servers: a method Node's parser does not know (`get` over h2,
+      // which Envoy passes) is answered 400 and never recorded.
+      if (!http.METHODS.includes(request.method)) return { received: false, status: 400, details: 'via_upstream', meshgate };
+      return { received: true, status: UPSTREAM_STATUS, details: 'via_upstream', meshgate };
+    }
     if (r.localReply === undefined) {
       return { outcome: 'deny', status: 0, layer: 'envoy', detail: meshgate, problem: 'the filter stopped the request without answering it' };
     }
@@ -230,11 +214,65 @@ export function stripTrailingHostDot(authority: string): string {
   return authority;
 }
 
-/** `host:port` as Envoy's HTTP/1 codec accepts it in a CONNECT request line or an absolute URI. */
-function validHostPort(host: string, port: string | undefined): boolean {
+/** `host:port` as Envoy's HTTP/1 codec accepts it in a CONNECT request line (port 1..65535) or
+ *  an absolute URI (port 0..65535: `http://billing:0/` passes, pinned by front-model.test.ts). */
+function validHostPort(host: string, port: string | undefined, lowestPort = 1): boolean {
   if (host === '') return false;
   if (port === undefined) return true;
-  return /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
+  return /^\d{1,5}$/.test(port) && Number(port) >= lowestPort && Number(port) <= 65535;
+}
+
+/**
+ * An absolute-form request target as Envoy's HTTP/1 codec takes it apart (both listeners; pinned
+ * by test/e2e/egress.test.ts and test/e2e/front-model.test.ts): scheme http or https in any case
+ * (else 400), lower-cased; userinfo dropped; empty host or bad port → 400; the rest is the path
+ * (`/` when empty), and a rest starting with '?' is a 404. Undefined for any other form.
+ */
+export function absoluteForm(
+  target: string,
+): { ok: true; scheme: 'http' | 'https'; authority: string; target: string } | { ok: false; status: number; detail: string } | undefined {
+  const abs = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(target);
+  if (!abs) return undefined;
+  const scheme = abs[1].toLowerCase();
+  if (scheme !== 'http' && scheme !== 'https') return { ok: false, status: 400, detail: 'http1.invalid_scheme' };
+  const authority = abs[2].slice(abs[2].lastIndexOf('@') + 1);
+  const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(.*))?$/.exec(authority);
+  if (!m || !validHostPort(m[1], m[2], 0)) return { ok: false, status: 400, detail: 'http1.invalid_url' };
+  const rest = abs[3] === '' ? '/' : abs[3];
+  if (rest.startsWith('?')) return { ok: false, status: 404, detail: 'absolute_path_rejected' };
+  return { ok: true, scheme, authority, target: rest };
+}
+
+/**
+ * The inbound listener's HTTP/1 codec, pinned by test/e2e/front-model.test.ts and the scenario
+ * suites: the raw bytes, or the composed request as Node's client writes it (method upper-cased,
+ * the default Host first, `Connection: close` last); a head over the header limit → 431; a head
+ * parseRawRequest refuses, or several Host lines → 400; CONNECT's target is the authority; an
+ * absolute-form target (absoluteForm) replaces Host with its authority.
+ */
+export function inboundHttp1Codec(req: ScenarioRequest): CodecResult {
+  let head: string;
+  let parsed: ParsedRequest | null;
+  if (req.raw !== undefined) {
+    const end = req.raw.indexOf('\r\n\r\n');
+    head = end < 0 ? req.raw : req.raw.slice(0, end + 4);
+    parsed = parseRawRequest(req.raw);
+  } else {
+    const method = req.method.toUpperCase();
+    const fields: [string, string][] = Object.entries({ host: SERVICE_AUTHORITY, ...req.headers });
+    head = `${method} ${req.path} HTTP/1.1\r\n${fields.map(([k, v]) => `${k}: ${v}\r\n`).join('')}Connection: close\r\n\r\n`;
+    parsed = { method, target: req.path, headers: fields.map(([k, v]) => [k.toLowerCase(), v]) };
+  }
+  if (requestHeadersTooLarge({ head })) return { ok: false, status: 431, reason: 'http1.headers_too_large' };
+  if (!parsed) return { ok: false, status: 400, reason: 'http1.codec_error' };
+  const hosts = parsed.headers.filter(([k]) => k === 'host').map(([, v]) => v);
+  if (hosts.length > 1) return { ok: false, status: 400, reason: 'duplicate Host' };
+  const request = { method: parsed.method, target: parsed.target as string | undefined, authority: hosts[0] ?? '', scheme: 'https', headers: parsed.headers.filter(([k]) => k !== 'host') };
+  if (request.method === 'CONNECT') return { ok: true, request: { ...request, authority: parsed.target, target: undefined } };
+  const abs = absoluteForm(parsed.target);
+  if (abs === undefined) return { ok: true, request };
+  if (!abs.ok) return { ok: false, status: abs.status, reason: abs.detail };
+  return { ok: true, request: { ...request, scheme: abs.scheme, authority: abs.authority, target: abs.target } };
 }
 
 /**
@@ -284,17 +322,10 @@ export function egressFront(req: ScenarioRequest, listenerScheme: 'http' | 'http
     if (!m || m[2] === undefined || !validHostPort(m[1], m[2])) return reject(400, 'http1.invalid_url');
     authority = target;
   } else {
-    const abs = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(target);
-    if (abs) {
-      const s = abs[1].toLowerCase();
-      if (s !== 'http' && s !== 'https') return reject(400, 'http1.invalid_scheme');
-      scheme = s;
-      const hostPort = abs[2].slice(abs[2].lastIndexOf('@') + 1);
-      const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(.*))?$/.exec(hostPort);
-      if (!m || !validHostPort(m[1], m[2])) return reject(400, 'http1.invalid_url');
-      authority = hostPort;
-      target = abs[3] === '' ? '/' : abs[3];
-      if (target.startsWith('?')) return reject(404, 'absolute_path_rejected');
+    const abs = absoluteForm(target);
+    if (abs !== undefined) {
+      if (!abs.ok) return abs;
+      ({ scheme, authority, target } = abs);
     } else {
       if (hostValues.length === 0) return reject(400, 'missing_host_header');
       authority = hostValues.filter((v) => v !== '').join(',');
