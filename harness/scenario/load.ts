@@ -23,7 +23,7 @@ export class ScenarioError extends Error {
 
 const TOP_KEYS = new Set(['name', 'role', 'policy', 'identities', 'requests', 'description', 'authorities', 'certificates', 'protocol']);
 const REQUEST_KEYS = new Set([
-  'name', 'as', 'cert', 'method', 'path', 'headers', 'raw', 'expect', 'status', 'rule',
+  'name', 'as', 'cert', 'method', 'path', 'headers', 'raw', 'expect', 'status', 'rule', 'reason',
   'host', 'port', 'connect', 'scheme', 'rbac', 'source', 'why', 'protocol', 'h2headers',
 ]);
 const PROTOCOLS: Protocol[] = ['http1', 'h2'];
@@ -208,7 +208,7 @@ function loadRequest(
   if (typeof headers !== 'object' || Array.isArray(headers) || Object.values(headers).some((v) => typeof v !== 'string')) {
     fail('headers', 'must map header names to strings');
   }
-  for (const k of ['method', 'path', 'raw', 'rule', 'host', 'rbac', 'source', 'name'] as const) {
+  for (const k of ['method', 'path', 'raw', 'rule', 'reason', 'host', 'rbac', 'source', 'name'] as const) {
     if (fields[k] !== undefined && typeof fields[k] !== 'string') fail(k, 'must be a string');
   }
   if (fields.status !== undefined && !Number.isInteger(fields.status)) fail('status', 'must be an HTTP status code');
@@ -255,6 +255,7 @@ function loadRequest(
     expect: expect as ScenarioRequest['expect'],
     status: fields.status as number | undefined,
     rule: fields.rule as string | undefined,
+    reason: fields.reason as string | undefined,
     host: fields.host as string | undefined,
     port: fields.port as number | undefined,
     connect: fields.connect === true,

@@ -138,7 +138,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions, factory:
 
 /** What two or more targets observed differently: outcome, status, rule or reason. */
 export function disagreement(observations: Observation[]): string[] {
-  const fields = ['outcome', 'status', 'rule'] as const;
+  const fields = ['outcome', 'status', 'rule', 'identityReason'] as const;
   return fields.filter((f) => new Set(observations.map((o) => o[f])).size > 1);
 }
 
@@ -169,6 +169,9 @@ export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, 
   if (req.status !== undefined && obs.status !== req.status) problems.push(`status ${obs.status}, expected ${req.status}`);
   if (req.rule !== undefined && obs.rule !== req.rule) {
     problems.push(obs.rule === undefined ? `the filter named no rule (${describe(obs)}), expected rule ${req.rule}` : `${obs.outcome === 'allow' ? 'allowed' : 'denied'} by ${obs.rule}, expected rule ${req.rule}`);
+  }
+  if (req.reason !== undefined && obs.identityReason !== req.reason) {
+    problems.push(`identity reason ${obs.identityReason ?? 'none'}, expected ${req.reason}`);
   }
   if (req.expect === 'deny' && req.rule === undefined && req.status !== undefined && obs.rule !== undefined) {
     problems.push(`the filter decided it (rule ${obs.rule}): pin rule: ${obs.rule}, not only the status`);

@@ -43,6 +43,9 @@ export interface ScenarioRequest {
    */
   status?: number;
   rule?: string;
+  /** Why the caller is unauthenticated, as the filter's record names it (`identity_reason=…`:
+   *  `svid_root_id`, `foreign_trust_domain`, …); checked when given, on every target. */
+  reason?: string;
   // egress
   host?: string;
   port?: number;
@@ -94,6 +97,8 @@ export interface Observation {
    *  it named; undefined when the filter did not decide (refused before it, or crashed). */
   decision?: string;
   rule?: string;
+  /** The record's `identity_reason` (why the caller is unauthenticated), if it has one. */
+  identityReason?: string;
   detail?: string;
   /** Egress: DNS queries and external connections this request caused (a denial must cause none). */
   dnsQueries?: number;

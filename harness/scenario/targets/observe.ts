@@ -38,6 +38,7 @@ export function observe(x: Exchange): Observation {
     layer: x.received ? 'upstream' : denied !== undefined ? 'meshgate' : 'envoy',
     decision: record?.decision,
     rule: record?.rule ?? denied,
+    identityReason: record?.identityReason,
     detail,
     ...counts,
   };

@@ -9,12 +9,16 @@ export interface FilterRecord {
   decision: string;
   /** The rule name, `default`, or the reason an invalid request was refused. */
   rule: string;
+  /** Why the caller is unauthenticated (` identity_reason=<code>` when identity is `-`). */
+  identityReason?: string;
 }
 
 /** Parses the filter-state value; undefined when meshgate wrote none (`-` in the access log). */
 export function filterRecord(value: string | undefined): FilterRecord | undefined {
   const m = /^decision=(\S+) rule=(\S+)/.exec(value ?? '');
-  return m ? { decision: m[1], rule: m[2] } : undefined;
+  if (!m) return undefined;
+  const reason = / identity_reason=(\S+)/.exec(value ?? '');
+  return reason ? { decision: m[1], rule: m[2], identityReason: reason[1] } : { decision: m[1], rule: m[2] };
 }
 
 /** The label meshgate named in `meshgate_denied[<label>]`, if these details are meshgate's. */

@@ -42,8 +42,9 @@ describe('judge: what used to pass and must fail', () => {
     '{as: store, method: POST, path: /charges, expect: allow, rule: no-admin}',
     '{as: store, method: POST, path: /charges, expect: allow, status: 201, rule: store-creates-charges}',
     '{as: none, method: POST, path: /charges, expect: deny, status: 403}',
+    '{as: none, method: POST, path: /charges, expect: deny, rule: default, reason: svid_root_id}',
   ]);
-  const [unpinnedDeny, wrongRuleAllow, statusAllow, statusOnlyDeny] = s.requests;
+  const [unpinnedDeny, wrongRuleAllow, statusAllow, statusOnlyDeny, reasonDeny] = s.requests;
   const verdict = (req: ScenarioRequest, obs: Observation) => judge(s, req, 'envoy', obs);
 
   it.each<[string, ScenarioRequest, Observation, RegExp]>([
@@ -52,6 +53,8 @@ describe('judge: what used to pass and must fail', () => {
     ['an allow that left no record cannot satisfy a rule pin', wrongRuleAllow, observe({ received: true, status: 200, details: 'via_upstream', meshgate: '-' }), /the filter named no rule/],
     ['status pinned on an allow', statusAllow, observe({ received: true, status: 200, details: 'via_upstream', meshgate: ALLOWED }), /status 200, expected 201/],
     ['a missing access-log entry', unpinnedDeny, unlogged({ received: false, status: 403 }, 3000), /no access-log entry after 3000 ms/],
+    ['an unauthenticated caller denied for another identity reason', reasonDeny, observe({ received: false, status: 403, details: 'meshgate_denied[default]', meshgate: `${DENIED} identity_reason=no_peer_certificate` }), /identity reason no_peer_certificate, expected svid_root_id/],
+    ['a pinned identity reason the record does not carry', reasonDeny, observe({ received: false, status: 403, details: 'meshgate_denied[default]', meshgate: DENIED }), /identity reason none, expected svid_root_id/],
     ['a status-only pin on a request the filter decided', statusOnlyDeny, observe({ received: false, status: 403, details: 'meshgate_denied[default]', meshgate: DENIED }), /pin rule: default/],
   ])('%s', (_name, req, obs, message) => {
     const r = verdict(req, obs);
@@ -64,6 +67,7 @@ describe('judge: what used to pass and must fail', () => {
     expect(verdict(unpinnedDeny, denied).passed).toBe(true);
     expect(verdict({ ...wrongRuleAllow, rule: 'store-creates-charges' }, observe({ received: true, status: 200, details: 'via_upstream', meshgate: ALLOWED })).passed).toBe(true);
     expect(verdict({ ...statusOnlyDeny, status: 400 }, observe({ received: false, status: 400, details: 'http1.codec_error', meshgate: '-' })).passed).toBe(true);
+    expect(verdict(reasonDeny, observe({ received: false, status: 403, details: 'meshgate_denied[default]', meshgate: `${DENIED} identity_reason=svid_root_id` })).passed).toBe(true);
   });
 
   it('a meshgate denial whose log entry is missing still fails when it caused DNS queries', () => {
@@ -112,6 +116,7 @@ describe('--target both: outcome, status and rule must agree', () => {
   it.each<[string, Observation, string]>([
     ['rule', { ...allowed, rule: 'default' }, 'rule'],
     ['status', { ...allowed, status: 204 }, 'status'],
+    ['identity reason', { ...allowed, identityReason: 'no_xfcc' }, 'identityReason'],
   ])('a disagreement on %s is a failure', async (_name, other, field) => {
     const summary = emptySummary();
     await runScenario(s, { targets: ['envoy', 'emulator'] }, fixed({ envoy: allowed, emulator: other }), summary);
