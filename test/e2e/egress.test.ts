@@ -159,7 +159,9 @@ describe('meshgate_egress runs before the dynamic forward proxy (envoy/egress.ya
     for (const stat of ENVOY_ACTIVITY) expect([stat, x.delta(stat)]).toEqual([stat, 0]);
     expect(x.entry.details).toBe(`meshgate_denied[${rule}]`);
     expect(x.entry.upstream).toBeNull();
-    expect(x.entry.meshgate).toMatch(new RegExp(`^decision=deny rule=${rule} identity=${identity.replace(/[.*]/g, '\\$&')} policy=[0-9a-f]{12}$`));
+    // an unauthenticated caller's record also says why (identity_reason, docs/internals.md §3)
+    const why = identity === '-' ? ' identity_reason=[a-z_]+' : '';
+    expect(x.entry.meshgate).toMatch(new RegExp(`^decision=deny rule=${rule} identity=${identity.replace(/[.*]/g, '\\$&')} policy=[0-9a-f]{12}${why}$`));
     expect(x.delta('wasmcustom.meshgate.egress.denied')).toBe(1);
     expect(x.delta(rule === 'default' ? 'wasmcustom.meshgate.egress.default' : 'wasmcustom.meshgate.egress.invalid_request')).toBe(1);
   });
