@@ -176,7 +176,7 @@ export function pinned(r: ScenarioRequest, pin: ProtocolPin): ScenarioRequest {
 }
 
 /** Checks an `h2:` pin; undefined when absent or wrong (each problem through `fail`). */
-function loadPin(value: unknown, base: { expect: unknown; overH2: string | undefined }, fail: (message: string) => void): ProtocolPin | undefined {
+function loadPin(value: unknown, base: { expect: unknown; misplaced: string | undefined }, fail: (message: string) => void): ProtocolPin | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     fail('must be a mapping of expect, status, rule, reason and why');
@@ -191,7 +191,7 @@ function loadPin(value: unknown, base: { expect: unknown; overH2: string | undef
   if (typeof pin.why !== 'string' || pin.why === '') problems.push('why is required: what differs on the h2 path');
   if (pin.status === undefined && pin.rule === undefined && pin.expect === undefined && pin.reason === undefined) problems.push('pins nothing');
   if (base.expect === 'deny' && pin.expect === 'allow') problems.push('cannot turn a deny into an allow: an h2 request that gets through where HTTP/1.1 is denied is a bypass, not a pin');
-  if (base.overH2 !== undefined) problems.push(`the request never runs over h2: ${base.overH2}`);
+  if (base.misplaced !== undefined) problems.push(base.misplaced);
   for (const p of problems) fail(p);
   return problems.length ? undefined : (pin as unknown as ProtocolPin);
 }
@@ -260,9 +260,10 @@ function loadRequest(
   const rawOverH2 = typeof fields.raw === 'string' ? rawAsH2(fields.raw) : undefined;
   const h2 = loadPin(fields.h2, {
     expect,
-    overH2: egress ? 'egress requests are sent over HTTP/1.1 only'
-      : protocol === 'http1' ? 'it says protocol: http1'
-      : rawOverH2 && !rawOverH2.ok ? `its raw bytes have no h2 form (${rawOverH2.why})`
+    misplaced: egress ? 'the request never runs over h2: egress requests are sent over HTTP/1.1 only'
+      : protocol === 'http1' ? 'the request never runs over h2: it says protocol: http1'
+      : rawOverH2 && !rawOverH2.ok ? `the request never runs over h2: its raw bytes have no h2 form (${rawOverH2.why})`
+      : protocol === 'h2' || h2headers !== undefined ? 'the request runs over h2 only: pin its own verdict'
       : undefined,
   }, (m) => fail('h2', m));
 

@@ -91,6 +91,7 @@ describe('h2: a verdict for the h2 run only', () => {
     ['pinning nothing', ['{as: store, path: /x, expect: deny, rule: default, h2: {why: w}}'], 'inbound', /h2: pins nothing/],
     ['a raw request without an h2 form', ['{as: store, raw: "GET /x HTTP/1.0\\r\\nHost: billing\\r\\n\\r\\n", expect: deny, status: 426, h2: {status: 0, why: w}}'], 'inbound', /never runs over h2: its raw bytes have no h2 form \(not an HTTP\/1.1 request line\)/],
     ['a request pinned to http1', ['{as: store, path: /x, protocol: http1, expect: deny, rule: default, h2: {status: 0, why: w}}'], 'inbound', /never runs over h2: it says protocol: http1/],
+    ['a request that runs over h2 only', ['{as: store, path: /x, protocol: h2, expect: deny, rule: default, h2: {status: 0, why: w}}'], 'inbound', /runs over h2 only: pin its own verdict/],
     ['an unpinned h2 verdict', ['{as: store, path: /x, expect: deny, rule: default, h2: {expect: deny, why: w}}'], 'inbound', /a deny must pin why/],
     ['an egress request', ['{as: store, host: a.example, path: /x, expect: deny, rule: default, h2: {status: 0, why: w}}'], 'egress', /egress requests are sent over HTTP\/1.1 only/],
   ])('refuses %s', (_name, requests, role, message) => {
