@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { compilePolicy, compilePolicyFile } from '../policy/compile';
-import type { BadCertKind, Protocol, Scenario, ScenarioRequest } from './types';
+import type { BadCertKind, Protocol, ProtocolPin, Scenario, ScenarioRequest } from './types';
+import { rawAsH2 } from './targets/raw-as-h2';
 import { loadAuthorities, loadCertificates } from './certificates';
 
 export class ScenarioError extends Error {
@@ -24,8 +25,9 @@ export class ScenarioError extends Error {
 const TOP_KEYS = new Set(['name', 'role', 'policy', 'identities', 'requests', 'description', 'authorities', 'certificates', 'protocol']);
 const REQUEST_KEYS = new Set([
   'name', 'as', 'cert', 'method', 'path', 'headers', 'raw', 'expect', 'status', 'rule', 'reason',
-  'host', 'port', 'connect', 'scheme', 'rbac', 'source', 'why', 'protocol', 'h2headers',
+  'host', 'port', 'connect', 'scheme', 'rbac', 'source', 'why', 'protocol', 'h2headers', 'h2',
 ]);
+const PIN_KEYS = new Set(['expect', 'status', 'rule', 'reason', 'why']);
 const PROTOCOLS: Protocol[] = ['http1', 'h2'];
 const BAD_CERTS: BadCertKind[] = ['expired', 'foreign-ca', 'two-uri-sans', 'non-spiffe-uri', 'no-uri-san'];
 
@@ -130,7 +132,7 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
       const r = loadRequest(item as Node, i, identities, declaredNames(get(root, 'certificates')), role === 'egress', at, errors);
       if (!r) return;
       requests.push(r);
-      const unpinned = unpinnedMessage(r);
+      const unpinned = unpinnedMessage(r) ?? (r.h2 && unpinnedMessage(pinned(r, r.h2)));
       if (unpinned) (options.strict ? errors : warnings).push(`${r.where}: requests[${i}]: ${options.strict ? '' : 'warning: '}${unpinned}`);
     });
   }
@@ -165,6 +167,33 @@ function unpinnedMessage(r: ScenarioRequest): string | undefined {
   if (r.expect === 'allow') return 'an allow must pin the rule that lets it through (rule: …)';
   if (r.status !== undefined) return undefined;
   return 'a deny must pin why: rule: <rule or reason> when meshgate denies it, status: <code> when it is refused before the filter (0: no response — the TLS handshake refused, or the h2 stream reset)';
+}
+
+/** The request with a protocol's pin applied: status and rule both from the pin, expect and
+ *  reason from it when given (types.ts ProtocolPin). */
+export function pinned(r: ScenarioRequest, pin: ProtocolPin): ScenarioRequest {
+  return { ...r, expect: pin.expect ?? r.expect, status: pin.status, rule: pin.rule, reason: pin.reason ?? r.reason, h2: undefined };
+}
+
+/** Checks an `h2:` pin; undefined when absent or wrong (each problem through `fail`). */
+function loadPin(value: unknown, base: { expect: unknown; misplaced: string | undefined }, fail: (message: string) => void): ProtocolPin | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail('must be a mapping of expect, status, rule, reason and why');
+    return undefined;
+  }
+  const pin = value as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const k of Object.keys(pin)) if (!PIN_KEYS.has(k)) problems.push(`unknown field "${k}"`);
+  if (pin.expect !== undefined && pin.expect !== 'allow' && pin.expect !== 'deny') problems.push('expect must be "allow" or "deny"');
+  if (pin.status !== undefined && !Number.isInteger(pin.status)) problems.push('status must be an HTTP status code');
+  for (const k of ['rule', 'reason'] as const) if (pin[k] !== undefined && typeof pin[k] !== 'string') problems.push(`${k} must be a string`);
+  if (typeof pin.why !== 'string' || pin.why === '') problems.push('why is required: what differs on the h2 path');
+  if (pin.status === undefined && pin.rule === undefined && pin.expect === undefined && pin.reason === undefined) problems.push('pins nothing');
+  if (base.expect === 'deny' && pin.expect === 'allow') problems.push('cannot turn a deny into an allow: an h2 request that gets through where HTTP/1.1 is denied is a bypass, not a pin');
+  if (base.misplaced !== undefined) problems.push(base.misplaced);
+  for (const p of problems) fail(p);
+  return problems.length ? undefined : (pin as unknown as ProtocolPin);
 }
 
 function loadRequest(
@@ -228,6 +257,15 @@ function loadRequest(
     if (egress) fail('h2headers', 'egress requests are sent over HTTP/1.1 only');
   }
   if (fields.raw !== undefined && protocol === 'h2') fail('raw', 'raw bytes are HTTP/1.1: use h2headers for an h2 request');
+  const rawOverH2 = typeof fields.raw === 'string' ? rawAsH2(fields.raw) : undefined;
+  const h2 = loadPin(fields.h2, {
+    expect,
+    misplaced: egress ? 'the request never runs over h2: egress requests are sent over HTTP/1.1 only'
+      : protocol === 'http1' ? 'the request never runs over h2: it says protocol: http1'
+      : rawOverH2 && !rawOverH2.ok ? `the request never runs over h2: its raw bytes have no h2 form (${rawOverH2.why})`
+      : protocol === 'h2' || h2headers !== undefined ? 'the request runs over h2 only: pin its own verdict'
+      : undefined,
+  }, (m) => fail('h2', m));
 
   const method = (fields.method as string | undefined) ?? (fields.connect ? 'CONNECT' : 'GET');
   const reqPath = (fields.path as string | undefined) ?? '/';
@@ -262,5 +300,6 @@ function loadRequest(
     scheme: fields.scheme as ScenarioRequest['scheme'],
     rbac: fields.rbac as string | undefined,
     source: fields.source as string | undefined,
+    ...(h2 !== undefined ? { h2 } : {}),
   };
 }

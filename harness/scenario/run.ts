@@ -4,7 +4,8 @@
  * and the upstream's record. With several targets, any disagreement between them is a failure.
  * A "bypass" is a request the scenario expects denied that reached the upstream anyway.
  */
-import { loadScenario, ScenarioError } from './load';
+import { loadScenario, pinned, ScenarioError } from './load';
+import { rawAsH2 } from './targets/raw-as-h2';
 import type { Observation, Protocol, RequestResult, Scenario, ScenarioRequest, Target } from './types';
 import type { TargetExecutor } from './targets/executor';
 
@@ -72,23 +73,38 @@ export async function runScenarioFiles(files: string[], opts: RunOptions, factor
   return summary;
 }
 
-/** The protocol a request can only be sent over: raw bytes are HTTP/1.1, a header list is h2. */
-function onlyProtocol(r: ScenarioRequest): Protocol | undefined {
-  if (r.raw !== undefined) return 'http1';
-  if (r.h2headers !== undefined) return 'h2';
-  return r.protocol;
+/**
+ * The protocols a request can go over: a header list only h2; raw bytes HTTP/1.1, and h2 too when
+ * they are a plain inbound request (targets/raw-as-h2.ts); otherwise its own `protocol:` or both.
+ */
+export function protocolsOf(scenario: Scenario, r: ScenarioRequest): Protocol[] {
+  if (r.h2headers !== undefined) return ['h2'];
+  if (r.protocol !== undefined) return [r.protocol];
+  if (r.raw !== undefined) return scenario.role === 'inbound' && rawAsH2(r.raw).ok ? ['http1', 'h2'] : ['http1'];
+  return ['http1', 'h2'];
+}
+
+/** A request as sent over `protocol`: raw bytes over h2 become their header list, and the
+ *  request's pin for that protocol, if any, replaces its verdict. */
+function over(r: ScenarioRequest, protocol: Protocol): ScenarioRequest {
+  if (protocol === 'http1') return { ...r, protocol };
+  const translated = r.raw !== undefined ? rawAsH2(r.raw) : undefined;
+  const sent = translated?.ok ? { ...r, raw: undefined, h2headers: translated.headers } : r;
+  return { ...(r.h2 ? pinned(sent, r.h2) : sent), protocol };
 }
 
 /**
  * The scenario's requests for one run, each with the protocol it goes over. Without `protocol`:
- * every request, over its own `protocol:` or the file's. With one: the requests that can go over
- * it — all but those that name the other protocol, or can only be sent over it (`raw:` is HTTP/1.1,
- * `h2headers:` is h2) — so a file run under both protocols sends each such request exactly once.
+ * every request, over its own `protocol:` or the file's (raw bytes over HTTP/1.1, a header list
+ * over h2). With one: the requests that can go over it (protocolsOf), so a file run under both
+ * protocols sends each request once per protocol it can take.
  */
 export function forProtocol(scenario: Scenario, protocol?: Protocol): Scenario {
-  const requests = scenario.requests
-    .filter((r) => protocol === undefined || (onlyProtocol(r) ?? protocol) === protocol)
-    .map((r) => ({ ...r, protocol: protocol ?? onlyProtocol(r) ?? scenario.protocol }));
+  const own = (r: ScenarioRequest): Protocol => (r.raw !== undefined ? 'http1' : r.h2headers !== undefined ? 'h2' : (r.protocol ?? scenario.protocol));
+  const requests =
+    protocol === undefined
+      ? scenario.requests.map((r) => over(r, own(r)))
+      : scenario.requests.filter((r) => protocolsOf(scenario, r).includes(protocol)).map((r) => over(r, protocol));
   return { ...scenario, requests };
 }
 

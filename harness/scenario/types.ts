@@ -55,6 +55,23 @@ export interface ScenarioRequest {
   rbac?: string;
   /** Where the attack comes from (adversarial suites): an advisory, a CVE, a write-up. */
   source?: string;
+  /** The verdict of this request's h2 run where Envoy's h2 path differs from its HTTP/1 one
+   *  (run.ts forProtocol applies it). */
+  h2?: ProtocolPin;
+}
+
+/**
+ * A verdict for one protocol's run only. `status` and `rule` replace both of the request's own
+ * (the pin says who refuses it over that protocol); `expect` and `reason` replace theirs when
+ * given. A pin never turns a deny into an allow (load.ts refuses it: that would be a bypass).
+ */
+export interface ProtocolPin {
+  expect?: Expect;
+  status?: number;
+  rule?: string;
+  reason?: string;
+  /** Why the protocol's path differs (required: a pin is a claim about Envoy). */
+  why: string;
 }
 
 export interface Scenario {

@@ -66,6 +66,7 @@ describe('forProtocol: the requests of one run', () => {
     file('', [
       '{name: plain, as: store, path: /x, expect: deny, rule: default}',
       '{name: raw, as: store, raw: "GET /x HTTP/1.1\\r\\nHost: billing\\r\\n\\r\\n", expect: deny, rule: default}',
+      '{name: raw10, as: store, raw: "GET /x HTTP/1.0\\r\\nHost: billing\\r\\n\\r\\n", expect: deny, status: 426}',
       `{name: list, as: store, h2headers: ${H2_POST}, expect: allow, rule: store-creates-charges}`,
       '{name: pinned-h2, as: store, path: /x, protocol: h2, expect: deny, rule: default}',
     ]),
@@ -73,13 +74,13 @@ describe('forProtocol: the requests of one run', () => {
   const names = (x: Scenario) => x.requests.map((r) => `${r.label}:${r.protocol}`);
 
   it('without a protocol: every request, over its own or the file default', () => {
-    expect(names(forProtocol(s))).toEqual(['plain:http1', 'raw:http1', 'list:h2', 'pinned-h2:h2']);
-    expect(names(forProtocol({ ...s, protocol: 'h2' }))).toEqual(['plain:h2', 'raw:http1', 'list:h2', 'pinned-h2:h2']);
+    expect(names(forProtocol(s))).toEqual(['plain:http1', 'raw:http1', 'raw10:http1', 'list:h2', 'pinned-h2:h2']);
+    expect(names(forProtocol({ ...s, protocol: 'h2' }))).toEqual(['plain:h2', 'raw:http1', 'raw10:http1', 'list:h2', 'pinned-h2:h2']);
   });
 
-  it('over each protocol: the requests that can go over it, each once across both runs', () => {
-    expect(names(forProtocol(s, 'http1'))).toEqual(['plain:http1', 'raw:http1']);
-    expect(names(forProtocol(s, 'h2'))).toEqual(['plain:h2', 'list:h2', 'pinned-h2:h2']);
+  it('over each protocol: the requests that can go over it; raw bytes with an h2 form over both', () => {
+    expect(names(forProtocol(s, 'http1'))).toEqual(['plain:http1', 'raw:http1', 'raw10:http1']);
+    expect(names(forProtocol(s, 'h2'))).toEqual(['plain:h2', 'raw:h2', 'list:h2', 'pinned-h2:h2']);
   });
 
   it('marks h2 results in the printed line', () => {
