@@ -8,7 +8,9 @@ import type { Protocol, RequestResult, Scenario } from '../../harness/scenario/t
 /**
  * Declares one describe per scenario file of test/scenarios/<dir> and protocol, one test per
  * request and target. Each file runs over every protocol in `protocols`; a request that can only
- * go over one (`raw:` HTTP/1.1, `h2headers:` h2) runs in that pass only (run.ts forProtocol).
+ * go over one (`h2headers:` h2, `protocol:`, or `raw:` bytes with no h2 form —
+ * targets/raw-as-h2.ts) runs in that pass only; plain raw HTTP/1.1 requests run in both, as their
+ * h2 header list (run.ts forProtocol).
  */
 export function scenarioSuite(dir: string, protocols: Protocol[] = ['http1', 'h2']): void {
   const root = path.join(__dirname, '..', 'scenarios', dir);
