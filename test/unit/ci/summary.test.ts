@@ -45,7 +45,7 @@ test('a suite whose afterAll throws counts as a failure, with its message', () =
   expect(rc).toBe(1);
 });
 
-test('a clean run says 0 failed and counts skipped tests', () => {
+test('a clean run says 0 failed and counts tests jest did not run', () => {
   const { report, jestRc } = jestReport('passing.spec.js');
   expect(jestRc).toBe(0);
   const { lines, rc } = summary(report, jestRc);
