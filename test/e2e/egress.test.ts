@@ -429,7 +429,9 @@ describe('the reference configs as written', () => {
       'envoy.filters.http.router',
     ]);
     const text = JSON.stringify(cfg);
-    for (const knob of ['host_rewrite', 'auto_host_rewrite', 'allow_dynamic_host_from_filter_state', 'override_auto_sni_header', 'allow_insecure_cluster_options', 'prefix_rewrite', 'regex_rewrite', 'internal_redirect_policy']) {
+    // host_rewrite covers host_rewrite_literal, _header and _path_regex; the original-destination
+    // ones would let a header or the connection's address pick the upstream.
+    for (const knob of ['host_rewrite', 'auto_host_rewrite', 'allow_dynamic_host_from_filter_state', 'override_auto_sni_header', 'allow_insecure_cluster_options', 'prefix_rewrite', 'regex_rewrite', 'internal_redirect_policy', 'ORIGINAL_DST', 'use_original_dst', 'x-envoy-original-dst-host', 'use_http_header', 'set_filter_state']) {
       expect([knob, text.includes(knob)]).toEqual([knob, false]);
     }
     const listener = ((cfg.static_resources as Json).listeners as Json[])[0];
