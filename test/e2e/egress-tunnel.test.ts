@@ -14,7 +14,7 @@
  */
 import { EgressStack } from '../../harness/stack/egress';
 import { exchange } from '../../harness/stack/exchange';
-import { connectThrough, type ConnectResult } from '../../harness/services/tunnel';
+import { connectThrough, h2ConnectThrough, type ConnectResult } from '../../harness/services/tunnel';
 import { clientHello } from '../../harness/tls/client-hello';
 
 const BILLING = 'spiffe://example.org/ns/shop/sa/billing';
@@ -121,5 +121,39 @@ describe.each([
     expect(twoDots.dns).toEqual([]);
     expect(twoDots.accepted).toBe(0);
     expect(twoDots.delta('wasmcustom.meshgate.egress.invalid_request')).toBe(1);
+  });
+});
+
+describe('HTTP/2 CONNECT through envoy/egress-sidecar.yaml (prior knowledge on the plain listener)', () => {
+  let stack: EgressStack;
+  beforeAll(async () => {
+    stack = await EgressStack.start({
+      role: 'egress-sidecar',
+      policyJson: JSON.stringify({ trustDomain: 'example.org', identity: { from: 'local', id: BILLING }, egress: EGRESS }),
+      trustDomain: 'example.org',
+      names: ['api.stripe.com', 'files.stripe.com', 'evil.example'],
+      ports: [443],
+      wasmFile: WASM,
+    });
+  }, 180_000);
+  afterAll(() => stack?.stop());
+
+  const h2 = (target: string, first: Buffer) => () => h2ConnectThrough({ proxyPort: stack.port, target, innerFirst: first, timeoutMs: 3000 });
+
+  it('the tunnel bytes reach the filter as DATA on the stream: a matching ClientHello goes through', async () => {
+    const x = await exchange(stack, h2('files.stripe.com:443', clientHello({ sni: 'files.stripe.com' })));
+    expect(x.res.status).toBe(200);
+    expect(x.entry.meshgate).toMatch(/^decision=allow rule=billing-to-stripe .* sni=files\.stripe\.com$/);
+    expect(x.bytes).toBeGreaterThan(0);
+  });
+
+  it('a mismatched inner SNI: the stream is reset and the service received 0 bytes', async () => {
+    const x = await exchange(stack, h2('files.stripe.com:443', clientHello({ sni: 'evil.example' })));
+    expect(x.res.status).toBe(200);
+    expect(x.res.tunnel).toMatchObject({ closed: true, bytesReceived: 0 });
+    expect(x.res.tunnel!.rstCode).not.toBe(0);
+    expect(x.accepted).toBe(1);
+    expect(x.bytes).toBe(0);
+    expect(x.entry.meshgate).toMatch(/^decision=deny rule=tunnel_sni_mismatch .* sni=evil\.example$/);
   });
 });
