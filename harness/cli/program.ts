@@ -11,6 +11,7 @@ import { registerRenderRbac } from './render-rbac';
 import { registerPackageOci } from './package-oci';
 import { registerEval } from './eval';
 import { registerTest } from './test';
+import { packageVersion } from './version';
 
 /** The program; it never exits the process (errors are thrown as CommanderError or Exit). */
 export function buildProgram(io: Io): Command {
@@ -18,7 +19,8 @@ export function buildProgram(io: Io): Command {
     .description('Identity-aware L7 policy for Envoy: validate, render, evaluate and test meshgate policies')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .version(packageVersion(), '-V, --version', 'print the meshgate version');
   registerValidate(program, io);
   const render = program.command('render').description('render a policy for Envoy, Istio, or as Envoy RBAC');
   registerRenderEnvoy(render, io);

@@ -79,7 +79,7 @@ describe('parsed options', () => {
       },
     ],
     ['render rbac', ['render', 'rbac', 'p.yaml'], { command: 'render rbac', args: ['p.yaml'], options: {} }],
-    ['package oci defaults', ['package', 'oci', '--out', 'o'], { command: 'package oci', args: [], options: { out: 'o', wasm: 'build/meshgate.wasm', tag: 'latest' } }],
+    ['package oci defaults', ['package', 'oci', '--out', 'o'], { command: 'package oci', args: [], options: { out: 'o', wasm: 'build/meshgate.wasm', tag: '0.1.0' } }],
     [
       'eval: the port is a number',
       ['eval', 'p.yaml', '--role', 'egress', '--host', 'h', '--port', '8443', '--connect', '--json'],
