@@ -182,3 +182,20 @@ export function guardRefusal(address: string, record: string | undefined, o: Add
   for (const g of granted) if (won(g.rule) && isGuarded([...g.cidrs, ...publicToo])) return `${GUARD_POLICY}.${g.rule}`;
   return null;
 }
+
+/** The grants of a compiled policy (the plugin configuration JSON): egress rules with `privateAddresses`. */
+export function grantsOf(policyJson: string): PrivateAddressGrant[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(policyJson);
+  } catch {
+    return []; // not JSON: the filter refuses the configuration itself
+  }
+  const rules = (doc as { egress?: { rules?: unknown } })?.egress?.rules;
+  if (!Array.isArray(rules)) return [];
+  return rules
+    .filter((r): r is { name: string; privateAddresses: string[] } =>
+      typeof r === 'object' && r !== null && typeof (r as { name?: unknown }).name === 'string' &&
+      Array.isArray((r as { privateAddresses?: unknown }).privateAddresses))
+    .map((r) => ({ rule: r.name, cidrs: r.privateAddresses.filter((c) => typeof c === 'string') }));
+}

@@ -12,6 +12,7 @@ import { spiffeValidationContext, type Json } from './bootstrap';
 import { usesSpiffeValidator } from '../pki/handshake';
 import type { TrustBundleFile } from '../pki/pki';
 import { repoRoot } from './paths';
+import { addressGuardRules, grantsOf, GUARD_STAT_PREFIX, type AddressGuardOptions } from './address-guard';
 
 export type Role = 'inbound' | 'egress' | 'egress-sidecar' | 'egress-sni-sidecar' | 'egress-sni-gateway';
 
@@ -69,6 +70,11 @@ export interface ReferencePatch {
   xfccFromTrustedProxy?: boolean;
   /** Trust bundle for the TLS the egress gateway originates (default: certs.caFile). */
   upstreamCaFile?: string;
+  /**
+   * Egress: addresses the post-resolution guard treats as public although they are loopback or
+   * private — only the harness's fake external services on 127.0.0.1/32. Never for users.
+   */
+  treatAsPublic?: string[];
   /** Override PluginConfig.name (stat and log prefix). */
   pluginName?: string;
   /** Keep the file's fixed ports and admin block (a bootstrap for people, not for tests). */
@@ -173,6 +179,10 @@ export function renderReference(role: Role, p: ReferencePatch): Json {
     if (p.pluginName) plugin.name = p.pluginName;
   }
 
+  if ((EGRESS_ROLES as readonly Role[]).includes(role)) {
+    setAddressGuard(cfg, role, { grants: grantsOf(p.policyJson), treatAsPublic: p.treatAsPublic });
+  }
+
   for (const c of clusters(cfg, role)) {
     if (c.type === 'STATIC' && p.upstreamPort !== undefined) {
       const eps = ((c.load_assignment as Json).endpoints as Json[])[0].lb_endpoints as Json[];
@@ -187,6 +197,16 @@ export function renderReference(role: Role, p: ReferencePatch): Json {
   const dns = p.dns ?? (p.dnsPort !== undefined ? { address: '127.0.0.1', port: p.dnsPort } : undefined);
   if (dns) setResolver(cfg, role, dns);
   return cfg;
+}
+
+/** The guard's rules follow the policy: one more RBAC policy per rule with `privateAddresses`. */
+function setAddressGuard(cfg: Json, role: string, o: AddressGuardOptions): void {
+  const guards = [...httpFilters(cfg, role), ...networkFilters(cfg, role)].filter((f) => {
+    const t = f.typed_config as Json | undefined;
+    return String(f.name).endsWith('.rbac') && (t?.rules_stat_prefix ?? t?.stat_prefix) === GUARD_STAT_PREFIX;
+  });
+  if (guards.length === 0) fail(role, `no address guard (an RBAC filter with stat prefix ${GUARD_STAT_PREFIX}) after the forward proxy`);
+  for (const g of guards) (g.typed_config as Json).rules = addressGuardRules(o);
 }
 
 /**

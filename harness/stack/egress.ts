@@ -48,6 +48,9 @@ export interface EgressStackOptions {
   ca?: TestCa;
 }
 
+/** Where the DNS server sends every external name by default: the fake external services. */
+export const FAKE_INTERNET = '127.0.0.1/32';
+
 export class EgressStack {
   private readonly callers: CallerCertificates;
 
@@ -103,6 +106,9 @@ export class EgressStack {
         policyJson: o.policyJson,
         certs: { caFile, certFile: own.chainFile, keyFile: own.keyFile },
         dnsPort: dns.port,
+        // The fake external services live on 127.0.0.1: the post-resolution guard must let the
+        // harness's own "internet" through; every other loopback/private address stays guarded.
+        treatAsPublic: [FAKE_INTERNET],
         sniListeners: sni ? { address: SNI_LISTENER_ADDRESS, ports } : undefined,
       });
       envoy = await EnvoyProcess.start({

@@ -1,150 +1,113 @@
 /**
- * The post-resolution guard (harness/envoy/address-guard.ts) on real Envoy: a name meshgate
- * allowed that resolves to a non-public address is refused after DNS and before any dial, unless
- * the rule that allowed it grants that address (`privateAddresses`). Proved by the status and
- * details, the external service's accept count and the dynamic-forward-proxy clusters' own
- * connection counters. The harness's fake external service listens on 127.0.0.1, which the guard
- * refuses like any loopback address — here nothing is exempted for the harness.
+ * The post-resolution guard on real Envoy, as the reference configs ship it (envoy/egress*.yaml:
+ * the forward proxy saves the resolved address, an RBAC filter after it refuses non-public
+ * addresses; harness/envoy/address-guard.ts). A name meshgate allowed that resolves to cloud
+ * metadata (169.254.169.254), an RFC 1918 or a loopback address is refused after DNS answered and
+ * before any dial — on every egress path: plain HTTP, TLS origination, CONNECT, SNI passthrough.
+ * Proved by the status and response details (or the closed connection), the external services'
+ * accept counts and the forward-proxy clusters' own connection counters. The harness's fake
+ * external services live on 127.0.0.1, which the stack (and only the stack) treats as public
+ * (FAKE_INTERNET); 127.0.0.2 stays guarded like any loopback address.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { EnvoyProcess } from '../../harness/envoy/process';
-import { renderReference } from '../../harness/envoy/reference';
-import { repoRoot } from '../../harness/envoy/paths';
-import { httpAddressGuard, GUARD_POLICY } from '../../harness/envoy/address-guard';
-import { TestCa } from '../../harness/pki/ca';
-import { RecordingUpstream } from '../../harness/services/upstream';
-import { DnsServer } from '../../harness/services/dns';
-import { CallerCertificates, accessLogEntries } from '../../harness/stack/callers';
+import { EgressStack } from '../../harness/stack/egress';
+import { exchange } from '../../harness/stack/exchange';
 import { request, type ClientResponse } from '../../harness/services/client';
 import { connectThrough } from '../../harness/services/tunnel';
-import { acquirePort, type PortLock } from '../../harness/services/portlock';
-import type { Json } from '../../harness/envoy/bootstrap';
+import { probe } from '../../harness/services/tls-probe';
+import { GUARD_POLICY } from '../../harness/envoy/address-guard';
 
 const BILLING = 'spiffe://example.org/ns/shop/sa/billing';
-const PORT = 18443;
+const PLAIN = 18080;
+const NAMES = ['public.example', 'metadata.example', 'ten.example', 'loopback.example'];
+const ANSWERS = { 'metadata.example': '169.254.169.254', 'ten.example': '10.1.2.3', 'loopback.example': '127.0.0.2' };
+const GUARDED = [
+  ['cloud metadata 169.254.169.254', 'metadata.example'],
+  ['RFC 1918 10.1.2.3', 'ten.example'],
+  ['loopback 127.0.0.2', 'loopback.example'],
+] as const;
+const CLUSTERS = ['dfp_http', 'dfp_tcp', 'dfp_tls', 'dfp_passthrough'];
 
-const POLICY = {
-  trustDomain: 'example.org',
-  identity: { from: 'peer-certificate' },
-  egress: {
-    default: 'deny',
-    rules: [
-      { name: 'no-grant', from: [BILLING], hosts: ['plain.example', 'metadata.example', 'ten.example'], ports: [PORT] },
-      { name: 'loopback-granted', from: [BILLING], hosts: ['granted.example'], ports: [PORT] },
-      { name: 'ten-granted', from: [BILLING], hosts: ['wrong-grant.example'], ports: [PORT] },
-    ],
-  },
-};
-const GRANTS = [{ rule: 'loopback-granted', cidrs: ['127.0.0.1/32'] }, { rule: 'ten-granted', cidrs: ['10.0.0.0/8'] }];
-
-let envoy: EnvoyProcess;
-let dns: DnsServer;
-let ext: RecordingUpstream;
-let lock: PortLock;
-let callers: CallerCertificates;
-let port: number;
-let dir: string;
-
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-guard-'));
-  const ca = await TestCa.create({ trustDomain: 'example.org' });
-  const { caFile } = ca.writeTo(dir, 'ca');
-  const own = (await ca.mintSvid('spiffe://example.org/ns/egress/sa/gateway')).writeTo(dir, 'egress');
-  lock = await acquirePort(PORT);
-  ext = await RecordingUpstream.start({ name: 'external', port: PORT });
-  dns = await DnsServer.start({
-    answers: {
-      'plain.example': '127.0.0.1', 'granted.example': '127.0.0.1', 'wrong-grant.example': '127.0.0.1',
-      'metadata.example': '169.254.169.254', 'ten.example': '10.1.2.3',
-    },
-    tcp: true, ttl: 3600,
-  });
-  const cfg = renderReference('egress', {
-    wasmFile: path.join(repoRoot(), 'build', 'meshgate.wasm'), policyJson: JSON.stringify(POLICY),
-    certs: { caFile, certFile: own.chainFile, keyFile: own.keyFile }, dnsPort: dns.port,
-  });
-  const hcm = ((((cfg.static_resources as Json).listeners as Json[])[0].filter_chains as Json[])[0].filters as Json[])[0].typed_config as Json;
-  const filters = hcm.http_filters as Json[];
-  const dfp = filters.findIndex((f) => f.name === 'envoy.filters.http.dynamic_forward_proxy');
-  (filters[dfp].typed_config as Json).save_upstream_address = true;
-  filters.splice(dfp + 1, 0, httpAddressGuard({ grants: GRANTS }));
-  envoy = await EnvoyProcess.start({ bootstrap: cfg, concurrency: 1 });
-  port = await envoy.listenerPort('egress');
-  callers = new CallerCertificates(ca);
-}, 60_000);
-
-afterAll(async () => {
-  await envoy?.stop();
-  await dns?.stop();
-  await ext?.stop();
-  lock?.release();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-async function observe(send: () => Promise<ClientResponse>) {
-  dns.clear();
-  ext.connections = 0;
-  const before = await envoy.stats();
-  const logged = accessLogEntries(envoy).length;
-  const res = await send();
-  let entry: Record<string, string> | undefined;
-  for (let i = 0; i < 100 && !entry; i++) {
-    entry = accessLogEntries(envoy)[logged];
-    if (!entry) await new Promise((r) => setTimeout(r, 20));
-  }
-  const after = await envoy.stats();
-  const cx = ['dfp_http', 'dfp_tcp', 'dfp_tls'].reduce((n, c) => n + (after[`cluster.${c}.upstream_cx_total`] ?? 0) - (before[`cluster.${c}.upstream_cx_total`] ?? 0), 0);
-  return { status: res.status, body: res.body, details: entry?.details, meshgate: entry?.meshgate, accepted: ext.connections, dialed: cx, asked: dns.queries().map((q) => q.name) };
+function policy(identity?: object) {
+  return {
+    trustDomain: 'example.org',
+    ...(identity ? { identity } : {}),
+    egress: { default: 'deny', rules: [{ name: 'billing-out', from: [BILLING], hosts: NAMES, ports: [443, PLAIN] }] },
+  };
 }
 
-const plain = (host: string) => async () =>
-  request({ port, tls: await callers.tls(BILLING), path: `http://${host}:${PORT}/x`, headers: { host: `${host}:${PORT}` } });
+const dialed = (delta: (s: string) => number) => CLUSTERS.reduce((n, c) => n + delta(`cluster.${c}.upstream_cx_total`), 0);
 
-const tunnel = (host: string) => async () => {
-  const r = await connectThrough({ proxyPort: port, proxyTls: await callers.tls(BILLING), target: `${host}:${PORT}`, innerServername: host, innerCa: '' }).catch((e: Error) => ({ connect: { status: -1, body: e.message, headers: {} } as unknown as ClientResponse }));
-  return r.connect;
-};
+describe('post-resolution guard at the egress gateway (envoy/egress.yaml)', () => {
+  let stack: EgressStack;
+  beforeAll(async () => {
+    stack = await EgressStack.start({ policyJson: JSON.stringify(policy()), trustDomain: 'example.org', names: ['public.example'], answers: ANSWERS, ports: [443, PLAIN], plainPorts: [PLAIN] });
+  }, 180_000);
+  afterAll(() => stack?.stop());
 
-describe('post-resolution address guard (HTTP egress)', () => {
+  const plain = (host: string) => async () =>
+    request({ port: stack.port, tls: await stack.clientTls(BILLING), path: `http://${host}:${PLAIN}/x`, headers: { host: `${host}:${PLAIN}` } });
+  const origination = (host: string) => async () =>
+    request({ port: stack.port, tls: await stack.clientTls(BILLING), path: '/x', headers: { host } });
+  const tunnel = (host: string) => async (): Promise<ClientResponse> =>
+    (await connectThrough({ proxyPort: stack.port, proxyTls: await stack.clientTls(BILLING), target: `${host}:443`, innerServername: host, innerCa: stack.ca.certPem })).connect;
+
   test.each([
-    ['loopback, no grant', 'plain.example', GUARD_POLICY],
-    ['cloud metadata 169.254.169.254', 'metadata.example', GUARD_POLICY],
-    ['RFC 1918 10.1.2.3', 'ten.example', GUARD_POLICY],
-    ['loopback, a grant for 10.0.0.0/8 only', 'wrong-grant.example', `${GUARD_POLICY}.ten-granted`],
-  ])('%s: resolved, then refused before any dial', async (_what, host, policy) => {
-    const o = await observe(plain(host));
-    expect(o.status).toBe(403);
-    expect(o.details).toBe(`rbac_access_denied_matched_policy[${policy}]`);
-    // meshgate allowed it: the guard, not the policy filter, refused the address
-    expect(o.meshgate).toMatch(/^decision=allow rule=(no-grant|ten-granted) /);
-    expect(o.asked).toEqual([host]);
-    expect(o.dialed).toBe(0);
-    expect(o.accepted).toBe(0);
+    ['plain HTTP', plain],
+    ['TLS origination', origination],
+    ['CONNECT', tunnel],
+  ])('%s to the fake internet (127.0.0.1) goes out', async (_path, send) => {
+    const x = await exchange(stack, send('public.example'));
+    expect(x.res.status).toBe(200);
+    expect(x.accepted).toBe(1);
   });
 
-  test('a rule granting 127.0.0.1/32 reaches the service on it', async () => {
-    const o = await observe(plain('granted.example'));
-    expect(o.status).toBe(200);
-    expect(o.accepted).toBe(1);
-    expect(o.dialed).toBe(1);
+  describe.each([
+    ['plain HTTP', plain],
+    ['TLS origination', origination],
+    ['CONNECT', tunnel],
+  ])('%s', (_path, send) => {
+    test.each(GUARDED)('%s: resolved, then refused before any dial', async (_what, host) => {
+      const x = await exchange(stack, send(host));
+      expect(x.res.status).toBe(403);
+      expect(x.entry.details).toBe(`rbac_access_denied_matched_policy[${GUARD_POLICY}]`);
+      // meshgate allowed it: the guard, not the policy filter, refused the address
+      expect(x.entry.meshgate).toMatch(/^decision=allow rule=billing-out /);
+      // asked once per host:port (Envoy's DNS cache key): CONNECT reuses TLS origination's answer
+      expect(x.dns.map((q) => q.name)).toEqual(x.dns.length ? [host] : []);
+      expect(dialed(x.delta)).toBe(0);
+      expect(x.accepted).toBe(0);
+      expect(x.delta('http.egress.rbac.meshgate_address_guard.denied')).toBe(1);
+    });
+  });
+});
+
+describe('post-resolution guard in SNI passthrough (envoy/egress-sni-sidecar.yaml)', () => {
+  let stack: EgressStack;
+  beforeAll(async () => {
+    stack = await EgressStack.start({
+      role: 'egress-sni-sidecar', policyJson: JSON.stringify(policy({ from: 'local', id: BILLING })), trustDomain: 'example.org',
+      names: ['public.example'], answers: ANSWERS, ports: [443],
+    });
+  }, 180_000);
+  afterAll(() => stack?.stop());
+
+  const handshake = (servername: string) => () => probe({ ...stack.sniEndpoint(443), handshake: { servername, ca: stack.ca.certPem } });
+
+  test('a name on the fake internet: the handshake completes', async () => {
+    const x = await exchange(stack, handshake('public.example'));
+    expect(x.res.handshook).toBe(true);
+    expect(x.accepted).toBe(1);
   });
 
-  test('CONNECT: the same guard, before the tunnel is dialed', async () => {
-    const denied = await observe(tunnel('plain.example'));
-    expect(denied.status).toBe(403);
-    expect(denied.dialed + denied.accepted).toBe(0);
-    const meta = await observe(tunnel('metadata.example'));
-    expect(meta.status).toBe(403);
-    expect(meta.dialed).toBe(0);
-  });
-
-  test('the guard counts its denials under its own stat prefix', async () => {
-    const before = await envoy.stats();
-    await observe(plain('metadata.example'));
-    const after = await envoy.stats();
-    const moved = Object.keys(after).filter((k) => k.includes('meshgate_address_guard') && k.endsWith('denied') && (after[k] ?? 0) > (before[k] ?? 0));
-    expect(moved.length).toBeGreaterThan(0);
+  test.each(GUARDED)('%s: resolved, then the connection is closed before any dial', async (_what, host) => {
+    const x = await exchange(stack, handshake(host));
+    expect(x.res).toMatchObject({ handshook: false, closedByProxy: true });
+    expect(x.entry.meshgate).toMatch(new RegExp(`^decision=allow rule=billing-out .* sni=${host.replace(/\./g, '\\.')}$`));
+    expect(x.dns.map((q) => q.name)).toEqual([host]);
+    expect(dialed(x.delta)).toBe(0);
+    expect(x.accepted).toBe(0);
+    expect(x.entry.upstream).toBeNull();
+    const guardDenied = Object.keys(await stack.envoy.stats()).filter((k) => k.includes('meshgate_address_guard') && k.endsWith('.denied'));
+    expect(guardDenied.reduce((n, k) => n + x.delta(k), 0)).toBe(1);
   });
 });
