@@ -1,0 +1,44 @@
+/**
+ * The bytes of a scenario's `tls:` or `inner:` first flight (types.ts FirstFlight), the same on
+ * every target: a ClientHello from harness/tls/client-hello.ts, or the `raw` bytes. The Envoy
+ * targets send a plain hello (a name or none, nothing else) through a real TLS client instead, so
+ * an allowed connection completes a handshake with the external service; `handshakeName` says
+ * which name that client sends ('' = none), and the emulator judges the hello such a client sends.
+ */
+import { clientHello } from '../tls/client-hello';
+import type { FirstFlight } from './types';
+
+/** The server name the flight carries: its own `sni`, else the request's host; null = none. */
+export function flightSni(f: FirstFlight, host: string | undefined): string | null {
+  if (f.sni !== undefined) return f.sni;
+  return host ?? null;
+}
+
+/** `raw` as bytes: `hex:` then hex digits, or the text's bytes (latin1: one byte per character). */
+export function rawBytes(raw: string): Buffer {
+  if (raw.startsWith('hex:')) return Buffer.from(raw.slice(4).replace(/\s+/g, ''), 'hex');
+  return Buffer.from(raw, 'latin1');
+}
+
+/** The name a real TLS client would send for this flight, or undefined when the flight is not
+ *  one a real client can send (raw bytes, ECH, ALPN, padding, a chosen record size, an empty
+ *  server_name entry). */
+export function handshakeName(f: FirstFlight, host: string | undefined): string | undefined {
+  if (f.raw !== undefined || f.ech || f.alpn || f.padTo !== undefined || f.fragment !== undefined) return undefined;
+  const sni = flightSni(f, host);
+  if (sni === '') return undefined; // an empty server_name entry: only raw bytes carry one
+  return sni ?? '';
+}
+
+/** The bytes the workload sends first. */
+export function flightBytes(f: FirstFlight, host: string | undefined): Buffer {
+  if (f.raw !== undefined) return rawBytes(f.raw);
+  return clientHello({ sni: flightSni(f, host), ech: f.ech, alpn: f.alpn, padTo: f.padTo, maxFragment: f.fragment });
+}
+
+/** What reaches the proxy: a real client's hello carries just the name (the filter reads nothing
+ *  else of it), anything else is flightBytes. */
+export function wireBytes(f: FirstFlight, host: string | undefined): Buffer {
+  const name = handshakeName(f, host);
+  return name !== undefined ? clientHello({ sni: name === '' ? null : name }) : flightBytes(f, host);
+}
