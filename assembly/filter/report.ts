@@ -5,12 +5,14 @@
 //   writeRuleLabel(p, d, b)          <rule name> | default | <invalid reason>
 //   writeFilterState(p, d, id, b)    decision=<allow|deny|audit_deny> rule=<label> identity=<id|-> policy=<digest12>
 //                                    [identity_reason=<why unauthenticated>]   (only with identity=-)
+//   writeServerName(f, b)            " sni=<name|->" (TLS passthrough and tunnels, appended to the filter state)
 //   writeDebugLine(p, d, id, b)      the filter state plus nearest rule/field, audit rules
 import { Policy, ACTION_DENY } from "../policy/policy";
 import { Decision, BY_RULE, BY_INVALID, BY_DEFAULT, MAX_AUDIT, decisionName, invalidReasonName } from "../policy/decide";
 import { fieldName } from "../policy/fields";
 import { Identity, identityReasonName } from "../spiffe/identity";
 import { StrBuf } from "../util/strbuf";
+import { EgressTarget, TARGET_OK } from "../policy/host";
 
 function ruleNameInto(p: Policy, i: i32, b: StrBuf): void {
   const r = p.rule(i);
@@ -34,6 +36,23 @@ export function writeFilterState(p: Policy, d: Decision, id: Identity, b: StrBuf
   b.str(" policy=").str(p.digest12);
   if (!id.authenticated) b.str(" identity_reason=").str(identityReasonName(id.reason));
 }
+
+/**
+ * ` sni=<name>`: the judged server name (lower case, trailing dot removed) when it was valid,
+ * else the name as sent with every byte outside 0x21..0x7E except '=' shown as '?' (so the
+ * record stays one space-separated line), else `-` (no name).
+ */
+export function writeServerName(t: EgressTarget, rawPtr: usize, rawLen: i32, b: StrBuf): void {
+  b.str(" sni=");
+  if (t.reason == TARGET_OK && !t.isIp && t.nameLen > 0) { b.bytes(t.name, t.nameLen); return; }
+  if (rawLen <= 0) { b.byte(0x2D); return; }
+  const n = rawLen < MAX_SHOWN ? rawLen : MAX_SHOWN;
+  for (let i = 0; i < n; i++) {
+    const c = <u32>load<u8>(rawPtr + <usize>i);
+    b.byte(c < 0x21 || c > 0x7E || c == 0x3D ? 0x3F : c);
+  }
+}
+const MAX_SHOWN: i32 = 255;
 
 /** The per-decision debug line: filter state + why (nearest rule, audit). */
 export function writeDebugLine(p: Policy, d: Decision, id: Identity, b: StrBuf): void {

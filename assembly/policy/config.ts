@@ -22,7 +22,8 @@
 //   with xfcc, forbidden otherwise), id (exact ID; required with local, forbidden otherwise).
 // - inbound/egress: default (deny|allow), rules (list).
 // - rule: name (required, [A-Za-z0-9_-]{1,64}, unique in its section), action (allow|deny),
-//   mode (enforce|audit), and the role's matcher fields; every list non-empty; unknown keys are
+//   mode (enforce|audit), egress only: tunnel (tls|any: what a CONNECT tunnel the rule allows may
+//   carry, egress/tunnel.ts), and the role's matcher fields; every list non-empty; unknown keys are
 //   errors (a field of the other role says so).
 
 import { JsonDoc, parseJson, J_STRING, J_ARRAY, J_OBJECT, jsonKindName } from "../util/json";
@@ -51,6 +52,7 @@ class RuleDesc {
   nameNode: i32 = -1;
   action: i32 = ACTION_ALLOW;
   audit: bool = false;
+  tunnelAny: bool = false;
   fields: StaticArray<i32> = new StaticArray<i32>(F_COUNT);
   constructor() { for (let f = 0; f < F_COUNT; f++) this.fields[f] = -1; }
 }
@@ -366,6 +368,10 @@ class Compiler {
         d.action = this.choice(f, fp, ["allow", "deny"]) == 1 ? ACTION_DENY : ACTION_ALLOW;
       } else if (key == "mode") {
         d.audit = this.choice(f, fp, ["enforce", "audit"]) == 1;
+      } else if (key == "tunnel" && role == ROLE_EGRESS) {
+        d.tunnelAny = this.choice(f, fp, ["tls", "any"]) == 1;
+      } else if (key == "tunnel") {
+        this.err(fp, "unknown field (tunnel is an egress rule option)");
       } else {
         const code = fieldCode(key);
         if (code < 0) { this.err(fp, "unknown field"); }
@@ -445,6 +451,7 @@ class Compiler {
       store<u32>(policy.rules + (<usize>i << 2), <u32>changetype<usize>(r));
       r.action = d.action;
       r.audit = d.audit;
+      r.tunnelAny = d.tunnelAny;
       r.nameLen = doc.strLen(d.nameNode);
       r.namePtr = arena.dup(doc.strPtr(d.nameNode), r.nameLen);
       for (let f = 0; f < F_COUNT; f++) {

@@ -8,6 +8,8 @@
 //   decideInbound(policy, ev, d);
 //   ev.facts.setEgress(authorityPtr, authorityLen, schemePtr, schemeLen, isConnect);
 //   decideEgress(policy, ev, d);
+//   ev.facts.setServerName(refusal, namePtr, nameLen, port);          // TLS passthrough (SNI)
+//   decideSni(policy, ev, d);
 //
 // Order: an invalid request (inbound: non-canonical path; egress: malformed authority or an IPv4
 // literal in a non-canonical inet_aton form, `ambiguous_ip`; either:
@@ -49,6 +51,21 @@ export const REASON_NON_CANONICAL_PATH: i32 = 100;
 /** A programming error in the caller: decideInbound with an egress policy or vice versa (denied,
  *  never a trap). */
 export const REASON_WRONG_ROLE: i32 = 101;
+
+/** SNI filter refusals (egress/sni.ts): the connection's first bytes give no name to judge. */
+export const REASON_NOT_TLS: i32 = 110;
+export const REASON_NO_SNI: i32 = 111;
+export const REASON_ECH: i32 = 112;
+export const REASON_MALFORMED_CLIENT_HELLO: i32 = 113;
+export const REASON_CLIENT_HELLO_TOO_LARGE: i32 = 114;
+/** The server_name is not one valid host name (empty label, two trailing dots, IP literal, ...). */
+export const REASON_BAD_SNI: i32 = 115;
+/** CONNECT tunnel refusals (egress/tunnel.ts): the first tunnel bytes after an allowed CONNECT. */
+export const REASON_TUNNEL_NOT_TLS: i32 = 120;
+export const REASON_TUNNEL_NO_SNI: i32 = 121;
+export const REASON_TUNNEL_ECH: i32 = 122;
+export const REASON_TUNNEL_SNI_MISMATCH: i32 = 123;
+export const REASON_TUNNEL_MALFORMED_CLIENT_HELLO: i32 = 124;
 
 export const MAX_AUDIT: i32 = 64;
 
@@ -215,10 +232,37 @@ export function decideEgress(p: Policy, ev: Evaluation, out: Decision): void {
   decideValid(p, ev, out);
 }
 
+/**
+ * Decides a TLS passthrough connection (ev.facts.setServerName): a refusal the facts reader found
+ * in the ClientHello first, then a server_name that is not a valid host name (`bad_sni`), then
+ * the egress rules with the judged (name, port). Allocates nothing.
+ */
+export function decideSni(p: Policy, ev: Evaluation, out: Decision): void {
+  out.reset();
+  if (p.role != ROLE_EGRESS) { invalid(p, out, REASON_WRONG_ROLE); return; }
+  const f = ev.facts;
+  if (f.refusal != 0) { invalid(p, out, f.refusal); return; }
+  if (f.target.reason != TARGET_OK || f.target.isIp) { invalid(p, out, REASON_BAD_SNI); return; }
+  decideValid(p, ev, out);
+}
+
 /** The name of an invalid-request reason. */
 export function invalidReasonName(reason: i32): string {
-  if (reason == REASON_NON_CANONICAL_PATH) return "non_canonical_path";
-  if (reason == REASON_WRONG_ROLE) return "wrong_role";
+  switch (reason) {
+    case REASON_NON_CANONICAL_PATH: return "non_canonical_path";
+    case REASON_WRONG_ROLE: return "wrong_role";
+    case REASON_NOT_TLS: return "not_tls";
+    case REASON_NO_SNI: return "no_sni";
+    case REASON_ECH: return "ech";
+    case REASON_MALFORMED_CLIENT_HELLO: return "malformed_client_hello";
+    case REASON_CLIENT_HELLO_TOO_LARGE: return "client_hello_too_large";
+    case REASON_BAD_SNI: return "bad_sni";
+    case REASON_TUNNEL_NOT_TLS: return "tunnel_not_tls";
+    case REASON_TUNNEL_NO_SNI: return "tunnel_no_sni";
+    case REASON_TUNNEL_ECH: return "tunnel_ech";
+    case REASON_TUNNEL_SNI_MISMATCH: return "tunnel_sni_mismatch";
+    case REASON_TUNNEL_MALFORMED_CLIENT_HELLO: return "tunnel_malformed_client_hello";
+  }
   return targetReasonName(reason);
 }
 

@@ -27,6 +27,11 @@ export class RequestFacts {
    *  facts were filled from bytes (tests, benches) or the map was unreadable. */
   headerMapPtr: usize = 0;
   headerMapLen: i32 = 0;
+  /** TLS passthrough: a refusal reason (decide.ts REASON_*) the ClientHello gave before any name
+   *  (not_tls, no_sni, ech, ...), else 0. */
+  refusal: i32 = 0;
+  /** Egress: the request is a CONNECT. */
+  connect: bool = false;
 
   constructor(public identity: Identity) {}
 
@@ -42,6 +47,17 @@ export class RequestFacts {
 
   /** authority: CONNECT's request authority, else `:authority`; scheme: `:scheme`. */
   setEgress(authorityPtr: usize, authorityLen: i32, schemePtr: usize, schemeLen: i32, isConnect: bool): void {
+    this.refusal = 0;
+    this.connect = isConnect;
     this.target.parse(authorityPtr, authorityLen, schemePtr, schemeLen, isConnect);
+  }
+
+  /** TLS passthrough: the ClientHello's refusal (0 = none) or its server_name, and the
+   *  connection's destination port. */
+  setServerName(refusal: i32, namePtr: usize, nameLen: i32, port: i32): void {
+    this.refusal = refusal;
+    this.connect = false;
+    if (refusal == 0) this.target.parseServerName(namePtr, nameLen, port);
+    else this.target.parseServerName(0, 0, port);
   }
 }

@@ -32,6 +32,9 @@ export const ACTION_DENY: i32 = 1;
 export class Rule {
   action: i32;
   audit: bool;
+  /** Egress `tunnel: any`: a CONNECT tunnel this rule allows may carry non-TLS bytes (default
+   *  `tls`: its first bytes must be a ClientHello naming the CONNECT host). */
+  tunnelAny: bool;
   /** Bit (1 << field code) per field present. */
   fieldMask: i32;
   fieldCount: i32;

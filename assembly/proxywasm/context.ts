@@ -19,6 +19,15 @@
 //     Envoy runs onLog BEFORE onDone/onDelete (the spec says done → log → delete), and may call
 //     onLog with no request callback at all (an earlier filter replied, the request was invalid).
 //     Only callbacks the module exports are called: the entry file chooses (assembly/index.ts).
+//   Network connection (a root whose streamKind is CONTEXT_TCP; envoy.filters.network.wasm):
+//     proxy_on_context_create(conn, root) → onCreate → onNewConnection (the connection is
+//     accepted; listener filters such as tls_inspector have run; no byte has been read by the
+//     network filters yet) → onDownstreamData* (each call sees the WHOLE read buffer: bytes a
+//     StopIteration left undrained come again, followed by new ones) → onDownstreamConnectionClose
+//     → onDone → onDelete. StopIteration from onNewConnection holds the later filters'
+//     onNewConnection (Envoy's FilterManagerImpl initializes them only when iteration reaches
+//     them) while data still comes to this filter. Envoy skips onDownstreamData until the context
+//     exists in the VM.
 //   After a trap the VM is dead: Envoy answers every later request on that worker with a 503.
 //
 // What is legal where:
@@ -30,20 +39,22 @@
 //   - setProperty (filter state): stream callbacks, before onLog.
 //   - sendLocalResponse: request or response callbacks; the callback's return value is then
 //     overridden to "stop".
+//   - closeStream(Downstream): network callbacks; Envoy closes after the callback returns.
 //   - Everything the host returns (Bytes views) is valid until the callback returns (scratch.ts).
 //
 // AssemblyScript has no exceptions: a callback reports failure through its return value (false
 // from onConfigure rejects the configuration), never by throwing — a throw traps the VM.
-import { FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus } from "./enums";
+import { FilterDataStatus, FilterHeadersStatus, FilterStatus, FilterTrailersStatus } from "./enums";
 
 export const CONTEXT_ROOT: u8 = 1;
 export const CONTEXT_HTTP: u8 = 2;
+export const CONTEXT_TCP: u8 = 3;
 
-/** What the registry holds: a root or an HTTP stream context, by the host's context id. */
+/** What the registry holds: a root, an HTTP stream or a network connection context, by the host's context id. */
 export class Context {
   /** The host's context id (a recycled HttpContext gets the id of each new stream). */
   id: u32;
-  /** CONTEXT_ROOT or CONTEXT_HTTP. */
+  /** CONTEXT_ROOT, CONTEXT_HTTP or CONTEXT_TCP. */
   readonly kind: u8;
 
   constructor(id: u32, kind: u8) {
@@ -61,10 +72,19 @@ export class RootContext extends Context {
   readonly rootId: string;
   /** Stream contexts of this root that finished and wait to be reused (see newHttpContext). */
   readonly recycled: Array<HttpContext> = new Array<HttpContext>();
+  /** Connection contexts of this root that finished and wait to be reused (see newTcpContext). */
+  readonly recycledTcp: Array<TcpContext> = new Array<TcpContext>();
+  /**
+   * What a child context of this root is: CONTEXT_HTTP (the root serves an HTTP filter) or
+   * CONTEXT_TCP (a network filter). The host's context-create call does not say which; the
+   * PluginConfig's root_id does, so the root decides.
+   */
+  readonly streamKind: u8;
 
-  constructor(id: u32, rootId: string) {
+  constructor(id: u32, rootId: string, streamKind: u8 = 2 /* CONTEXT_HTTP: asc does not resolve module constants in defaults */) {
     super(id, CONTEXT_ROOT);
     this.rootId = rootId;
+    this.streamKind = streamKind;
   }
 
   /**
@@ -103,6 +123,26 @@ export class RootContext extends Context {
       return ctx;
     }
     const ctx = this.createHttpContext(id);
+    if (ctx !== null) ctx.recyclable = true;
+    return ctx;
+  }
+
+  /**
+   * Creates the context for a new network connection (roots with streamKind CONTEXT_TCP), or
+   * null (no connection callback is delivered then). Contexts are recycled like HTTP streams:
+   * reset per-connection state in TcpContext.onCreate.
+   */
+  createTcpContext(id: u32): TcpContext | null { return null; }
+
+  /** The dispatcher asks this for every new connection; reuses a finished context first. */
+  newTcpContext(id: u32): TcpContext | null {
+    const free = this.recycledTcp;
+    if (free.length > 0) {
+      const ctx = free.pop();
+      ctx.id = id;
+      return ctx;
+    }
+    const ctx = this.createTcpContext(id);
     if (ctx !== null) ctx.recyclable = true;
     return ctx;
   }
@@ -158,5 +198,41 @@ export class HttpContext extends Context {
   onDone(): void {}
 
   /** Last call for this stream; a recyclable context is reused for a later stream after this. */
+  onDelete(): void {}
+}
+
+/**
+ * One downstream connection through a network filter. Return values are FilterStatus.
+ */
+export class TcpContext extends Context {
+  /** The root context (plugin configuration) this connection belongs to. */
+  readonly root: RootContext;
+  /** Set by RootContext.newTcpContext for contexts the binding recycles after onDelete. */
+  recyclable: bool = false;
+
+  constructor(id: u32, root: RootContext) {
+    super(id, CONTEXT_TCP);
+    this.root = root;
+  }
+
+  /** The connection's context exists (fresh or recycled): reset per-connection state here. */
+  onCreate(): void {}
+
+  /** The connection was accepted (listener filters done). StopIteration holds later filters. */
+  onNewConnection(): FilterStatus { return FilterStatus.Continue; }
+
+  /**
+   * Bytes from the downstream: `dataSize` bytes readable as BufferType.DownstreamData (the whole
+   * read buffer, including bytes an earlier StopIteration left there). Continue hands them on.
+   */
+  onDownstreamData(dataSize: i32, endOfStream: bool): FilterStatus { return FilterStatus.Continue; }
+
+  /** The downstream connection closed (`peerType`: PeerType, who closed it). */
+  onDownstreamConnectionClose(peerType: i32): void {}
+
+  /** The connection is finishing. */
+  onDone(): void {}
+
+  /** Last call for this connection; a recyclable context is reused for a later connection after this. */
   onDelete(): void {}
 }

@@ -8,8 +8,8 @@
 // id does nothing (Continue); onLog may come before onDone/onDelete or without any request
 // callback; onDelete for an id already deleted is ignored. The module entry re-exports only the
 // callbacks its filters need: Envoy skips callbacks a module does not export.
-import { Context, RootContext, HttpContext, CONTEXT_ROOT, CONTEXT_HTTP } from "./context";
-import { FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, LogLevel } from "./enums";
+import { Context, RootContext, HttpContext, TcpContext, CONTEXT_ROOT, CONTEXT_HTTP, CONTEXT_TCP } from "./context";
+import { FilterDataStatus, FilterHeadersStatus, FilterStatus, FilterTrailersStatus, LogLevel } from "./enums";
 import { getProperty, log } from "./hostcalls";
 import { resetScratch, scratchAlloc } from "./scratch";
 import { Bytes, HostKey } from "./views";
@@ -144,6 +144,17 @@ let unknownStream: ((id: u32) => FilterHeadersStatus) | null = null;
 export function onUnknownStream(handler: (id: u32) => FilterHeadersStatus): void {
   unknownStream = handler;
 }
+/** What proxy_on_new_connection does for a connection without a context (see onUnknownConnection). */
+let unknownConnection: ((id: u32) => FilterStatus) | null = null;
+
+/**
+ * Decides a new network connection that has no context (unknown root, or one that refused to
+ * create it). Without a handler it continues; a policy filter registers one that closes it.
+ */
+export function onUnknownConnection(handler: (id: u32) => FilterStatus): void {
+  unknownConnection = handler;
+}
+
 const ROOT_ID_PROPERTY = HostKey.path("plugin_root_id");
 const rootIdView = new Bytes();
 
@@ -157,6 +168,12 @@ function httpContext(id: u32): HttpContext | null {
   const ctx = contexts.get(id);
   if (ctx === null || ctx.kind != CONTEXT_HTTP) return null;
   return changetype<HttpContext>(ctx);
+}
+
+function tcpContext(id: u32): TcpContext | null {
+  const ctx = contexts.get(id);
+  if (ctx === null || ctx.kind != CONTEXT_TCP) return null;
+  return changetype<TcpContext>(ctx);
 }
 
 function createRoot(id: u32): void {
@@ -183,7 +200,8 @@ export function malloc(size: usize): usize {
   return scratchAlloc(size);
 }
 
-/** parent 0: a plugin (root context) starts; else an HTTP stream of root `parent` starts. */
+/** parent 0: a plugin (root context) starts; else an HTTP stream or a network connection of root
+ *  `parent` starts (which one: the root's streamKind). */
 export function proxy_on_context_create(id: u32, parent: u32): void {
   resetScratch();
   if (parent == 0) {
@@ -192,6 +210,14 @@ export function proxy_on_context_create(id: u32, parent: u32): void {
   }
   const root = rootContext(parent);
   if (root === null) return;
+  if (root.streamKind == CONTEXT_TCP) {
+    const conn = root.newTcpContext(id);
+    if (conn === null) return;
+    conn.id = id;
+    contexts.set(id, conn);
+    conn.onCreate();
+    return;
+  }
   const ctx = root.newHttpContext(id);
   if (ctx === null) return;
   ctx.id = id;
@@ -260,6 +286,26 @@ export function proxy_on_response_trailers(id: u32, trailerCount: u32): FilterTr
   return ctx === null ? FilterTrailersStatus.Continue : ctx.onResponseTrailers(<i32>trailerCount);
 }
 
+export function proxy_on_new_connection(id: u32): FilterStatus {
+  resetScratch();
+  const ctx = tcpContext(id);
+  if (ctx !== null) return ctx.onNewConnection();
+  const handler = unknownConnection;
+  return handler === null ? FilterStatus.Continue : handler(id);
+}
+
+export function proxy_on_downstream_data(id: u32, dataSize: u32, endOfStream: u32): FilterStatus {
+  resetScratch();
+  const ctx = tcpContext(id);
+  return ctx === null ? FilterStatus.Continue : ctx.onDownstreamData(<i32>dataSize, endOfStream != 0);
+}
+
+export function proxy_on_downstream_connection_close(id: u32, peerType: u32): void {
+  resetScratch();
+  const ctx = tcpContext(id);
+  if (ctx !== null) ctx.onDownstreamConnectionClose(<i32>peerType);
+}
+
 export function proxy_on_log(id: u32): void {
   resetScratch();
   const ctx = httpContext(id);
@@ -275,6 +321,10 @@ export function proxy_on_done(id: u32): bool {
     changetype<HttpContext>(ctx).onDone();
     return true;
   }
+  if (ctx.kind == CONTEXT_TCP) {
+    changetype<TcpContext>(ctx).onDone();
+    return true;
+  }
   return changetype<RootContext>(ctx).onDone();
 }
 
@@ -286,6 +336,12 @@ export function proxy_on_delete(id: u32): void {
     const stream = changetype<HttpContext>(ctx);
     stream.onDelete();
     if (stream.recyclable) stream.root.recycled.push(stream);
+    return;
+  }
+  if (ctx.kind == CONTEXT_TCP) {
+    const conn = changetype<TcpContext>(ctx);
+    conn.onDelete();
+    if (conn.recyclable) conn.root.recycledTcp.push(conn);
     return;
   }
   changetype<RootContext>(ctx).onDelete();

@@ -51,6 +51,23 @@ export enum FilterDataStatus {
   StopIterationNoBuffer = 3,
 }
 
+/**
+ * Return value of the network callbacks (on_new_connection, on_downstream_data,
+ * on_upstream_data). StopIteration holds the filters after this one; for data, Envoy keeps the
+ * bytes in the connection's read buffer and hands the whole buffer to the next call.
+ */
+export enum FilterStatus {
+  Continue = 0,
+  StopIteration = 1,
+}
+
+/** Who closed a connection (on_downstream_connection_close / on_upstream_connection_close). */
+export enum PeerType {
+  Unknown = 0,
+  Local = 1,
+  Remote = 2,
+}
+
 /** Return value of the trailers callbacks. */
 export enum FilterTrailersStatus {
   Continue = 0,

@@ -13,7 +13,7 @@
 // view the caller owns: valid until the current callback returns. Keys are `HostKey`s encoded
 // once. Nothing here allocates except the functions taking a `string` (configure time only).
 import * as raw from "./imports";
-import { BufferType, LogLevel, MapType, MetricType, WasmResult } from "./enums";
+import { BufferType, LogLevel, MapType, MetricType, StreamType, WasmResult } from "./enums";
 import { Bytes, HostKey } from "./views";
 import "./abort";
 
@@ -269,6 +269,43 @@ export function sendLocalResponse(
   if (s == WasmResult.Ok) return true;
   if (s != WasmResult.NotFound && s != WasmResult.BadArgument) unexpected("proxy_send_local_response", s);
   return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closing streams and connections
+
+/**
+ * Closes `type`: HttpRequest/HttpResponse reset the HTTP stream (details `wasm_close_stream`
+ * unless set), Downstream closes the downstream connection of a network filter (flushing what
+ * was written). Envoy defers the close until the current callback returns. Ok → true (also when
+ * the context has no such stream: Envoy answers Ok and does nothing); Unimplemented (Upstream)
+ * / BadArgument → false.
+ */
+export function closeStream(type: StreamType): bool {
+  const s = raw.proxy_close_stream(type);
+  if (s == WasmResult.Ok) return true;
+  if (s != WasmResult.Unimplemented && s != WasmResult.BadArgument) unexpected("proxy_close_stream", s);
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Foreign functions: host extensions called by name with a serialized argument.
+
+/**
+ * Calls the host's foreign function `name` with `argLen` bytes at `argPtr`; its result (if any)
+ * lands in `out`. Returns the host's status, mapped per function by the caller (each function
+ * documents its own): NotFound also means "no function of that name" — Envoy builds without it.
+ * Statuses outside Ok/NotFound/BadArgument/SerializationFailure/ParseFailure/InternalFailure
+ * abort.
+ */
+export function callForeignFunction(name: HostKey, argPtr: usize, argLen: i32, out: Bytes): i32 {
+  store<u32>(RET_PTR, 0);
+  store<u32>(RET_SIZE, 0);
+  const s = raw.proxy_call_foreign_function(name.ptr, <usize>name.len, argPtr, <usize>argLen, RET_PTR, RET_SIZE);
+  if (s == WasmResult.Ok) takeView(out); else out.clear();
+  if (s != WasmResult.Ok && s != WasmResult.NotFound && s != WasmResult.BadArgument && s != WasmResult.SerializationFailure &&
+    s != WasmResult.ParseFailure && s != WasmResult.InternalFailure) unexpected("proxy_call_foreign_function", s);
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------------

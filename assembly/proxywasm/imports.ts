@@ -80,3 +80,14 @@ export declare function proxy_record_metric(metricId: u32, value: u64): i32;
 
 @external("env", "proxy_get_metric")
 export declare function proxy_get_metric(metricId: u32, retValue: usize): i32;
+
+// ---- streams and connections --------------------------------------------------------------
+
+@external("env", "proxy_close_stream")
+export declare function proxy_close_stream(streamType: i32): i32;
+
+// ---- foreign functions (host extensions called by name) -----------------------------------
+
+@external("env", "proxy_call_foreign_function")
+export declare function proxy_call_foreign_function(
+  namePtr: usize, nameSize: usize, argumentsPtr: usize, argumentsSize: usize, retPtr: usize, retSize: usize): i32;

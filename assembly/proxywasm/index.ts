@@ -4,8 +4,9 @@
 //   imports.ts  raw `env` host imports, spec names, no logic
 //   hostcalls.ts typed wrappers; every status mapped on purpose (NotFound → false, documented
 //               refusal → false, anything else → abort naming the call and status)
-//   context.ts  RootContext / HttpContext base classes a filter extends (lifecycle comments)
+//   context.ts  RootContext / HttpContext / TcpContext base classes a filter extends (lifecycle comments)
 //   dispatch.ts the exports the host calls, registerRootContext, the context id → context registry
+// Host extensions: filter-state.ts (Envoy filter state objects through a foreign function).
 // Leaf modules: enums.ts (spec numbers), views.ts (Bytes, HostKey, PairsReader), scratch.ts (the
 // arena behind `malloc`), abort.ts (the abort handler: logs through proxy_log, then traps).
 //
@@ -17,7 +18,7 @@
 import "./abort";
 
 export {
-  WasmResult, LogLevel, FilterHeadersStatus, FilterDataStatus, FilterTrailersStatus,
+  WasmResult, LogLevel, FilterHeadersStatus, FilterDataStatus, FilterTrailersStatus, FilterStatus, PeerType,
   MapType, BufferType, StreamType, MetricType,
 } from "./enums";
 export { Bytes, HostKey, PairsReader } from "./views";
@@ -27,17 +28,19 @@ export {
   getBufferBytes, getPluginConfiguration, getVmConfiguration,
   getHeader, getHeaderPairs, setHeaderPairs, getHeaderMapByteSize, addHeader, replaceHeader, removeHeader,
   getProperty, getPropertyU64, setProperty,
-  sendLocalResponse,
+  sendLocalResponse, closeStream, callForeignFunction,
   defineMetric, defineCounter, defineGauge, defineHistogram, incrementMetric, recordMetric, getMetric,
 } from "./hostcalls";
-export { Context, RootContext, HttpContext } from "./context";
-export { RootFactory, registerRootContext, onUnknownStream } from "./dispatch";
+export { setEnvoyFilterState, SPAN_FILTER_CHAIN, SPAN_DOWNSTREAM_REQUEST, SPAN_DOWNSTREAM_CONNECTION } from "./filter-state";
+export { Context, RootContext, HttpContext, TcpContext, CONTEXT_HTTP, CONTEXT_TCP } from "./context";
+export { RootFactory, registerRootContext, onUnknownStream, onUnknownConnection } from "./dispatch";
 export { scratchRegionSize } from "./scratch";
 export {
   malloc,
   proxy_on_context_create, proxy_on_vm_start, proxy_on_configure, proxy_on_tick,
   proxy_on_request_headers, proxy_on_request_body, proxy_on_request_trailers,
   proxy_on_response_headers, proxy_on_response_body, proxy_on_response_trailers,
+  proxy_on_new_connection, proxy_on_downstream_data, proxy_on_downstream_connection_close,
   proxy_on_log, proxy_on_done, proxy_on_delete,
 } from "./dispatch";
 

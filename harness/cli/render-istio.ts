@@ -1,9 +1,10 @@
 /** `meshgate render istio <policy>`: WasmPlugin (or TrafficExtension) manifests (harness/render/istio.ts). */
 import { Option, type Command } from 'commander';
 import { compileOrReport, type Io } from './io';
+import type { IstioRole } from '../render/istio';
 
 export interface RenderIstioFlags {
-  role: 'inbound' | 'egress';
+  role: IstioRole;
   url: string;
   selector?: string[];
   wasm: string;
@@ -18,7 +19,7 @@ export function registerRenderIstio(render: Command, io: Io): Command {
     .command('istio')
     .description('print WasmPlugin (or TrafficExtension) manifests for the policy')
     .argument('<policy>', 'policy YAML file')
-    .addOption(new Option('--role <role>', 'which filter').choices(['inbound', 'egress']).makeOptionMandatory())
+    .addOption(new Option('--role <role>', 'which filter (egress-sni: the TLS passthrough network filter, type NETWORK)').choices(['inbound', 'egress', 'egress-sni']).makeOptionMandatory())
     .requiredOption('--url <url>', 'where Istio fetches the module: oci://…, https://…, file://…')
     .option('--selector <k=v...>', 'workload selector labels')
     .option('--wasm <path>', 'local module, to compute sha256 for http(s)/file URLs', 'build/meshgate.wasm')

@@ -13,7 +13,17 @@ import { usesSpiffeValidator } from '../pki/handshake';
 import type { TrustBundleFile } from '../pki/pki';
 import { repoRoot } from './paths';
 
-export type Role = 'inbound' | 'egress' | 'egress-sidecar';
+export type Role = 'inbound' | 'egress' | 'egress-sidecar' | 'egress-sni-sidecar' | 'egress-sni-gateway';
+
+/** Every role that resolves external names (a dynamic forward proxy with its own DNS cache). */
+export const EGRESS_ROLES = ['egress', 'egress-sidecar', 'egress-sni-sidecar', 'egress-sni-gateway'] as const satisfies readonly Role[];
+
+/** Roles whose filter is the network filter meshgate_egress_sni (TLS passthrough by SNI). */
+export const SNI_ROLES = ['egress-sni-sidecar', 'egress-sni-gateway'] as const satisfies readonly Role[];
+
+export function isSniRole(role: Role): role is (typeof SNI_ROLES)[number] {
+  return (SNI_ROLES as readonly Role[]).includes(role);
+}
 
 export function referenceConfigPath(role: Role): string {
   return path.join(repoRoot(), 'envoy', `${role}.yaml`);
@@ -47,6 +57,14 @@ export interface ReferencePatch {
   upstreamPort?: number;
   /** Egress: the resolver the dynamic forward proxy asks (127.0.0.1:port, UDP). */
   dnsPort?: number;
+  /** Egress: the resolver as `{address, port}` (wins over dnsPort). Without either, the reference
+   *  configs keep the system resolver. */
+  dns?: { address: string; port: number };
+  /**
+   * SNI roles: instead of the file's one listener, one copy per port, bound to address:port (the
+   * port a workload connects to is the port judged and dialed). Copies are named `<name>_<port>`.
+   */
+  sniListeners?: { address: string; ports: number[] };
   /** Inbound with identity.from = xfcc: forward the trusted proxy's header unchanged. */
   xfccFromTrustedProxy?: boolean;
   /** Trust bundle for the TLS the egress gateway originates (default: certs.caFile). */
@@ -66,12 +84,12 @@ function asArray(v: unknown, role: string, what: string): Json[] {
   return v as Json[];
 }
 
-/** All HTTP filters of the first HCM of every listener. */
+/** All HTTP filters of the first HCM of every listener that has one. */
 export function httpFilters(cfg: Json, role = 'config'): Json[] {
   const out: Json[] = [];
   for (const l of listeners(cfg, role)) {
-    const hcm = hcmOf(l, role);
-    out.push(...asArray(hcm.http_filters, role, 'http_filters'));
+    const hcm = findHcm(l, role);
+    if (hcm) out.push(...asArray(hcm.http_filters, role, 'http_filters'));
   }
   return out;
 }
@@ -86,28 +104,53 @@ function clusters(cfg: Json, role: string): Json[] {
   return asArray((cfg.static_resources as Json).clusters, role, 'static_resources.clusters');
 }
 
-export function hcmOf(listener: Json, role = 'config'): Json {
+function findHcm(listener: Json, role: string): Json | undefined {
   for (const chain of asArray(listener.filter_chains, role, 'filter_chains')) {
     for (const f of asArray(chain.filters, role, 'filters')) {
       if (f.name === 'envoy.filters.network.http_connection_manager') return f.typed_config as Json;
     }
   }
-  fail(role, `listener ${String(listener.name)} has no http_connection_manager`);
+  return undefined;
 }
 
+export function hcmOf(listener: Json, role = 'config'): Json {
+  return findHcm(listener, role) ?? fail(role, `listener ${String(listener.name)} has no http_connection_manager`);
+}
+
+/** All network filters of every filter chain of every listener, in order. */
+export function networkFilters(cfg: Json, role = 'config'): Json[] {
+  const out: Json[] = [];
+  for (const l of listeners(cfg, role)) {
+    for (const chain of asArray(l.filter_chains, role, 'filter_chains')) out.push(...asArray(chain.filters, role, 'filters'));
+  }
+  return out;
+}
+
+/** The PluginConfig of the (first) meshgate filter: the HTTP Wasm filter, or the network one. */
 export function wasmPluginConfig(cfg: Json, role = 'config'): Json {
-  const f = httpFilters(cfg, role).find((x) => x.name === 'envoy.filters.http.wasm');
-  if (!f) fail(role, 'no envoy.filters.http.wasm filter');
+  const f =
+    networkFilters(cfg, role).find((x) => x.name === 'envoy.filters.network.wasm') ??
+    httpFilters(cfg, role).find((x) => x.name === 'envoy.filters.http.wasm');
+  if (!f) fail(role, 'no envoy.filters.http.wasm or envoy.filters.network.wasm filter');
   return (f.typed_config as Json).config as Json;
+}
+
+/** Every meshgate PluginConfig (one per listener copy for the SNI roles). */
+function wasmPluginConfigs(cfg: Json, role: string): Json[] {
+  const network = networkFilters(cfg, role).filter((x) => x.name === 'envoy.filters.network.wasm');
+  const found = network.length ? network : httpFilters(cfg, role).filter((x) => x.name === 'envoy.filters.http.wasm');
+  if (!found.length) fail(role, 'no envoy.filters.http.wasm or envoy.filters.network.wasm filter');
+  return found.map((f) => (f.typed_config as Json).config as Json);
 }
 
 /** Returns a patched copy of envoy/<role>.yaml ready for EnvoyProcess.start(). */
 export function renderReference(role: Role, p: ReferencePatch): Json {
   const cfg = loadReferenceConfig(role);
   if (!p.keepPorts) delete cfg.admin; // the harness adds its own admin on a free port
+  if (p.sniListeners) copyListenerPerPort(cfg, role, p.sniListeners);
   for (const l of listeners(cfg, role)) {
     const sa = ((l.address as Json).socket_address as Json) ?? fail(role, 'listener without socket_address');
-    if (!p.keepPorts) sa.port_value = 0;
+    if (!p.keepPorts && !p.sniListeners) sa.port_value = 0;
     for (const chain of asArray(l.filter_chains, role, 'filter_chains')) {
       const ts = chain.transport_socket as Json | undefined;
       if (!ts) continue;
@@ -124,10 +167,11 @@ export function renderReference(role: Role, p: ReferencePatch): Json {
     }
   }
 
-  const plugin = wasmPluginConfig(cfg, role);
-  (plugin.vm_config as Json).code = { local: { filename: p.wasmFile } };
-  plugin.configuration = { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: p.policyJson };
-  if (p.pluginName) plugin.name = p.pluginName;
+  for (const plugin of wasmPluginConfigs(cfg, role)) {
+    (plugin.vm_config as Json).code = { local: { filename: p.wasmFile } };
+    plugin.configuration = { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: p.policyJson };
+    if (p.pluginName) plugin.name = p.pluginName;
+  }
 
   for (const c of clusters(cfg, role)) {
     if (c.type === 'STATIC' && p.upstreamPort !== undefined) {
@@ -140,26 +184,70 @@ export function renderReference(role: Role, p: ReferencePatch): Json {
       (ctx.validation_context as Json).trusted_ca = { filename: p.upstreamCaFile ?? p.certs.caFile };
     }
   }
-  if (p.dnsPort !== undefined) setDnsPort(cfg, p.dnsPort);
+  const dns = p.dns ?? (p.dnsPort !== undefined ? { address: '127.0.0.1', port: p.dnsPort } : undefined);
+  if (dns) setResolver(cfg, role, dns);
   return cfg;
 }
 
-/** Points every c-ares resolver (filter and clusters share one DNS cache config) at 127.0.0.1:port. */
-function setDnsPort(cfg: Json, port: number): void {
+/**
+ * The SNI roles' single listener becomes one listener per port on `address`: the filter judges
+ * the port the workload connected to (`destination.port`), so each external port needs its own.
+ */
+function copyListenerPerPort(cfg: Json, role: string, o: { address: string; ports: number[] }): void {
+  const list = listeners(cfg, role);
+  if (list.length !== 1) fail(role, `expected one listener to copy per port, found ${list.length}`);
+  const [template] = list;
+  (cfg.static_resources as Json).listeners = o.ports.map((port) => {
+    const copy = JSON.parse(JSON.stringify(template)) as Json;
+    copy.name = `${String(template.name)}_${port}`;
+    copy.address = { socket_address: { address: o.address, port_value: port } };
+    return copy;
+  });
+}
+
+/**
+ * Adds `resolvers` to every c-ares resolver config (the filter and the clusters share one DNS
+ * cache config; anchors were expanded into copies). The reference files carry none — the system
+ * resolver — so this is how tests reach the harness DNS server and `render envoy --dns` another.
+ */
+function setResolver(cfg: Json, role: string, dns: { address: string; port: number }): void {
   let found = 0;
   const visit = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(visit);
     else if (v && typeof v === 'object') {
       const o = v as Json;
       if (o.name === 'envoy.network.dns_resolver.cares') {
-        (o.typed_config as Json).resolvers = [{ socket_address: { address: '127.0.0.1', port_value: port } }];
+        const c = o.typed_config as Json;
+        c.resolvers = [{ socket_address: { address: dns.address, port_value: dns.port } }];
+        // Only this resolver, never the system's as well.
+        c.use_resolvers_as_fallback = false;
         found++;
       }
       Object.values(o).forEach(visit);
     }
   };
   visit(cfg);
-  if (found === 0) fail('egress', 'no c-ares resolver to point at the test DNS server');
+  if (found === 0) fail(role, 'no c-ares resolver to point at the given DNS server');
+}
+
+/** Every c-ares `resolvers` entry in the config, as `address:port` (empty: the system resolver). */
+export function resolverAddresses(cfg: Json): string[] {
+  const out: string[] = [];
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === 'object') {
+      const o = v as Json;
+      if (o.name === 'envoy.network.dns_resolver.cares') {
+        for (const r of ((o.typed_config as Json).resolvers as Json[] | undefined) ?? []) {
+          const sa = r.socket_address as Json;
+          out.push(`${String(sa.address)}:${String(sa.port_value)}`);
+        }
+      }
+      Object.values(o).forEach(visit);
+    }
+  };
+  visit(cfg);
+  return out;
 }
 
 /** Removes an HTTP filter by name from every listener (e.g. to see what Envoy does without meshgate). */

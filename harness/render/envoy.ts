@@ -1,7 +1,8 @@
 /**
  * `meshgate render envoy`: the reference config of a role (envoy/<role>.yaml) with the policy,
  * the module path and certificates filled in — a bootstrap people run with `func-e run -c`.
- * Ports stay as documented in the reference file. Without `--certs`, a demo CA and the proxy's
+ * Ports stay as documented in the reference file; egress roles resolve names through the system resolver
+ * unless `--dns IP:PORT` names a DNS server. Without `--certs`, a demo CA and the proxy's
  * SVID are minted into DIR/certs, plus one client SVID per exact identity the policy names, so
  * the curl commands in the README work out of the box.
  *
@@ -10,6 +11,7 @@
  * mints a CA for each; with `--certs`, DIR/bundle-<trust domain>.pem is each federated one's).
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { renderReference, type Role } from '../envoy/reference';
@@ -23,15 +25,35 @@ export interface RenderEnvoyOptions {
   wasmFile: string;
   /** A directory with ca.pem, proxy.pem (chain) and proxy-key.pem (and bundle-<td>.pem per federated trust domain) to use instead of demo ones. */
   certsDir?: string;
+  /** Egress roles: the DNS server to ask, `IP:PORT` (`[IPv6]:PORT`); default the system resolver. */
+  dns?: string;
+}
+
+/**
+ * Parses `--dns IP:PORT` / `[IPv6]:PORT`. c-ares takes socket addresses, so the host must be an
+ * IP literal (a name would need a resolver of its own).
+ */
+export function parseDnsAddress(text: string): { address: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(text);
+  const address = m ? (m[1] ?? m[2]) : '';
+  const port = m ? Number(m[3]) : 0;
+  if (!m || net.isIP(address) === 0 || port < 1 || port > 65535) {
+    throw new Error(`--dns ${JSON.stringify(text)}: expected IP:PORT or [IPv6]:PORT of a DNS server (UDP), e.g. 10.0.0.10:53`);
+  }
+  return { address, port };
 }
 
 const PROXY_IDENTITY: Record<Role, string> = {
   inbound: 'ns/shop/sa/billing',
   egress: 'ns/egress/sa/gateway',
   'egress-sidecar': 'ns/shop/sa/billing',
+  'egress-sni-sidecar': 'ns/shop/sa/billing',
+  'egress-sni-gateway': 'ns/egress/sa/gateway',
 };
 
 export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: string; files: string[] }> {
+  if (o.dns !== undefined && o.role === 'inbound') throw new Error('--dns: only egress roles resolve names');
+  const dns = o.dns === undefined ? undefined : parseDnsAddress(o.dns);
   const policy = o.compiled.policy as { trustDomain: string; federatesWith?: string[]; inbound?: { rules?: { from?: string[] }[] }; egress?: { rules?: { from?: string[] }[] }; identity?: { from?: string } };
   fs.mkdirSync(o.outDir, { recursive: true });
   const files: string[] = [];
@@ -77,6 +99,7 @@ export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: s
     trustBundles,
     keepPorts: true,
     xfccFromTrustedProxy: policy.identity?.from === 'xfcc',
+    dns,
   });
   const out = path.join(o.outDir, 'envoy.yaml');
   fs.writeFileSync(out, `# Rendered by \`meshgate render envoy --role ${o.role}\` from envoy/${o.role}.yaml; policy ${o.compiled.digest12}.\n` + stringify(bootstrap));

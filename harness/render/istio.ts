@@ -7,11 +7,17 @@
  * CRDs in kubernetes/customresourcedefinitions.gen.yaml; schema/istio/ mirrors the fields used.
  *
  * What is rendered, per role:
- *   - `pluginName` = the module's root id, `meshgate_inbound` or `meshgate_egress`;
+ *   - `pluginName` = the module's root id, `meshgate_inbound`, `meshgate_egress` or
+ *     `meshgate_egress_sni`; the last one with `type: NETWORK` (a network filter judging TLS
+ *     passthrough by SNI; field checked against istio/api wasm.proto and traffic_extension.proto,
+ *     present in every Istio release that has TrafficExtension). In Istio the filter judges, but
+ *     Istio's own routes pick the upstream (PassthroughCluster dials the ORIGINAL destination;
+ *     an SNI route dials its ServiceEntry): the reference configs' "the judged name is the dialed
+ *     name" needs envoy/egress-sni-*.yaml, or a ServiceEntry per allowed name with resolution DNS;
  *   - `phase: AUTHZ` for both: after Istio's authn filters (so the peer certificate is verified)
  *     and before Istio's RBAC and the router (at an egress gateway, before the dynamic forward
  *     proxy resolves anything);
- *   - `match: [{mode: SERVER}]` inbound; `[{mode: CLIENT}]` egress (gateways use CLIENT);
+ *   - `match: [{mode: SERVER}]` inbound; `[{mode: CLIENT}]` egress and egress-sni (gateways use CLIENT);
  *   - `failStrategy: FAIL_CLOSE`: a module Istio cannot fetch or start denies traffic;
  *   - `pluginConfig` = the compiled policy (the JSON text parsed into an object; Istio sends it to
  *     the module as JSON text, re-serialized from a protobuf Struct — key order and number
@@ -51,12 +57,19 @@ import { Document, parse as parseYaml, visit, Scalar } from 'yaml';
 import { repoRoot } from '../envoy/paths';
 import { OciError, readOciImage } from '../package/oci';
 
-export type IstioRole = 'inbound' | 'egress';
+export type IstioRole = 'inbound' | 'egress' | 'egress-sni';
 export type IstioApi = 'wasmplugin' | 'traffic-extension';
 /** istio.extensions.v1alpha1.PullPolicy. */
 export type ImagePullPolicy = 'UNSPECIFIED_POLICY' | 'IfNotPresent' | 'Always';
 
-export const ROOT_ID: Record<IstioRole, string> = { inbound: 'meshgate_inbound', egress: 'meshgate_egress' };
+export const ROOT_ID: Record<IstioRole, string> = { inbound: 'meshgate_inbound', egress: 'meshgate_egress', 'egress-sni': 'meshgate_egress_sni' };
+/**
+ * istio.extensions.v1alpha1.PluginType (wasm.proto: `WasmPlugin.type`, field 14;
+ * traffic_extension.proto: `WasmConfig.type`, field 10): UNSPECIFIED_PLUGIN_TYPE (= HTTP), HTTP,
+ * NETWORK. Only the SNI filter is a network filter; the HTTP roles leave the field out (the
+ * default), so their resources stay exactly as before.
+ */
+export const PLUGIN_TYPE: Record<IstioRole, 'NETWORK' | undefined> = { inbound: undefined, egress: undefined, 'egress-sni': 'NETWORK' };
 export const API_VERSION = 'extensions.istio.io/v1alpha1';
 export const KIND: Record<IstioApi, string> = { wasmplugin: 'WasmPlugin', 'traffic-extension': 'TrafficExtension' };
 /** Default selector of the egress role: Istio's egress gateway deployment. */
@@ -140,7 +153,8 @@ export function buildIstioResource(o: RenderIstioOptions): Json {
   const fail = (code: IstioRenderErrorCode, message: string) => problems.push({ code, message });
 
   const role = o.role;
-  if (role !== 'inbound' && role !== 'egress') fail('ROLE_UNKNOWN', `role ${JSON.stringify(role)}: expected inbound or egress`);
+  if (!Object.prototype.hasOwnProperty.call(ROOT_ID, role)) fail('ROLE_UNKNOWN', `role ${JSON.stringify(role)}: expected inbound, egress or egress-sni`);
+  const egress = role !== 'inbound';
   const api = o.api ?? 'wasmplugin';
   if (api !== 'wasmplugin' && api !== 'traffic-extension') fail('API_UNKNOWN', `api ${JSON.stringify(api)}: expected wasmplugin or traffic-extension`);
 
@@ -156,12 +170,12 @@ export function buildIstioResource(o: RenderIstioOptions): Json {
     fail('POLICY_JSON', `policyJson is not JSON: ${(e as Error).message}`);
   }
 
-  const name = o.name ?? (role === 'egress' ? 'meshgate-egress' : 'meshgate-inbound');
+  const name = o.name ?? `meshgate-${role}`;
   if (!isDnsSubdomain(name)) fail('NAME_SYNTAX', `name ${JSON.stringify(name)}: must be a DNS-1123 subdomain (lower-case a-z, 0-9, '-', '.'; ≤ 253)`);
-  const namespace = o.namespace ?? (role === 'egress' ? EGRESS_DEFAULT_NAMESPACE : undefined);
+  const namespace = o.namespace ?? (egress ? EGRESS_DEFAULT_NAMESPACE : undefined);
   if (namespace !== undefined && !isDnsLabel(namespace)) fail('NAME_SYNTAX', `namespace ${JSON.stringify(namespace)}: must be a DNS-1123 label (lower-case a-z, 0-9, '-'; ≤ 63)`);
 
-  const selector = o.selector ?? (role === 'egress' ? { ...EGRESS_GATEWAY_SELECTOR } : undefined);
+  const selector = o.selector ?? (egress ? { ...EGRESS_GATEWAY_SELECTOR } : undefined);
   if (selector !== undefined) for (const m of checkLabels(selector)) fail('SELECTOR_SYNTAX', m);
 
   if (o.imagePullPolicy !== undefined && !['UNSPECIFIED_POLICY', 'IfNotPresent', 'Always'].includes(o.imagePullPolicy)) {
@@ -184,6 +198,7 @@ export function buildIstioResource(o: RenderIstioOptions): Json {
   if (o.imagePullSecret !== undefined) wasm.imagePullSecret = o.imagePullSecret;
   wasm.pluginName = ROOT_ID[role];
   wasm.failStrategy = 'FAIL_CLOSE';
+  if (PLUGIN_TYPE[role] !== undefined) wasm.type = PLUGIN_TYPE[role];
   wasm.pluginConfig = pluginConfig;
 
   const spec: Json = {};

@@ -1,7 +1,9 @@
 /**
  * HTTP CONNECT through a (TLS) proxy, then HTTPS inside the tunnel: what a workload with
  * HTTPS_PROXY does. Resolves with the proxy's answer to CONNECT and, if the tunnel opened, the
- * response of the inner request.
+ * response of the inner request. With `innerFirst` the tunnel carries those raw bytes instead of
+ * a TLS client (a ClientHello for another name, none at all, plain text...) and the result says
+ * whether the proxy then closed the tunnel and how many bytes came back through it.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -16,16 +18,22 @@ export interface ConnectOptions {
   /** Extra CONNECT request headers (e.g. a forged Host), names case-insensitive: a `Host` given
    *  here replaces the default one (= target) instead of adding a second. */
   headers?: Record<string, string>;
-  /** Inner TLS: SNI/verification name and trust bundle. */
+  /** Inner TLS: SNI/verification name and trust bundle. The SNI may differ from the target's
+   *  host (domain fronting); '' = no SNI (the certificate is then not checked against a name). */
   innerServername: string;
   innerCa: string;
   innerPath?: string;
+  /** Raw first tunnel bytes instead of the inner TLS client (innerServername is then unused). */
+  innerFirst?: Buffer;
   timeoutMs?: number;
 }
 
 export interface ConnectResult {
   connect: ClientResponse;
   inner?: ClientResponse;
+  /** With `innerFirst`, once the tunnel opened: did the proxy close it (before the timeout), and
+   *  how many bytes came back through it. */
+  tunnel?: { closed: boolean; bytesReceived: number };
 }
 
 export function connectThrough(o: ConnectOptions): Promise<ConnectResult> {
@@ -34,7 +42,12 @@ export function connectThrough(o: ConnectOptions): Promise<ConnectResult> {
     const outer: net.Socket = o.proxyTls
       ? tls.connect({ host: '127.0.0.1', port: o.proxyPort, ca: o.proxyTls.ca, cert: o.proxyTls.cert, key: o.proxyTls.key, checkServerIdentity: () => undefined })
       : net.connect({ host: '127.0.0.1', port: o.proxyPort });
-    const timer = setTimeout(() => done(new Error(`CONNECT ${o.target}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    let tunnel: { connect: ClientResponse; bytesReceived: number } | undefined;
+    const timer = setTimeout(() => {
+      // Raw tunnel bytes: a tunnel still open at the timeout is an answer, not an error.
+      if (tunnel) done(null, { connect: tunnel.connect, tunnel: { closed: false, bytesReceived: tunnel.bytesReceived } });
+      else done(new Error(`CONNECT ${o.target}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
     let settled = false;
     const done = (err: Error | null, value?: ConnectResult) => {
       if (settled) return;
@@ -60,12 +73,21 @@ export function connectThrough(o: ConnectOptions): Promise<ConnectResult> {
         done(null, { connect });
         return;
       }
+      if (o.innerFirst) {
+        const open = { connect, bytesReceived: head.length - end - 4 };
+        tunnel = open;
+        outer.on('data', (c: Buffer) => (open.bytesReceived += c.length));
+        outer.write(o.innerFirst);
+        return;
+      }
       // The caller's own TLS inside the tunnel: SNI and certificate check for the name it meant.
       // (An IP literal is checked against the certificate's IP SANs and sent without SNI, RFC 6066.)
       const byIp = net.isIP(o.innerServername.replace(/^\[|\]$/g, '')) !== 0;
       const inner = byIp
         ? tls.connect({ socket: outer, host: o.innerServername.replace(/^\[|\]$/g, ''), ca: o.innerCa })
-        : tls.connect({ socket: outer, servername: o.innerServername, ca: o.innerCa });
+        : o.innerServername === ''
+          ? tls.connect({ socket: outer, ca: o.innerCa, checkServerIdentity: () => undefined })
+          : tls.connect({ socket: outer, servername: o.innerServername, ca: o.innerCa });
       inner.once('secureConnect', () => inner.write(`GET ${o.innerPath ?? '/'} HTTP/1.1\r\nHost: ${o.innerServername}\r\nConnection: close\r\n\r\n`));
       let body = '';
       inner.on('data', (c: Buffer) => (body += c.toString('latin1')));
@@ -73,7 +95,14 @@ export function connectThrough(o: ConnectOptions): Promise<ConnectResult> {
       inner.on('error', (e) => (body ? done(null, { connect, inner: parseRawResponse(body) }) : done(e)));
     };
     outer.on('data', onData);
-    outer.on('error', (e) => done(e));
-    outer.on('close', () => done(new Error(`CONNECT ${o.target}: connection closed before an answer`)));
+    outer.on('error', (e) => {
+      // A reset of an open raw tunnel is the proxy closing it.
+      if (tunnel) done(null, { connect: tunnel.connect, tunnel: { closed: true, bytesReceived: tunnel.bytesReceived } });
+      else done(e);
+    });
+    outer.on('close', () => {
+      if (tunnel) done(null, { connect: tunnel.connect, tunnel: { closed: true, bytesReceived: tunnel.bytesReceived } });
+      else done(new Error(`CONNECT ${o.target}: connection closed before an answer`));
+    });
   });
 }

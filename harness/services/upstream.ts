@@ -39,8 +39,13 @@ export class RecordingUpstream {
   private readonly log: RecordedRequest[] = [];
   private readonly waiters = new Set<() => void>();
   private readonly sockets = new Set<Socket>();
+  /** Per open socket: bytes it had read at the last clear() (those are not counted again). */
+  private readonly readBefore = new Map<Socket, number>();
+  private closedBytes = 0;
   /** Number of connections accepted (TLS: completed handshakes) since start or clear(). */
   connections = 0;
+  /** TCP connections accepted (TLS or not, handshake or not) since start or clear(). */
+  accepted = 0;
 
   private constructor(
     readonly name: string,
@@ -55,8 +60,13 @@ export class RecordingUpstream {
     const upstream = new RecordingUpstream(options.name, server, Boolean(options.tls));
     server.on(options.tls ? 'secureConnection' : 'connection', () => upstream.connections++);
     server.on('connection', (s: Socket) => {
+      upstream.accepted++;
       upstream.sockets.add(s);
-      s.on('close', () => upstream.sockets.delete(s));
+      s.on('close', () => {
+        upstream.closedBytes += s.bytesRead - (upstream.readBefore.get(s) ?? 0);
+        upstream.readBefore.delete(s);
+        upstream.sockets.delete(s);
+      });
     });
     server.on('request', (req, res) => upstream.handle(req, res));
     await new Promise<void>((resolve, reject) => {
@@ -103,10 +113,21 @@ export class RecordingUpstream {
     return [...this.log];
   }
 
-  /** Forgets recorded requests and resets the connection count. */
+  /** Raw bytes received on every accepted connection since start or clear() (TLS records
+   *  included): 0 = nothing a client sent reached this service. */
+  bytesReceived(): number {
+    let n = this.closedBytes;
+    for (const s of this.sockets) n += s.bytesRead - (this.readBefore.get(s) ?? 0);
+    return n;
+  }
+
+  /** Forgets recorded requests and resets the connection and byte counts. */
   clear(): void {
     this.log.length = 0;
     this.connections = 0;
+    this.accepted = 0;
+    this.closedBytes = 0;
+    for (const s of this.sockets) this.readBefore.set(s, s.bytesRead);
   }
 
   /** Resolves with the first recorded request matching `pred` (already received or arriving within `timeoutMs`). */

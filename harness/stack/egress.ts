@@ -1,15 +1,22 @@
 /**
  * An egress stack on loopback: a test CA, a DNS server answering the given external names with
  * 127.0.0.1, fake external services (HTTPS with a certificate for those names, or plain HTTP) on
- * the ports the requests use, and a real Envoy running envoy/egress.yaml (or the sidecar form)
- * with build/meshgate.wasm and the policy. The fake services and the DNS query log prove whether
- * a request went out: a denied request must cause no DNS query and no connection.
+ * the ports the requests use, and a real Envoy running envoy/egress.yaml (or the sidecar form, or
+ * one of the SNI passthrough forms) with build/meshgate.wasm and the policy. The fake services and
+ * the DNS query log prove whether a request went out: a denied request must cause no DNS query
+ * and no connection.
+ *
+ * SNI roles (envoy/egress-sni-{sidecar,gateway}.yaml): the filter judges the port the workload
+ * connected to, so Envoy gets one listener per port in `ports`, on 127.0.0.2:<port>, while the
+ * external services keep 127.0.0.1:<port>. `sniEndpoint(port)` is where a workload's connection
+ * to `<name>:<port>` lands (what iptables or the mesh would do). Dialing the original destination
+ * instead of the judged name would therefore come back to Envoy's own listener.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EnvoyProcess, type EnvoyStartOptions } from '../envoy/process';
-import { renderReference, type Role } from '../envoy/reference';
+import { isSniRole, renderReference, type Role } from '../envoy/reference';
 import { repoRoot } from '../envoy/paths';
 import { TestCa, type BadCertKind } from '../pki/ca';
 import { RecordingUpstream, type RecordedRequest } from '../services/upstream';
@@ -17,6 +24,9 @@ import { DnsServer } from '../services/dns';
 import type { ClientTls } from '../services/client';
 import { CallerCertificates, accessLogEntries } from './callers';
 import { acquirePort, type PortLock } from '../services/portlock';
+
+/** Where the SNI roles' Envoy listens (the external services keep 127.0.0.1). */
+export const SNI_LISTENER_ADDRESS = '127.0.0.2';
 
 export interface EgressStackOptions {
   policyJson: string;
@@ -29,7 +39,9 @@ export interface EgressStackOptions {
   /** Ports the external services listen on; TLS unless listed in `plainPorts`. */
   ports: number[];
   plainPorts?: number[];
-  role?: Extract<Role, 'egress' | 'egress-sidecar'>;
+  /** Extra DNS answers, name → IPv4 (e.g. a name the test wants resolved elsewhere). */
+  answers?: Record<string, string>;
+  role?: Extract<Role, 'egress' | 'egress-sidecar' | 'egress-sni-sidecar' | 'egress-sni-gateway'>;
   wasmFile?: string;
   concurrency?: number;
   launcher?: EnvoyStartOptions['launcher'];
@@ -48,6 +60,8 @@ export class EgressStack {
     readonly port: number,
     readonly dir: string,
     private readonly locks: PortLock[],
+    /** SNI roles: Envoy's listener per external port. */
+    private readonly sniListeners: ReadonlyMap<number, { host: string; port: number; listener: string }>,
   ) {
     this.callers = new CallerCertificates(ca);
   }
@@ -62,8 +76,11 @@ export class EgressStack {
     for (const n of o.names) answers[key(n)] = '127.0.0.1';
     const uncertified = new Set((o.uncertifiedNames ?? []).map(key));
     for (const n of uncertified) answers[n] = '127.0.0.1';
+    for (const [n, ip] of Object.entries(o.answers ?? {})) answers[key(n)] = ip;
     const certified = Object.keys(answers).filter((n) => !uncertified.has(n));
     const serverCert = await ca.mintServer([...new Set([...certified, 'localhost', '127.0.0.1'])]);
+    const role = o.role ?? 'egress';
+    const sni = isSniRole(role);
 
     const locks: PortLock[] = [];
     const services = new Map<number, RecordingUpstream>();
@@ -71,18 +88,22 @@ export class EgressStack {
     let envoy: EnvoyProcess | undefined;
     try {
       // Fixed ports (443, 80) are shared by every egress test on the machine: take turns, always
-      // locking in ascending order so two processes never wait for each other's second port.
+      // locking in ascending order (port, then address) so two processes never wait for each
+      // other's second port. SNI roles also hold Envoy's 127.0.0.2:<port>.
       for (const port of [...new Set(o.ports)].sort((a, b) => a - b)) {
         locks.push(await acquirePort(port));
+        if (sni) locks.push(await acquirePort(port, SNI_LISTENER_ADDRESS));
         const plain = (o.plainPorts ?? []).includes(port);
         services.set(port, await RecordingUpstream.start({ name: `external:${port}`, port, tls: plain ? undefined : { certPem: serverCert.chainPem, keyPem: serverCert.keyPem } }));
       }
       dns = await DnsServer.start({ answers, tcp: true, ttl: 3600 });
-      const bootstrap = renderReference(o.role ?? 'egress', {
+      const ports = [...new Set(o.ports)];
+      const bootstrap = renderReference(role, {
         wasmFile: o.wasmFile ?? path.join(repoRoot(), 'build', 'meshgate.wasm'),
         policyJson: o.policyJson,
         certs: { caFile, certFile: own.chainFile, keyFile: own.keyFile },
         dnsPort: dns.port,
+        sniListeners: sni ? { address: SNI_LISTENER_ADDRESS, ports } : undefined,
       });
       envoy = await EnvoyProcess.start({
         bootstrap,
@@ -90,8 +111,16 @@ export class EgressStack {
         componentLogLevel: 'wasm:debug,dns:debug,forward_proxy:debug',
         launcher: o.launcher,
       });
-      const port = await envoy.listenerPort(o.role === 'egress-sidecar' ? 'outbound' : 'egress');
-      return new EgressStack(ca, envoy, dns, services, port, dir, locks);
+      const sniListeners = new Map<number, { host: string; port: number; listener: string }>();
+      if (sni) {
+        const base = role === 'egress-sni-sidecar' ? 'outbound_tls' : 'egress_tls';
+        for (const p of ports) {
+          const listener = `${base}_${p}`;
+          sniListeners.set(p, { host: SNI_LISTENER_ADDRESS, port: await envoy.listenerPort(listener), listener });
+        }
+      }
+      const port = sni ? sniListeners.get(ports[0])!.port : await envoy.listenerPort(role === 'egress-sidecar' ? 'outbound' : 'egress');
+      return new EgressStack(ca, envoy, dns, services, port, dir, locks, sniListeners);
     } catch (e) {
       await envoy?.stop();
       await dns?.stop();
@@ -99,6 +128,20 @@ export class EgressStack {
       for (const l of locks) l.release();
       throw e;
     }
+  }
+
+  /** SNI roles: where a workload's connection to `<name>:<port>` lands (Envoy's listener). */
+  sniEndpoint(port: number): { host: string; port: number } {
+    const l = this.sniListeners.get(port);
+    if (!l) throw new Error(`no SNI listener for port ${port} (ports: ${[...this.sniListeners.keys()].join(', ') || 'none — not an SNI role'})`);
+    return { host: l.host, port: l.port };
+  }
+
+  /** SNI roles: the Envoy listener name for an external port (its stats are `listener.<address>_<port>.*`). */
+  sniListenerName(port: number): string {
+    const l = this.sniListeners.get(port);
+    if (!l) throw new Error(`no SNI listener for port ${port}`);
+    return l.listener;
   }
 
   /** TLS options for a caller (see CallerCertificates): `null` = no client certificate. */
@@ -123,6 +166,16 @@ export class EgressStack {
   /** Connections the external services accepted since clear(). */
   connections(): number {
     return [...this.services.values()].reduce((n, s) => n + s.connections, 0);
+  }
+
+  /** TCP connections the external services accepted since clear() (handshake or not). */
+  accepted(): number {
+    return [...this.services.values()].reduce((n, s) => n + s.accepted, 0);
+  }
+
+  /** Raw bytes the external services received since clear(). */
+  bytesReceived(): number {
+    return [...this.services.values()].reduce((n, s) => n + s.bytesReceived(), 0);
   }
 
   /** Access-log entries so far. */
