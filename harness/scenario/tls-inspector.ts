@@ -35,8 +35,10 @@ const MAX_HOST_NAME = 255;
 
 /** What the inspector makes of the first bytes of a connection. */
 export function inspectTls(bytes: Uint8Array, maxClientHello = MAX_CLIENT_HELLO): InspectorResult {
-  const message = reassemble(bytes);
-  if (message === 'partial') return bytes.length >= maxClientHello ? { verdict: 'too-large' } : { verdict: 'waiting' };
+  // The inspector never peeks at more than max_client_hello_size bytes.
+  const window = bytes.subarray(0, maxClientHello);
+  const message = reassemble(window);
+  if (message === 'partial') return window.length >= maxClientHello ? { verdict: 'too-large' } : { verdict: 'waiting' };
   if (typeof message === 'object' && 'why' in message) return { verdict: 'not-tls', why: message.why };
   const sni = serverName(message);
   return typeof sni === 'string' ? { verdict: 'tls', sni } : { verdict: 'not-tls', why: sni.why };
