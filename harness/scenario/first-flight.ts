@@ -5,6 +5,7 @@
  * an allowed connection completes a handshake with the external service; `handshakeName` says
  * which name that client sends ('' = none), and the emulator judges the hello such a client sends.
  */
+import { isIP } from 'node:net';
 import { clientHello } from '../tls/client-hello';
 import type { FirstFlight } from './types';
 
@@ -21,13 +22,16 @@ export function rawBytes(raw: string): Buffer {
 }
 
 /** The name a real TLS client would send for this flight, or undefined when the flight is not
- *  one a real client can send (raw bytes, ECH, ALPN, padding, a chosen record size, an empty
- *  server_name entry). */
+ *  one a real client sends as written (raw bytes, ECH, ALPN, padding, a chosen record size; an
+ *  empty, non-printable-ASCII or IP-literal name). */
 export function handshakeName(f: FirstFlight, host: string | undefined): string | undefined {
   if (f.raw !== undefined || f.ech || f.alpn || f.padTo !== undefined || f.fragment !== undefined) return undefined;
   const sni = flightSni(f, host);
-  if (sni === '') return undefined; // an empty server_name entry: only raw bytes carry one
-  return sni ?? '';
+  if (sni === null) return '';
+  // Node's client cannot send an empty entry, cuts a name at a NUL (C string), sends UTF-8 for
+  // non-ASCII, and will stop sending IP literals (DEP0123): those go as built bytes.
+  if (sni === '' || !/^[\x20-\x7e]+$/.test(sni) || isIP(sni.replace(/^\[|\]$/g, '')) !== 0) return undefined;
+  return sni;
 }
 
 /** The bytes the workload sends first. */

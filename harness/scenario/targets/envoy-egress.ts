@@ -231,7 +231,8 @@ export class EnvoyEgressTarget implements TargetExecutor {
           innerPath: req.path,
           ...(name === undefined ? { innerFirst: flightBytes(inner, req.host), timeoutMs: 2000 } : {}),
         });
-        res = r.inner && r.connect.status === 200 ? r.inner : r.connect;
+        // A tunnel reset before any inner response: the client saw the CONNECT's 200, then the reset.
+        res = r.inner && r.inner.status !== 0 && r.connect.status === 200 ? r.inner : r.connect;
         tunnel = r.tunnel;
       } else {
         const authority = composedAuthority(req);
