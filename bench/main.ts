@@ -23,6 +23,7 @@ import { createBenchPki } from './pki';
 import { autogroupNice, QuietGate, setAutogroupNice } from './proc';
 import { evaluateTargets, renderMarkdown, renderSvg, type BenchMeta, type BenchReport } from './report';
 import { SHAPES, type Shape } from './variants';
+import { runSniBench, type SniBenchOptions } from './sni-bench';
 
 export interface BenchOptions {
   quick: boolean;
@@ -46,6 +47,7 @@ interface Profile {
   envoy: Omit<EnvoyBenchOptions, 'envoy' | 'log' | 'seed' | 'sizes' | 'shapes' | 'rounds' | 'gate' | 'nice'> & { rounds: number; sizes: number[] };
   inVm: Omit<InVmOptions, 'log' | 'sizes' | 'gate'>;
   hostCalls: Pick<HostCallOptions, 'rounds' | 'connections' | 'warmMs' | 'windowMs'>;
+  sni: Pick<SniBenchOptions, 'concurrency' | 'warmupMs' | 'windowMs'>;
   /** Quiet gate: total wait budget and longest wait per measurement, ms. */
   gate: { budgetMs: number; maxWaitMs: number };
 }
@@ -64,6 +66,7 @@ const PROFILES: Record<'full' | 'quick', Profile> = {
     },
     inVm: { batches: 5000, callbacks: 5000, memoryRequests: [10_000, 1_000_000], reconfigures: 100, reconfigureRules: 10_000 },
     hostCalls: { rounds: 5, connections: 32, warmMs: 200, windowMs: 1500 },
+    sni: { concurrency: 16, warmupMs: 1000, windowMs: 2000 },
     gate: { budgetMs: 60_000, maxWaitMs: 3000 },
   },
   quick: {
@@ -79,6 +82,7 @@ const PROFILES: Record<'full' | 'quick', Profile> = {
     },
     inVm: { batches: 1000, callbacks: 1000, memoryRequests: [10_000, 100_000], reconfigures: 10, reconfigureRules: 10_000 },
     hostCalls: { rounds: 2, connections: 32, warmMs: 100, windowMs: 300 },
+    sni: { concurrency: 16, warmupMs: 300, windowMs: 600 },
     gate: { budgetMs: 8000, maxWaitMs: 1000 },
   },
 };
@@ -144,6 +148,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     });
     log('Envoy: host-call costs (build/bench-calls.wasm)');
     const hostCalls = await runHostCalls(modules.calls, { ...profile.hostCalls, gate, nice: reniced ? nice : null, envoy, seed, log });
+    log('Envoy: egress by SNI, per connection (bench/sni-bench.ts)');
+    const sni = await runSniBench({ ...profile.sni, sizes, rounds, seed, gate, nice: reniced ? nice : null, envoy, wasmFile: modules.meshgate, log });
     const inVm = await runInVm({ meshgate: modules.meshgate, fetch: modules.fetch, decide: modules.decide }, { ...profile.inVm, sizes, gate, log });
     if (reniced) notes.push(`Envoy (every thread, and its scheduler autogroup) and the load generator (and its autogroup) ran at nice ${nice}, ahead of other work on the machine.`);
     notes.push(
@@ -166,7 +172,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       durationS: (Date.now() - started) / 1000,
       notes,
     };
-    const report: BenchReport = { meta, envoy: envoyResult, hostCalls, inVm, targets: evaluateTargets(envoyResult, inVm, sizes) };
+    const report: BenchReport = { meta, envoy: envoyResult, hostCalls, inVm, sni, targets: evaluateTargets(envoyResult, inVm, sizes) };
     fs.mkdirSync(options.outDir, { recursive: true });
     const files = {
       json: path.join(options.outDir, `${stamp}.json`),

@@ -5,6 +5,7 @@
 import type { EnvoyBenchResult, ShapeResult, VariantSummary } from './envoy-bench';
 import type { HostCallResult } from './hostcalls';
 import type { InVmResult } from './invm';
+import { sniMarkdown, type SniBenchResult } from './sni-bench';
 import type { Shape } from './variants';
 
 export interface BenchMeta {
@@ -41,6 +42,8 @@ export interface BenchReport {
   envoy: EnvoyBenchResult;
   hostCalls: HostCallResult;
   inVm: InVmResult;
+  /** Egress by SNI, per connection (bench/sni-bench.ts); absent in reports from before it. */
+  sni?: SniBenchResult;
   targets: Target[];
 }
 
@@ -285,6 +288,7 @@ export function renderMarkdown(r: BenchReport, files: { json: string; svg: strin
     }
     L.push('');
   }
+  if (r.sni) L.push(...sniMarkdown(r.sni));
   const hc = r.hostCalls;
   L.push('## Host calls in Envoy');
   L.push('');

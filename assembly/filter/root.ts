@@ -56,7 +56,7 @@ export class PolicyRoot extends RootContext {
   private readonly config: Bytes = new Bytes();
 
   // CONNECT tunnels (egress): the first tunnel bytes' hello and the inner name.
-  private readonly hello: ClientHelloReader | null;
+  private hello: ClientHelloReader | null = null; // 64 KiB: made on the first CONNECT tunnel
   private readonly inner: EgressTarget = new EgressTarget();
   private readonly body: Bytes = new Bytes();
 
@@ -64,7 +64,6 @@ export class PolicyRoot extends RootContext {
     super(id, rootId, spec.streamKind);
     this.role = spec.role;
     this.reader = spec.newReader();
-    this.hello = spec.checksTunnels ? new ClientHelloReader() : null;
   }
 
   /** meshgate.<name>.* counters; `inbound` / `egress` unless the spec names them. */
@@ -181,8 +180,9 @@ export class PolicyRoot extends RootContext {
    */
   onTunnelData(stream: PolicyStream, bodySize: i32, endOfStream: bool): i32 {
     const check = stream.tunnel;
-    const hello = this.hello;
-    if (!check.pending || hello === null || this.policy === null) return FilterDataStatus.Continue;
+    if (!check.pending || this.policy === null) return FilterDataStatus.Continue;
+    let hello = this.hello;
+    if (hello === null) { hello = new ClientHelloReader(); this.hello = hello; }
     const n = bodySize < MAX_CLIENT_HELLO + 5 * 8 ? bodySize : MAX_CLIENT_HELLO + 5 * 8;
     const b = this.body;
     if (!getBufferBytes(BufferType.HttpRequestBody, 0, <u32>n, b)) b.clear();

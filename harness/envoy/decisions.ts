@@ -10,7 +10,7 @@ import type { EnvoyProcess } from './process';
 /** assembly/filter/root.ts TICK_MS. */
 export const COUNTER_FLUSH_MS = 250;
 
-const TOTALS = /^wasmcustom\.meshgate\.[a-z]+\.(allowed|denied|audit_would_deny)$/;
+const TOTALS = /^wasmcustom\.meshgate\.[a-z_]+\.(allowed|denied|audit_would_deny)$/;
 
 /** Decisions counted so far (every role): allowed + denied + audit_would_deny. */
 export function decisionCount(stats: Record<string, number>): number {

@@ -250,6 +250,36 @@ export function resolverAddresses(cfg: Json): string[] {
   return out;
 }
 
+/**
+ * Settings that would let something after meshgate change where a request or connection goes:
+ * host rewrites (`host_rewrite` covers _literal, _header, _path_regex), dynamic hosts from filter
+ * state or headers, original-destination clusters and headers, per-connection cluster choice,
+ * tunneling, insecure cluster options. The reference configs carry none (tests say so).
+ */
+export const DESTINATION_KNOBS = [
+  'host_rewrite',
+  'auto_host_rewrite',
+  'allow_dynamic_host_from_filter_state',
+  'override_auto_sni_header',
+  'allow_insecure_cluster_options',
+  'prefix_rewrite',
+  'regex_rewrite',
+  'internal_redirect_policy',
+  'ORIGINAL_DST',
+  'use_original_dst',
+  'x-envoy-original-dst-host',
+  'use_http_header',
+  'set_filter_state',
+  'envoy.tcp_proxy.cluster',
+  'tunneling_config',
+] as const;
+
+/** The DESTINATION_KNOBS that occur anywhere in the config (as keys or values). */
+export function destinationKnobs(cfg: Json): string[] {
+  const text = JSON.stringify(cfg);
+  return DESTINATION_KNOBS.filter((k) => text.includes(k));
+}
+
 /** Removes an HTTP filter by name from every listener (e.g. to see what Envoy does without meshgate). */
 export function removeHttpFilter(cfg: Json, name: string): void {
   for (const l of listeners(cfg, 'config')) {

@@ -33,7 +33,8 @@ export interface ProbeResult {
   /** The other side closed the connection before the probe gave up (the probe closes it only
    *  after a complete HTTP response, or on timeout). */
   closedByProxy: boolean;
-  /** Bytes that came back below the inner TLS (above the outer hop): 0 = the proxy said nothing. */
+  /** Bytes that came back to the workload (read by the inner TLS client, or by the probe after
+   *  its first bytes; never the outer hop's handshake): 0 = the proxy said nothing. */
   bytesReceived: number;
   /** With `handshake`: the decrypted reply (an HTTP response from the external service). */
   response?: string;
@@ -50,11 +51,12 @@ export function probe(o: ProbeOptions): Promise<ProbeResult> {
     const carrier: net.Socket = o.outerTls
       ? tls.connect({ host: o.host, port: o.port, ...tlsOptions({ ...o.outerTls, checkServerName: false }) })
       : net.connect({ host: o.host, port: o.port });
-    // A raw socket handed to tls.connect is read through its handle ('data' is not emitted):
-    // count with bytesRead. An outer TLS socket is a JS stream: count its 'data' chunks.
-    let outerBytes = 0;
-    const received = () => (o.outerTls ? outerBytes : carrier.bytesRead);
+    // Sockets handed to tls.connect are read through their native handle ('data' is never
+    // emitted on them): count what the inner TLS read (its bytesRead, below its decryption), or
+    // the 'data' chunks when the probe reads the carrier itself.
+    let carrierBytes = 0;
     let inner: tls.TLSSocket | undefined;
+    const received = () => (inner ? inner.bytesRead : carrierBytes);
     // Set once the external service's answer is complete: a close after that is the end of a
     // finished exchange, not a refusal.
     let answered = false;
@@ -72,10 +74,9 @@ export function probe(o: ProbeOptions): Promise<ProbeResult> {
     const timer = setTimeout(() => finish(false, `no close within ${timeoutMs} ms`), timeoutMs);
 
     carrier.once(o.outerTls ? 'secureConnect' : 'connect', () => {
-      if (o.outerTls) carrier.on('data', (c: Buffer) => (outerBytes += c.length));
       if (o.first) {
         carrier.write(o.first);
-        if (!o.outerTls) carrier.on('data', () => undefined); // keep reading so a close is seen
+        carrier.on('data', (c: Buffer) => (carrierBytes += c.length)); // and keep reading, so a close is seen
         return;
       }
       const servername = o.handshake!.servername ?? '';

@@ -5,6 +5,7 @@
  * a TLS client (a ClientHello for another name, none at all, plain text...) and the result says
  * whether the proxy then closed the tunnel and how many bytes came back through it.
  */
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { parseRawResponse, type ClientResponse, type ClientTls } from './client';
@@ -104,5 +105,52 @@ export function connectThrough(o: ConnectOptions): Promise<ConnectResult> {
       if (tunnel) done(null, { connect: tunnel.connect, tunnel: { closed: true, bytesReceived: tunnel.bytesReceived } });
       else done(new Error(`CONNECT ${o.target}: connection closed before an answer`));
     });
+  });
+}
+
+export interface H2ConnectOptions {
+  /** A plain-text listener that speaks HTTP/2 with prior knowledge. */
+  proxyPort: number;
+  /** `host:port`, the CONNECT stream's :authority. */
+  target: string;
+  /** Raw first tunnel bytes, written once the proxy answered 200. */
+  innerFirst: Buffer;
+  timeoutMs?: number;
+}
+
+export interface H2ConnectResult {
+  /** The proxy's :status for the CONNECT stream (0: none before the stream ended). */
+  status: number;
+  /** Once the stream opened: did the proxy end or reset it, with which RST_STREAM code (0 = a
+   *  clean end), and how many bytes came back through it. */
+  tunnel?: { closed: boolean; rstCode: number; bytesReceived: number };
+}
+
+/** HTTP/2 CONNECT (RFC 9113 §8.5) on one stream, then raw bytes through it. */
+export function h2ConnectThrough(o: H2ConnectOptions): Promise<H2ConnectResult> {
+  const timeoutMs = o.timeoutMs ?? 5000;
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${o.proxyPort}`);
+    let status = 0;
+    let bytesReceived = 0;
+    let settled = false;
+    const done = (r: H2ConnectResult | Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      session.destroy();
+      if (r instanceof Error) reject(r);
+      else resolve(r);
+    };
+    const timer = setTimeout(() => done(status ? { status, tunnel: { closed: false, rstCode: 0, bytesReceived } } : new Error(`CONNECT ${o.target} (h2): no answer within ${timeoutMs} ms`)), timeoutMs);
+    session.on('error', (e) => done(e));
+    const stream = session.request({ ':method': 'CONNECT', ':authority': o.target });
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+      if (status === 200) stream.write(o.innerFirst);
+    });
+    stream.on('data', (c: Buffer) => (bytesReceived += c.length));
+    stream.on('error', () => undefined); // the close event carries the reset code
+    stream.on('close', () => done(status === 200 ? { status, tunnel: { closed: true, rstCode: stream.rstCode ?? 0, bytesReceived } } : { status }));
   });
 }

@@ -108,7 +108,7 @@ export class EgressStack {
       envoy = await EnvoyProcess.start({
         bootstrap,
         concurrency: o.concurrency ?? 1,
-        componentLogLevel: 'wasm:debug,dns:debug,forward_proxy:debug',
+        componentLogLevel: process.env.MESHGATE_ENVOY_LOG ?? 'wasm:debug,dns:debug,forward_proxy:debug',
         launcher: o.launcher,
       });
       const sniListeners = new Map<number, { host: string; port: number; listener: string }>();

@@ -17,12 +17,12 @@
  * 3. The reference configs as written: filter order, nothing after meshgate that can change the
  *    destination, TLS origination that follows the judged name.
  */
-import { decisionCount, waitForDecisions } from '../../harness/envoy/decisions';
 import * as http2 from 'node:http2';
 import { EgressStack } from '../../harness/stack/egress';
+import { exchange } from '../../harness/stack/exchange';
 import { request, rawRequest, parseRawResponse, type ClientResponse } from '../../harness/services/client';
 import { connectThrough } from '../../harness/services/tunnel';
-import { loadReferenceConfig, httpFilters, hcmOf } from '../../harness/envoy/reference';
+import { destinationKnobs, loadReferenceConfig, httpFilters, hcmOf } from '../../harness/envoy/reference';
 import type { Json } from '../../harness/envoy/bootstrap';
 import { egressFront, egressDelivery } from '../../harness/scenario/targets/emulator';
 import type { ScenarioRequest } from '../../harness/scenario/types';
@@ -40,29 +40,6 @@ const SHOP = {
     ],
   },
 };
-
-type Entry = Record<string, string | number | null>;
-
-/** Sends one request and collects everything that proves what happened. */
-async function exchange(stack: EgressStack, send: () => Promise<ClientResponse>) {
-  stack.clear();
-  const before = stack.accessLog().length;
-  const statsBefore = await stack.envoy.stats();
-  const res = await send();
-  let entry: Entry | undefined;
-  for (let i = 0; i < 150 && !entry; i++) {
-    const log = stack.accessLog();
-    if (log.length > before) entry = log[before] as Entry;
-    else await new Promise((r) => setTimeout(r, 20));
-  }
-  if (!entry) throw new Error(`no access log entry\n${stack.envoy.logTail()}`);
-  // the filter decided iff it left its filter state in the access log; that decision is counted
-  // once the filter's timer has flushed it
-  const decided = typeof entry.meshgate === 'string' && entry.meshgate.startsWith('decision=') ? 1 : 0;
-  const statsAfter = await waitForDecisions(stack.envoy, decisionCount(statsBefore) + decided);
-  const delta = (name: string) => (statsAfter[name] ?? 0) - (statsBefore[name] ?? 0);
-  return { res, entry, delta, dns: stack.dns.queries(), connections: stack.connections(), received: stack.received() };
-}
 
 function get(stack: EgressStack, spiffeId: string | null, host: string, path = '/', scheme?: 'http' | 'https') {
   return async () =>
@@ -451,10 +428,7 @@ describe('the reference configs as written', () => {
       'envoy.filters.http.dynamic_forward_proxy',
       'envoy.filters.http.router',
     ]);
-    const text = JSON.stringify(cfg);
-    for (const knob of ['host_rewrite', 'auto_host_rewrite', 'allow_dynamic_host_from_filter_state', 'override_auto_sni_header', 'allow_insecure_cluster_options', 'prefix_rewrite', 'regex_rewrite', 'internal_redirect_policy']) {
-      expect([knob, text.includes(knob)]).toEqual([knob, false]);
-    }
+    expect(destinationKnobs(cfg)).toEqual([]);
     const listener = ((cfg.static_resources as Json).listeners as Json[])[0];
     const hcm = hcmOf(listener, role);
     expect(hcm).toMatchObject({ strip_trailing_host_dot: true, forward_client_cert_details: 'SANITIZE', normalize_path: true });

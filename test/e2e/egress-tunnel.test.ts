@@ -1,0 +1,159 @@
+/**
+ * The SNI inside CONNECT tunnels, and authority hygiene, on the reference egress configs in real
+ * Envoy (envoy/egress.yaml, the mTLS gateway; envoy/egress-sidecar.yaml, plain text on loopback).
+ *
+ * After an allowed CONNECT, meshgate_egress reads the tunnel's first bytes (request body
+ * callbacks) and lets them through only if they are a ClientHello whose SNI is the CONNECT host.
+ * Envoy has already resolved and dialed the CONNECT host before answering 200, so a refused
+ * tunnel shows one accepted connection — and 0 bytes: the workload's hello never reached the
+ * external service, no handshake happened there, and the tunnel is reset.
+ *
+ * Authority hygiene: `strip_trailing_host_dot` removes one trailing dot before the filter runs;
+ * the filter ignores one more only if the result is still a valid name, so `api.stripe.com..`
+ * (an empty label) is refused as an invalid request while `api.stripe.com.` is allowed.
+ */
+import { EgressStack } from '../../harness/stack/egress';
+import { exchange } from '../../harness/stack/exchange';
+import { connectThrough, h2ConnectThrough, type ConnectResult } from '../../harness/services/tunnel';
+import { clientHello } from '../../harness/tls/client-hello';
+
+const BILLING = 'spiffe://example.org/ns/shop/sa/billing';
+const WASM = process.env.MESHGATE_WASM;
+const EGRESS = {
+  default: 'deny',
+  rules: [
+    { name: 'billing-to-stripe', from: [BILLING], hosts: ['api.stripe.com', '*.stripe.com'], ports: [443] },
+    { name: 'billing-to-legacy', from: [BILLING], hosts: ['legacy.example'], ports: [443], tunnel: 'any' },
+  ],
+};
+
+describe.each([
+  ['egress', { trustDomain: 'example.org', egress: EGRESS }],
+  ['egress-sidecar', { trustDomain: 'example.org', identity: { from: 'local', id: BILLING }, egress: EGRESS }],
+] as const)('CONNECT tunnels through envoy/%s.yaml', (role, policy) => {
+  let stack: EgressStack;
+  beforeAll(async () => {
+    stack = await EgressStack.start({
+      role,
+      policyJson: JSON.stringify(policy),
+      trustDomain: 'example.org',
+      names: ['api.stripe.com', 'files.stripe.com', 'evil.example', 'legacy.example'],
+      ports: [443],
+      wasmFile: WASM,
+    });
+  }, 180_000);
+  afterAll(() => stack?.stop());
+
+  const tunnel = (target: string, inner: { servername?: string; first?: Buffer }) => async (): Promise<ConnectResult> =>
+    connectThrough({
+      proxyPort: stack.port,
+      proxyTls: role === 'egress' ? await stack.clientTls(BILLING) : undefined,
+      target,
+      innerServername: inner.servername ?? '',
+      innerFirst: inner.first,
+      innerCa: stack.ca.certPem,
+      timeoutMs: 4000,
+    });
+
+  it('matching inner SNI: the workload handshakes with the service through the tunnel', async () => {
+    const x = await exchange(stack, tunnel('api.stripe.com:443', { servername: 'api.stripe.com' }));
+    expect(x.res.connect.status).toBe(200);
+    expect(x.res.inner?.status).toBe(200);
+    expect(x.received[0].servername).toBe('api.stripe.com');
+    expect(x.entry.meshgate).toMatch(/^decision=allow rule=billing-to-stripe .* sni=api\.stripe\.com$/);
+  });
+
+  it('matching ignores case and one trailing dot on either side', async () => {
+    const x = await exchange(stack, tunnel('API.stripe.com:443', { first: clientHello({ sni: 'api.STRIPE.com.' }) }));
+    expect(x.res.connect.status).toBe(200);
+    expect(x.entry.meshgate).toMatch(/^decision=allow rule=billing-to-stripe /);
+    expect(x.bytes).toBeGreaterThan(0); // the hello went through
+  });
+
+  const refusals: Array<[string, string, Buffer, string, string]> = [
+    ['mismatched inner SNI (domain fronting)', 'files.stripe.com:443', clientHello({ sni: 'evil.example' }), 'tunnel_sni_mismatch', 'evil.example'],
+    ['inner SNI of another allowed name', 'files.stripe.com:443', clientHello({ sni: 'api.stripe.com' }), 'tunnel_sni_mismatch', 'api.stripe.com'],
+    ['no inner SNI', 'api.stripe.com:443', clientHello({ sni: null }), 'tunnel_no_sni', '-'],
+    ['inner ECH', 'api.stripe.com:443', clientHello({ sni: 'api.stripe.com', ech: true }), 'tunnel_ech', 'api.stripe.com'],
+    ['plain text inside', 'api.stripe.com:443', Buffer.from('GET / HTTP/1.1\r\nHost: api.stripe.com\r\n\r\n'), 'tunnel_not_tls', '-'],
+  ];
+
+  it.each(refusals)('%s: the tunnel is reset and the service received 0 bytes', async (_label, target, first, rule, sni) => {
+    const x = await exchange(stack, tunnel(target, { first }));
+    expect(x.res.connect.status).toBe(200);
+    expect(x.res.tunnel).toEqual({ closed: true, bytesReceived: 0 });
+    // The CONNECT was allowed: Envoy dialed its host before the 200 — and sent nothing on it.
+    expect(x.accepted).toBe(1);
+    expect(x.bytes).toBe(0);
+    expect(x.connections).toBe(0);
+    expect(x.entry.meshgate).toMatch(new RegExp(`^decision=deny rule=${rule} identity=${BILLING} policy=[0-9a-f]{12} sni=${sni.replace(/\./g, '\\.')}$`));
+    expect(x.delta('wasmcustom.meshgate.egress.tunnel_denied')).toBe(1);
+  });
+
+  it('a real TLS client whose SNI differs from the CONNECT host gets no handshake', async () => {
+    const x = await exchange(stack, () => tunnel('files.stripe.com:443', { servername: 'evil.example' })().catch((e: Error) => e));
+    // Either the client reports the reset, or the tunnel ends with no response at all.
+    expect(x.res instanceof Error ? 0 : (x.res.inner?.status ?? 0)).toBe(0);
+    expect(x.bytes).toBe(0);
+    expect(x.connections).toBe(0);
+    expect(x.entry.meshgate).toMatch(/^decision=deny rule=tunnel_sni_mismatch .* sni=evil\.example$/);
+  });
+
+  it('a rule with `tunnel: any` lets plain text through, but still checks a ClientHello', async () => {
+    const plain = await exchange(stack, tunnel('legacy.example:443', { first: Buffer.from('HELLO\r\n') }));
+    expect(plain.res.connect.status).toBe(200);
+    expect(plain.bytes).toBeGreaterThanOrEqual(7);
+    const fronted = await exchange(stack, tunnel('legacy.example:443', { first: clientHello({ sni: 'evil.example' }) }));
+    expect(fronted.res.tunnel).toEqual({ closed: true, bytesReceived: 0 });
+    expect(fronted.bytes).toBe(0);
+  });
+
+  it('authority hygiene: CONNECT api.stripe.com.:443 is allowed (one dot stripped), api.stripe.com..:443 is refused before DNS', async () => {
+    const oneDot = await exchange(stack, tunnel('api.stripe.com.:443', { servername: 'api.stripe.com' }));
+    expect(oneDot.res.connect.status).toBe(200);
+    expect(oneDot.entry.authority).toBe('api.stripe.com:443'); // strip_trailing_host_dot, before the filter
+    expect(oneDot.entry.upstream).toBe('127.0.0.1:443');
+    expect(oneDot.dns.filter((q) => q.name.endsWith('.'))).toEqual([]); // (api.stripe.com may be cached)
+    const twoDots = await exchange(stack, tunnel('api.stripe.com..:443', { servername: 'api.stripe.com' }));
+    expect(twoDots.res.connect.status).toBe(403);
+    expect(twoDots.entry.authority).toBe('api.stripe.com.:443');
+    expect(twoDots.entry.meshgate).toMatch(/^decision=deny rule=bad_host /);
+    expect(twoDots.dns).toEqual([]);
+    expect(twoDots.accepted).toBe(0);
+    expect(twoDots.delta('wasmcustom.meshgate.egress.invalid_request')).toBe(1);
+  });
+});
+
+describe('HTTP/2 CONNECT through envoy/egress-sidecar.yaml (prior knowledge on the plain listener)', () => {
+  let stack: EgressStack;
+  beforeAll(async () => {
+    stack = await EgressStack.start({
+      role: 'egress-sidecar',
+      policyJson: JSON.stringify({ trustDomain: 'example.org', identity: { from: 'local', id: BILLING }, egress: EGRESS }),
+      trustDomain: 'example.org',
+      names: ['api.stripe.com', 'files.stripe.com', 'evil.example'],
+      ports: [443],
+      wasmFile: WASM,
+    });
+  }, 180_000);
+  afterAll(() => stack?.stop());
+
+  const h2 = (target: string, first: Buffer) => () => h2ConnectThrough({ proxyPort: stack.port, target, innerFirst: first, timeoutMs: 3000 });
+
+  it('the tunnel bytes reach the filter as DATA on the stream: a matching ClientHello goes through', async () => {
+    const x = await exchange(stack, h2('files.stripe.com:443', clientHello({ sni: 'files.stripe.com' })));
+    expect(x.res.status).toBe(200);
+    expect(x.entry.meshgate).toMatch(/^decision=allow rule=billing-to-stripe .* sni=files\.stripe\.com$/);
+    expect(x.bytes).toBeGreaterThan(0);
+  });
+
+  it('a mismatched inner SNI: the stream is reset and the service received 0 bytes', async () => {
+    const x = await exchange(stack, h2('files.stripe.com:443', clientHello({ sni: 'evil.example' })));
+    expect(x.res.status).toBe(200);
+    expect(x.res.tunnel).toMatchObject({ closed: true, bytesReceived: 0 });
+    expect(x.res.tunnel!.rstCode).not.toBe(0);
+    expect(x.accepted).toBe(1);
+    expect(x.bytes).toBe(0);
+    expect(x.entry.meshgate).toMatch(/^decision=deny rule=tunnel_sni_mismatch .* sni=evil\.example$/);
+  });
+});
