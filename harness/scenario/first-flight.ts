@@ -46,3 +46,10 @@ export function wireBytes(f: FirstFlight, host: string | undefined): Buffer {
   const name = handshakeName(f, host);
   return name !== undefined ? clientHello({ sni: name === '' ? null : name }) : flightBytes(f, host);
 }
+
+/** A CONNECT tunnel without `inner:` carries the workload's own TLS client for the host, which
+ *  sends the host as SNI — except an IP literal, which TLS clients send no SNI for (RFC 6066 §3). */
+export function defaultTunnelFlight(host: string | undefined): FirstFlight {
+  const bare = (host ?? '').replace(/^\[|\]$/g, '');
+  return { sni: host === undefined || isIP(bare) !== 0 ? null : host };
+}

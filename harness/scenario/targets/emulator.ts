@@ -24,7 +24,7 @@ import { h2Codec, hcmFront, normalizeRequestPath, requestHeadersTooLarge, type C
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import { observe, observeConnection, type Exchange } from './observe';
-import { wireBytes } from '../first-flight';
+import { defaultTunnelFlight, wireBytes } from '../first-flight';
 import { inspectTls } from '../tls-inspector';
 import { composedAuthority, composedHeaders, isSidecar } from './envoy-egress';
 import { inboundHeaderList, protocolOf, SERVICE_AUTHORITY } from './envoy-inbound';
@@ -75,9 +75,6 @@ export interface FilterModule {
   rootId?: string;
 }
 
-/** What the gateway's TLS inspector reads from the workload's OUTER hello (the mTLS hop to the
- *  gateway), which the SNI filter must never take for the name the workload wants. */
-export const GATEWAY_OUTER_SNI = 'egress-gateway.meshgate.test';
 
 /** The root id that runs a scenario. */
 export function rootIdOf(scenario: Scenario): string {
@@ -141,7 +138,8 @@ export class EmulatorTarget implements TargetExecutor {
   /**
    * A TLS passthrough connection (envoy/egress-sni-sidecar.yaml or egress-sni-gateway.yaml): the
    * gateway's mTLS handshake (the caller's certificate), the sidecar's TLS inspector
-   * (tls-inspector.ts), then the network filter with the workload's first flight in one read.
+   * (tls-inspector.ts), then the network filter with the workload's first flight in one read
+   * (tcp_proxy's max_early_data_bytes lets the connection be read before anything is dialed).
    * After Continue, sni_dynamic_forward_proxy dials the host and port the filter set in Envoy
    * filter state (`envoy.upstream.dynamic_host` / `_port`), else the requested server name and
    * the listener's port; an empty name dials nothing.
@@ -152,7 +150,9 @@ export class EmulatorTarget implements TargetExecutor {
     if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.certificate ?? req.cert ?? 'no client certificate'})`, dnsQueries: 0, externalConnections: 0 };
     const port = req.port ?? 443;
     const bytes = wireBytes(req.tls!, req.host);
-    let requestedServerName = GATEWAY_OUTER_SNI;
+    // The gateway has no TLS inspector (envoy/egress-sni-gateway.yaml): no requested server name,
+    // so nothing but the filter's own reading of the inner hello can name a destination.
+    let requestedServerName = '';
     if (sidecar) {
       const seen = inspectTls(bytes);
       if (seen.verdict === 'too-large' || seen.verdict === 'waiting') {
@@ -272,11 +272,12 @@ export function dialTarget(state: Record<string, string>, requestedServerName: s
 
 /**
  * The first bytes inside a composed CONNECT tunnel: `inner:` as given, else what the Envoy
- * target's TLS client sends (a hello naming the host). A raw CONNECT sends no tunnel bytes.
+ * target's TLS client sends (a hello naming the host, none for an IP literal). A raw CONNECT
+ * sends no tunnel bytes.
  */
 export function tunnelBytesOf(req: ScenarioRequest): Buffer | undefined {
   if (!req.connect || req.raw !== undefined) return undefined;
-  return wireBytes(req.inner ?? {}, req.host);
+  return wireBytes(req.inner ?? defaultTunnelFlight(req.host), req.host);
 }
 
 // ---- the egress front model ------------------------------------------------------------------

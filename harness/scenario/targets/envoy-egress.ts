@@ -219,8 +219,9 @@ export class EnvoyEgressTarget implements TargetExecutor {
         res = parseRawResponse(await rawRequest({ port: this.stack.port, tls, bytes: req.raw }));
       } else if (req.connect) {
         const target = composedAuthority(req);
+        // Without `inner:`, the caller's own TLS client for the host (tunnel.ts: no SNI for an IP).
         const inner = req.inner ?? {};
-        const name = handshakeName(inner, req.host);
+        const name = req.inner === undefined ? (req.host ?? '') : handshakeName(inner, req.host);
         const r = await connectThrough({
           proxyPort: this.stack.port,
           proxyTls: tls,
