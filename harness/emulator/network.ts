@@ -22,13 +22,12 @@
  * the caller, as Envoy's listener would have set them (the TLS inspector model in
  * harness/scenario/tls-inspector.ts says what the latter holds).
  */
-import { StreamType } from './enums';
+import { FilterStatus, PeerType, StreamType } from './enums';
 import { propertyMap } from './property-values';
 import type { Frame, PropertyValue, StreamState } from './state';
 import type { PluginHandle } from './stream';
 
-/** PeerType of proxy_on_downstream_connection_close. */
-const PEER = { unknown: 0, local: 1, remote: 2 } as const;
+const PEER = { local: PeerType.Local, remote: PeerType.Remote } as const;
 
 export type ConnectionAction = 'continue' | 'stop' | 'closed' | 'failed';
 
@@ -115,7 +114,7 @@ export class NetworkConnection {
       this.end(PEER.local);
       return { action: 'closed', status: status ?? 0 };
     }
-    return { action: (status ?? 0) === 0 ? 'continue' : 'stop', status: status ?? 0 };
+    return { action: (status ?? 0) === FilterStatus.Continue ? 'continue' : 'stop', status: status ?? 0 };
   }
 
   /** At accept: on_context_create(conn, root), then on_new_connection. */
