@@ -1,12 +1,14 @@
 /**
- * What meshgate_egress_sni costs Envoy per CONNECTION (TLS passthrough by SNI), against the same
- * chain without it. Both variants run envoy/egress-sni-sidecar.yaml as shipped (original_dst +
- * tls_inspector, sni_dynamic_forward_proxy, tcp_proxy to the dynamic forward proxy cluster), one
- * Envoy each (`--concurrency 1`), minus the access log (as in the HTTP shapes):
+ * What meshgate costs Envoy per CONNECTION on the two new egress paths, each against the same
+ * chain without it, one Envoy per variant (`--concurrency 1`), reference configs as shipped minus
+ * their access logs (as in the HTTP shapes):
  *
- *   sni/none           the chain without the Wasm filter (the SNI forward proxy takes the TLS
- *                      inspector's name; its port_value is the listener's port)
- *   sni/meshgate/<n>   meshgate_egress_sni first, a policy of n allowed host entries (identity local)
+ *   sni/none              envoy/egress-sni-sidecar.yaml without the Wasm filter (the SNI forward
+ *                         proxy takes the TLS inspector's name; port_value = the listener's port)
+ *   sni/meshgate/<n>      meshgate_egress_sni first, a policy of n allowed host entries (identity local)
+ *   tunnel/none           envoy/egress-sidecar.yaml without the Wasm filter: CONNECT host:port,
+ *                         then a ClientHello through the tunnel
+ *   tunnel/meshgate/<n>   meshgate_egress judging the CONNECT and then the tunnel's inner SNI
  *
  * Each connection is what a workload's SDK does to a new host: connect, send a ClientHello
  * (harness/tls/client-hello.ts, SNI cycling over hosts spread across the policy), wait for the
@@ -21,11 +23,10 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { EnvoyProcess } from '../harness/envoy/process';
 import { locateEnvoy, type LocatedEnvoy } from '../harness/envoy/locate';
-import { networkFilters, renderReference, type ReferencePatch } from '../harness/envoy/reference';
+import { hcmOf, removeHttpFilter, renderReference, type ReferencePatch } from '../harness/envoy/reference';
 import type { Json } from '../harness/envoy/bootstrap';
 import { repoRoot } from '../harness/envoy/paths';
 import { DnsServer } from '../harness/services/dns';
@@ -79,12 +80,22 @@ export interface SniBenchResult {
 
 const HOSTS_PER_VARIANT = 64;
 
+type BenchShape = 'sni' | 'tunnel';
+
+/** What one connection of a variant sends: (the CONNECT request head, then) a ClientHello. */
+interface Opening {
+  connect?: Buffer;
+  hello: Buffer;
+}
+
 interface Variant {
   id: string;
+  shape: BenchShape;
   size: number | null;
-  hellos: Buffer[];
+  openings: Opening[];
   bootstrap: Json;
   service: net.Server;
+  /** sni: Envoy's listener port (= the service's); tunnel: known once Envoy runs. */
   port: number;
 }
 
@@ -106,18 +117,15 @@ async function startService(): Promise<{ server: net.Server; port: number }> {
   return { server, port: (server.address() as net.AddressInfo).port };
 }
 
-async function buildVariant(id: string, size: number | null, o: SniBenchOptions, dnsPort: number, dir: string): Promise<Variant> {
+function benchPolicy(n: number): string {
+  return JSON.stringify({ ...egressPolicy(n), identity: { from: 'local', id: `${EGRESS_CALLER_NS}/sa/caller-0` } });
+}
+
+/** The shipped SNI sidecar chain on 127.0.0.2:<service port>; `none` without the Wasm filter. */
+async function sniVariant(id: string, size: number | null, o: SniBenchOptions, dnsPort: number, certs: ReferencePatch['certs']): Promise<Variant> {
   const { server, port } = await startService();
   const n = size ?? Math.min(...o.sizes);
-  const policy = { ...egressPolicy(n), identity: { from: 'local', id: `${EGRESS_CALLER_NS}/sa/caller-0` } };
-  const patch: ReferencePatch = {
-    wasmFile: o.wasmFile,
-    policyJson: JSON.stringify(policy),
-    certs: { caFile: path.join(dir, 'unused.pem'), certFile: path.join(dir, 'unused.pem'), keyFile: path.join(dir, 'unused.pem') },
-    dnsPort,
-    sniListeners: { address: '127.0.0.2', ports: [port] },
-  };
-  const cfg = renderReference('egress-sni-sidecar', patch);
+  const cfg = renderReference('egress-sni-sidecar', { wasmFile: o.wasmFile, policyJson: benchPolicy(n), certs, dnsPort, sniListeners: { address: '127.0.0.2', ports: [port] } });
   const chain = (((cfg.static_resources as Json).listeners as Json[])[0].filter_chains as Json[])[0];
   let filters = chain.filters as Json[];
   if (size === null) {
@@ -126,24 +134,51 @@ async function buildVariant(id: string, size: number | null, o: SniBenchOptions,
   }
   for (const f of filters) delete (f.typed_config as Json).access_log;
   chain.filters = filters;
-  if (networkFilters(cfg).some((f) => (f.typed_config as Json).access_log)) throw new Error(`${id}: access log left in`);
-  const hellos = spreadPositions(n, HOSTS_PER_VARIANT).map((i) => clientHello({ sni: hostAt(i) }));
-  return { id, size, hellos, bootstrap: cfg, service: server, port };
+  const openings = spreadPositions(n, HOSTS_PER_VARIANT).map((i) => ({ hello: clientHello({ sni: hostAt(i) }) }));
+  return { id, shape: 'sni', size, openings, bootstrap: cfg, service: server, port };
 }
 
-/** One connection: connect, ClientHello, first byte back, close. Resolves false on any failure. */
-function oneConnection(port: number, hello: Buffer): Promise<boolean> {
+/** envoy/egress-sidecar.yaml (plain listener): CONNECT host:<service port>, then a ClientHello. */
+async function tunnelVariant(id: string, size: number | null, o: SniBenchOptions, dnsPort: number, certs: ReferencePatch['certs']): Promise<Variant> {
+  const { server, port } = await startService();
+  const n = size ?? Math.min(...o.sizes);
+  const cfg = renderReference('egress-sidecar', { wasmFile: o.wasmFile, policyJson: benchPolicy(n), certs, dnsPort });
+  if (size === null) removeHttpFilter(cfg, 'envoy.filters.http.wasm');
+  delete hcmOf(((cfg.static_resources as Json).listeners as Json[])[0]).access_log;
+  const openings = spreadPositions(n, HOSTS_PER_VARIANT).map((i) => ({
+    connect: Buffer.from(`CONNECT ${hostAt(i)}:${port} HTTP/1.1\r\nHost: ${hostAt(i)}:${port}\r\n\r\n`),
+    hello: clientHello({ sni: hostAt(i) }),
+  }));
+  return { id, shape: 'tunnel', size, openings, bootstrap: cfg, service: server, port: 0 };
+}
+
+/**
+ * One connection: connect, (CONNECT and its 200,) ClientHello, the service's first byte back,
+ * close. Resolves false on any failure.
+ */
+function oneConnection(host: string, port: number, opening: Opening): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.2', port });
+    const s = net.connect({ host, port });
     let done = false;
+    let head = opening.connect ? Buffer.alloc(0) : undefined;
     const finish = (ok: boolean) => {
       if (done) return;
       done = true;
       s.destroy();
       resolve(ok);
     };
-    s.once('connect', () => s.write(hello));
-    s.once('data', () => finish(true));
+    s.once('connect', () => s.write(opening.connect ?? opening.hello));
+    s.on('data', (c: Buffer) => {
+      if (!head) return finish(true);
+      head = Buffer.concat([head, c]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      if (!/^HTTP\/1\.1 200 /.test(head.toString('latin1'))) return finish(false);
+      const rest = head.subarray(end + 4);
+      head = undefined;
+      if (rest.length) return finish(true);
+      s.write(opening.hello);
+    });
     s.once('error', () => finish(false));
     s.once('close', () => finish(false));
   });
@@ -158,7 +193,7 @@ async function closedLoop(r: Running, concurrency: number, warmMs: number, windo
   let next = 0;
   const loop = async () => {
     while (!stop) {
-      const ok = await oneConnection(r.port, r.hellos[next++ % r.hellos.length]);
+      const ok = await oneConnection(hostOf(r), r.port, r.openings[next++ % r.openings.length]);
       if (!measuring) continue;
       if (ok) completed++;
       else errors++;
@@ -181,24 +216,32 @@ async function closedLoop(r: Running, concurrency: number, warmMs: number, windo
   };
 }
 
+/** The SNI listener is on 127.0.0.2 (the service has 127.0.0.1:<same port>); the sidecar's on 127.0.0.1. */
+const hostOf = (v: Variant) => (v.shape === 'sni' ? '127.0.0.2' : '127.0.0.1');
+
 export async function runSniBench(o: SniBenchOptions): Promise<SniBenchResult> {
   const rand = seededRandom(o.seed);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-sni-bench-'));
   const dns = await DnsServer.start({ answers: () => '127.0.0.1', ttl: 3600 });
   const variants: Variant[] = [];
   const running: Running[] = [];
   try {
-    variants.push(await buildVariant('sni/none', null, o, dns.port, dir));
-    for (const n of o.sizes) variants.push(await buildVariant(`sni/meshgate/${n}`, n, o, dns.port, dir));
+    // Neither config has a TLS listener; the tunnel one's TLS-origination cluster loads a CA file.
+    const ca = path.join(repoRoot(), 'build', 'certs', 'ca.pem');
+    const certs = { caFile: ca, certFile: ca, keyFile: ca };
+    for (const [shape, build] of [['sni', sniVariant], ['tunnel', tunnelVariant]] as const) {
+      variants.push(await build(`${shape}/none`, null, o, dns.port, certs));
+      for (const n of o.sizes) variants.push(await build(`${shape}/meshgate/${n}`, n, o, dns.port, certs));
+    }
     for (const v of variants) {
       const envoy = await EnvoyProcess.start({ bootstrap: v.bootstrap, concurrency: 1, logLevel: 'warning', envoy: o.envoy, readyTimeoutMs: 180_000 });
       const pid = envoy.envoyPid();
       if (pid === undefined) throw new Error(`${v.id}: Envoy pid unknown`);
       if (o.nice !== null) setProcessPriority(pid, o.nice);
-      const r = { ...v, envoy, pid };
+      const r = { ...v, envoy, pid, port: v.shape === 'sni' ? v.port : await envoy.listenerPort('outbound') };
       running.push(r);
-      if (!(await oneConnection(r.port, r.hellos[0]))) throw new Error(`${v.id}: an allowed connection got no answer\n${envoy.logTail(30)}`);
-      if (v.size !== null && (await oneConnection(r.port, clientHello({ sni: 'not-listed.example.net' })))) throw new Error(`${v.id}: a host outside the policy was let through`);
+      if (!(await oneConnection(hostOf(r), r.port, r.openings[0]))) throw new Error(`${v.id}: an allowed connection got no answer\n${envoy.logTail(30)}`);
+      const outsider = v.shape === 'sni' ? { hello: clientHello({ sni: 'not-listed.example.net' }) } : { ...r.openings[0], hello: clientHello({ sni: 'not-listed.example.net' }) };
+      if (v.size !== null && (await oneConnection(hostOf(r), r.port, outsider))) throw new Error(`${v.id}: a connection meshgate must refuse was let through`);
       o.log(`  started ${v.id}`);
     }
     for (const r of running) {
@@ -219,7 +262,6 @@ export async function runSniBench(o: SniBenchOptions): Promise<SniBenchResult> {
     for (const r of running) await r.envoy.stop();
     for (const v of variants) await new Promise((res) => v.service.close(res));
     await dns.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -228,7 +270,7 @@ function summarize(running: Running[], slots: SniSlot[]): SniVariantSummary[] {
   return running.map((r) => {
     const mine = slots.filter((s) => s.variant === r.id);
     const deltas = mine.flatMap((s) => {
-      const none = at('sni/none', s.round);
+      const none = at(`${r.shape}/none`, s.round);
       return s.cpuUs !== null && none?.cpuUs != null ? [s.cpuUs - none.cpuUs] : [];
     });
     return {
@@ -247,10 +289,11 @@ function summarize(running: Running[], slots: SniSlot[]): SniVariantSummary[] {
 export function sniMarkdown(r: SniBenchResult): string[] {
   const fmt = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(d));
   const L = [
-    '## Egress by SNI — meshgate_egress_sni, per connection',
+    '## Egress by SNI and CONNECT tunnels — per connection',
     '',
-    `envoy/egress-sni-sidecar.yaml without its access log; each connection: connect, ClientHello, first byte from the service through Envoy, close. ` +
-      `${r.concurrency} connection loops, ${r.windowMs} ms windows, ${r.rounds} rounds; Envoy CPU per connection, delta against the same round's sni/none.`,
+    `sni: envoy/egress-sni-sidecar.yaml; tunnel: envoy/egress-sidecar.yaml (CONNECT, then the inner ClientHello); both without access logs. ` +
+      `Each connection: connect, (CONNECT,) ClientHello, first byte from the service through Envoy, close. ` +
+      `${r.concurrency} connection loops, ${r.windowMs} ms windows, ${r.rounds} rounds; Envoy CPU per connection, delta against the same round's none of the same shape.`,
     '',
     '| variant | host entries | connections/s | Envoy CPU µs/connection | Δ vs none µs (range) | failed |',
     '|---|---:|---:|---:|---:|---:|',
