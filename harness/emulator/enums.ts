@@ -35,6 +35,12 @@ export const FilterDataStatus = {
 
 export const FilterTrailersStatus = { Continue: 0, StopIteration: 1 } as const;
 
+/** What a network filter's callbacks return (Envoy: 0 Continue, anything else StopIteration). */
+export const FilterStatus = { Continue: 0, StopIteration: 1 } as const;
+
+/** Who closed a connection (proxy_on_downstream_connection_close's second argument). */
+export const PeerType = { Unknown: 0, Local: 1, Remote: 2 } as const;
+
 export const MapType = {
   HttpRequestHeaders: 0,
   HttpRequestTrailers: 1,
@@ -69,6 +75,8 @@ export const ENUMS = {
   FilterHeadersStatus,
   FilterDataStatus,
   FilterTrailersStatus,
+  FilterStatus,
+  PeerType,
   MapType,
   BufferType,
   StreamType,

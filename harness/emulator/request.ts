@@ -56,12 +56,17 @@ export function presentRequest(r: EnvoyRequest): { requestHeaders: Pairs; proper
   if (!headers.some(([k]) => k === 'x-forwarded-proto')) requestHeaders.push(['x-forwarded-proto', r.scheme]);
   if (r.requestId !== undefined) requestHeaders.push(['x-request-id', r.requestId]);
 
+  return { requestHeaders, properties: connectionProperties(r) };
+}
+
+/** The connection's properties as Envoy serves them to HTTP and network filters alike. */
+export function connectionProperties(c: { connectionId?: bigint; peer?: PeerCertificate }): Record<string, PropertyValue> {
   const properties: Record<string, PropertyValue> = {};
-  if (r.connectionId !== undefined) properties['connection.id'] = r.connectionId;
-  if (r.peer !== undefined) {
+  if (c.connectionId !== undefined) properties['connection.id'] = c.connectionId;
+  if (c.peer !== undefined) {
     properties['connection.mtls'] = true;
-    properties['connection.peer_certificate'] = r.peer.encodedPem;
-    if (r.peer.uriSans.length > 0) properties['connection.uri_san_peer_certificate'] = r.peer.uriSans[0];
+    properties['connection.peer_certificate'] = c.peer.encodedPem;
+    if (c.peer.uriSans.length > 0) properties['connection.uri_san_peer_certificate'] = c.peer.uriSans[0];
   }
-  return { requestHeaders, properties };
+  return properties;
 }

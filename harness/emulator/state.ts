@@ -65,6 +65,8 @@ export interface StepResult {
   status: number;
   /** The local reply, if one was sent during this callback (or the 503 of a failed VM). */
   localReply?: LocalReply;
+  /** The guest reset the stream (proxy_close_stream) during this callback. */
+  reset?: boolean;
 }
 
 /** A root context (plugin) as the host functions see it. */
@@ -79,7 +81,10 @@ export interface PluginState {
   tickPeriodMs: number;
 }
 
-/** A stream as the host functions see it. */
+/**
+ * A stream as the host functions see it: an HTTP stream (stream.ts) or a TCP connection under a
+ * network filter (network.ts), which uses no header maps and has `downstream` instead of `body`.
+ */
 export interface StreamState {
   id: number;
   plugin: PluginState;
@@ -93,6 +98,14 @@ export interface StreamState {
   localReply?: LocalReply;
   /** Body bytes visible in the current body callback (buffered + this chunk). */
   body: [Buffer, Buffer];
+  /** TCP only: the connection's read buffer (BufferType NetworkDownstreamData), visible inside
+   *  proxy_on_downstream_data; bytes stay in it while the filter answers StopIteration. */
+  downstream?: Buffer;
+  /** Streams the guest closed with proxy_close_stream (StreamType values), in call order. */
+  closed: number[];
+  /** Envoy filter state the guest wrote with the foreign function `set_envoy_filter_state`
+   *  (keys without the `wasm.` prefix, values as given), e.g. `envoy.upstream.dynamic_host`. */
+  envoyFilterState: Map<string, string>;
 }
 
 /** What the guest is running for right now. */

@@ -2,7 +2,7 @@
  * Plugins (root contexts) and HTTP streams of the emulator, driven callback by callback in
  * Envoy's order. See vm.ts for the list of Envoy behaviours reproduced.
  */
-import { FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, MapType } from './enums';
+import { FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, MapType, StreamType } from './enums';
 import type { Pairs } from './pairs';
 import { propertyMap } from './property-values';
 import type { Frame, GuestRunner, LocalReply, PluginOptions, PluginState, PropertyValue, StepAction, StepResult, StreamState } from './state';
@@ -136,6 +136,8 @@ export class HttpStream {
       logPhase: false,
       filterState: new Map(),
       body: [Buffer.alloc(0), Buffer.alloc(0)],
+      closed: [],
+      envoyFilterState: new Map(),
     };
   }
 
@@ -155,6 +157,11 @@ export class HttpStream {
   /** The last local reply the filter sent on this stream. */
   get localReply(): LocalReply | undefined {
     return this.state.localReply;
+  }
+  /** Whether the guest reset the stream (proxy_close_stream on the request or response):
+   *  Envoy's response details are then `wasm_close_stream` and the client sees a reset. */
+  get reset(): boolean {
+    return this.state.closed.some((t) => t === StreamType.HttpRequest || t === StreamType.HttpResponse);
   }
   /** Filter state the guest wrote (`wasm.<key>` → value as UTF-8 text). */
   get filterState(): Record<string, string> {
@@ -193,6 +200,7 @@ export class HttpStream {
   private step(fn: string, args: number[], map: number | undefined, clamp: (status: number, replied: boolean) => number): StepResult {
     const vm = this.plugin.vm;
     if (!this.ensureCreated()) return this.failed();
+    if (this.reset) return { action: 'stop', status: 0, reset: true }; // a reset stream gets no more callbacks
     if (map !== undefined) this.state.open[map] = true;
     const frame = this.frame(fn);
     const ran = vm.invoke(frame, fn, this.id, ...args);
@@ -204,6 +212,11 @@ export class HttpStream {
     const replied = frame.localReplySent === true;
     const hostStatus = clamp(status, replied);
     this.lastHostStatus = hostStatus;
+    if (this.reset) {
+      // proxy_close_stream(request|response): Envoy reset the stream; nothing more is delivered.
+      if (map !== undefined) this.state.open[map] = false;
+      return { action: 'stop', status, reset: true };
+    }
     const action: StepAction = hostStatus === 0 && !replied ? 'continue' : 'stop';
     // Envoy drops its pointer to the map once the callback let the stream continue.
     if (map !== undefined && action === 'continue') this.state.open[map] = false;

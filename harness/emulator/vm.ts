@@ -26,6 +26,12 @@
  *   `_` for spaces, and (sent while decoding) it travels through the filter's own
  *   on_response_headers/on_response_body.
  * The claims marked "verified" were checked against Envoy 1.40 with harness/differential/emulator-vs-envoy.ts.
+ * - TCP connections under a network filter (network.ts): on_context_create + on_new_connection
+ *   at accept, on_downstream_data with the whole undrained read buffer (NetworkDownstreamData)
+ *   while the filter answers StopIteration, proxy_close_stream(downstream) closes, then
+ *   on_downstream_connection_close → on_done → on_log → on_delete. The foreign function
+ *   set_envoy_filter_state records Envoy filter state (host/foreign.ts). An HTTP stream the
+ *   guest resets (proxy_close_stream request/response) gets no further callbacks.
  * - Properties: path segments split on 0x00; NotFound when absent; set_property writes filter
  *   state `wasm.<path>` (NotFound without a stream); unknown top-level names fall back to it.
  * - Metrics: counters refuse a delta ≤ 0; record on a counter adds; define returns a new id per
@@ -35,7 +41,7 @@
  * - JS views of guest memory are re-acquired after every call into the guest (memory may grow).
  *
  * Files: checks.ts (load checks), host/ (the host functions, one file per family), stream.ts
- * (plugins and streams), state.ts (the shared state types), request.ts (a request as Envoy
+ * (plugins and HTTP streams), network.ts (TCP connections), state.ts (the shared state types), request.ts (a request as Envoy
  * presents it to a filter).
  */
 import * as fs from 'node:fs';

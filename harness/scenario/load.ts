@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { compilePolicy, compilePolicyFile } from '../policy/compile';
-import type { BadCertKind, Protocol, ProtocolPin, Scenario, ScenarioRequest } from './types';
+import type { BadCertKind, FirstFlight, Protocol, ProtocolPin, Scenario, ScenarioRequest } from './types';
 import { rawAsH2 } from './targets/raw-as-h2';
 import { loadAuthorities, loadCertificates } from './certificates';
 
@@ -25,8 +25,15 @@ export class ScenarioError extends Error {
 const TOP_KEYS = new Set(['name', 'role', 'policy', 'identities', 'requests', 'description', 'authorities', 'certificates', 'protocol']);
 const REQUEST_KEYS = new Set([
   'name', 'as', 'cert', 'method', 'path', 'headers', 'raw', 'expect', 'status', 'rule', 'reason',
-  'host', 'port', 'connect', 'scheme', 'rbac', 'source', 'why', 'protocol', 'h2headers', 'h2',
+  'host', 'port', 'connect', 'scheme', 'rbac', 'source', 'why', 'protocol', 'h2headers', 'h2', 'tls', 'inner',
 ]);
+/** Fields of `tls:` (a connection's first flight) and of `inner:` (a CONNECT tunnel's). */
+const TLS_KEYS = new Set(['sni', 'ech', 'raw', 'alpn', 'padTo', 'fragment']);
+const INNER_KEYS = new Set(['sni', 'ech', 'raw']);
+/** Request fields that describe an HTTP request, which a `tls:` connection does not send. */
+const HTTP_ONLY = ['method', 'path', 'headers', 'raw', 'connect', 'scheme', 'h2headers', 'protocol', 'inner'] as const;
+/** The largest TLS record fragment (RFC 8446 §5.1). */
+const MAX_FRAGMENT = 16384;
 const PIN_KEYS = new Set(['expect', 'status', 'rule', 'reason', 'why']);
 const PROTOCOLS: Protocol[] = ['http1', 'h2'];
 const BAD_CERTS: BadCertKind[] = ['expired', 'foreign-ca', 'two-uri-sans', 'non-spiffe-uri', 'no-uri-san'];
@@ -137,6 +144,12 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     });
   }
 
+  const connections = requests.filter((r) => r.tls !== undefined).length;
+  if (connections > 0 && role !== 'egress') errors.push(`${at(reqNode)}: tls: connections are egress requests (role: egress)`);
+  else if (connections > 0 && connections < requests.length) {
+    errors.push(`${at(reqNode)}: requests: either every request is a connection (tls:) or none is: one file runs against one listener (a TLS passthrough one for tls:)`);
+  }
+
   if (errors.length) throw new ScenarioError(errors);
   return {
     file,
@@ -150,6 +163,7 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     federatesWith,
     authorities,
     certificates,
+    connections: connections > 0,
     protocol,
     requests,
     warnings,
@@ -194,6 +208,38 @@ function loadPin(value: unknown, base: { expect: unknown; misplaced: string | un
   if (base.misplaced !== undefined) problems.push(base.misplaced);
   for (const p of problems) fail(p);
   return problems.length ? undefined : (pin as unknown as ProtocolPin);
+}
+
+/** Checks a `tls:` or `inner:` mapping; undefined when absent or wrong (each problem through `fail`). */
+function loadFirstFlight(value: unknown, keys: Set<string>, fail: (message: string) => void): FirstFlight | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(`must be a mapping of ${[...keys].join(', ')}`);
+    return undefined;
+  }
+  const f = value as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const k of Object.keys(f)) if (!keys.has(k)) problems.push(`unknown field "${k}" (one of ${[...keys].join(', ')})`);
+  if (f.sni !== undefined && f.sni !== null && typeof f.sni !== 'string') problems.push('sni must be a string, or null for no server_name extension');
+  if (f.ech !== undefined && f.ech !== true) problems.push('ech must be true (or absent)');
+  if (f.raw !== undefined) {
+    if (typeof f.raw !== 'string' || f.raw === '') problems.push('raw must be a non-empty string: text, or hex: followed by hex digits');
+    else if (f.raw.startsWith('hex:') && !/^([0-9a-fA-F]{2}\s*)+$/.test(f.raw.slice(4).trim())) problems.push('raw: hex: must be followed by pairs of hex digits');
+    for (const k of ['sni', 'ech', 'alpn', 'padTo', 'fragment']) if (f[k] !== undefined) problems.push(`raw bytes are sent as they are: not with ${k}`);
+  }
+  if (f.alpn !== undefined && !(Array.isArray(f.alpn) && f.alpn.length > 0 && f.alpn.every((p) => typeof p === 'string' && p !== ''))) problems.push('alpn must be a non-empty list of protocol names');
+  if (f.padTo !== undefined && !(Number.isInteger(f.padTo) && (f.padTo as number) > 0 && (f.padTo as number) <= 1 << 20)) problems.push('padTo must be a byte count 1..1048576');
+  if (f.fragment !== undefined && !(Number.isInteger(f.fragment) && (f.fragment as number) > 0 && (f.fragment as number) <= MAX_FRAGMENT)) problems.push(`fragment must be a record size 1..${MAX_FRAGMENT}`);
+  for (const p of problems) fail(p);
+  return problems.length ? undefined : (f as FirstFlight);
+}
+
+/** `sni=api.stripe.com ech`, `no SNI`, `raw "GET / …"` — for labels. */
+export function describeFlight(f: FirstFlight, host?: string): string {
+  if (f.raw !== undefined) return `raw ${JSON.stringify(f.raw.length > 24 ? `${f.raw.slice(0, 24)}…` : f.raw)}`;
+  const sni = f.sni === null ? 'no SNI' : `sni=${f.sni ?? host}`;
+  const extra = [f.ech ? 'ech' : '', f.padTo ? `padTo=${f.padTo}` : '', f.fragment ? `fragment=${f.fragment}` : '', f.alpn ? `alpn=${f.alpn.join(',')}` : ''].filter(Boolean);
+  return [sni, ...extra].join(' ');
 }
 
 function loadRequest(
@@ -245,7 +291,14 @@ function loadRequest(
     fail('port', 'must be an integer 1..65535');
   }
   if (fields.scheme !== undefined && fields.scheme !== 'http' && fields.scheme !== 'https') fail('scheme', 'must be "http" or "https"');
-  if (egress && fields.host === undefined && fields.raw === undefined) fail('host', 'egress requests need a host (or raw bytes)');
+  const tls = loadFirstFlight(fields.tls, TLS_KEYS, (m) => fail('tls', m));
+  const inner = loadFirstFlight(fields.inner, INNER_KEYS, (m) => fail('inner', m));
+  if (fields.tls !== undefined) {
+    for (const k of HTTP_ONLY) if (fields[k] !== undefined) fail(k, 'not with tls: a connection sends its first flight, not an HTTP request');
+    if (fields.status !== undefined && fields.status !== 0) fail('status', 'a connection has no HTTP status: only 0 (closed before the filter decided, e.g. by the TLS inspector)');
+    if (tls && fields.host === undefined && typeof tls.sni !== 'string') fail('host', 'a connection without an SNI name needs the host the workload dialed');
+  } else if (egress && fields.host === undefined && fields.raw === undefined) fail('host', 'egress requests need a host (or raw bytes)');
+  if (fields.inner !== undefined && fields.connect !== true) fail('inner', 'only with connect: true (the first bytes inside the tunnel)');
   const protocol = fields.protocol as Protocol | undefined;
   if (protocol !== undefined && !PROTOCOLS.includes(protocol)) fail('protocol', 'must be "http1" or "h2"');
   const h2headers = fields.h2headers as [string, string][] | undefined;
@@ -271,6 +324,7 @@ function loadRequest(
   const reqPath = (fields.path as string | undefined) ?? '/';
   const label =
     (fields.name as string | undefined) ??
+    (tls !== undefined ? `TLS ${describeFlight(tls, fields.host as string | undefined)} to :${fields.port ?? 443}` : undefined) ??
     (fields.raw !== undefined
       ? `raw ${JSON.stringify(String(fields.raw).split('\r\n')[0])}`
       : Array.isArray(h2headers)
@@ -298,6 +352,8 @@ function loadRequest(
     port: fields.port as number | undefined,
     connect: fields.connect === true,
     scheme: fields.scheme as ScenarioRequest['scheme'],
+    ...(tls !== undefined ? { tls } : {}),
+    ...(inner !== undefined ? { inner } : {}),
     rbac: fields.rbac as string | undefined,
     source: fields.source as string | undefined,
     ...(h2 !== undefined ? { h2 } : {}),

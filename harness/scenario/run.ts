@@ -78,6 +78,7 @@ export async function runScenarioFiles(files: string[], opts: RunOptions, factor
  * they are a plain inbound request (targets/raw-as-h2.ts); otherwise its own `protocol:` or both.
  */
 export function protocolsOf(scenario: Scenario, r: ScenarioRequest): Protocol[] {
+  if (r.tls !== undefined) return ['http1']; // a TLS connection carries no HTTP: it runs once, in the first pass
   if (r.h2headers !== undefined) return ['h2'];
   if (r.protocol !== undefined) return [r.protocol];
   if (r.raw !== undefined) return scenario.role === 'inbound' && rawAsH2(r.raw).ok ? ['http1', 'h2'] : ['http1'];
@@ -170,21 +171,35 @@ function record(summary: RunSummary, r: RequestResult, opts: RunOptions): void {
  * A request passes when it was observed completely (no crash, no missing record), its outcome is
  * `expect`, and its pins hold: `status` whatever the outcome, `rule` against the rule or reason
  * the filter's own record names. A deny pinned by status alone claims a refusal before the
- * filter, so the filter must not have decided it. A meshgate denial must have caused no DNS
- * query and no external connection.
+ * filter, so the filter must not have decided it. A meshgate denial, and any denied connection,
+ * must have caused no DNS query and no external connection — except a tunnel refused for its
+ * inner SNI (rule `tunnel_…`): its CONNECT was allowed and dialed, so there no tunnel byte may
+ * have reached the service. An allowed connection must have been dialed to the name it judged.
  */
 export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, obs: Observation): RequestResult {
   const problems: string[] = [];
   if (obs.problem !== undefined) problems.push(obs.problem);
   if (obs.outcome !== req.expect) {
-    problems.push(req.expect === 'deny' ? 'reached the upstream but the scenario expects deny' : `denied (${describe(obs)}) but the scenario expects allow`);
+    problems.push(req.expect === 'deny' ? 'reached the upstream but the scenario expects deny' : `denied (${describe(obs, req.tls !== undefined)}) but the scenario expects allow`);
   }
-  if (req.expect === 'deny' && obs.outcome === 'deny' && obs.layer === 'meshgate' && ((obs.dnsQueries ?? 0) > 0 || (obs.externalConnections ?? 0) > 0)) {
-    problems.push(`denied, yet it caused ${obs.dnsQueries} DNS queries and ${obs.externalConnections} external connections`);
+  const innerRefusal = innerSniRefusal(req, obs);
+  if (req.expect === 'deny' && obs.outcome === 'deny' && (obs.layer === 'meshgate' || req.tls !== undefined)) {
+    if (innerRefusal) {
+      // Its CONNECT was allowed: Envoy resolved and dialed the host before answering 200.
+      if ((obs.tunnelBytes ?? 0) > 0 || (obs.externalConnections ?? 0) > 0) {
+        problems.push(`refused for its inner SNI, yet the external service received ${obs.tunnelBytes ?? 'some'} tunnel bytes (${obs.externalConnections ?? 0} completed handshakes)`);
+      }
+    } else if ((obs.dnsQueries ?? 0) > 0 || (obs.externalConnections ?? 0) > 0) {
+      problems.push(`denied, yet it caused ${obs.dnsQueries} DNS queries and ${obs.externalConnections} external connections`);
+    }
+  }
+  if (req.tls !== undefined && obs.outcome === 'allow' && obs.dialed !== undefined) {
+    const judged = judgedName(req);
+    if (judged !== undefined && obs.dialed.toLowerCase().replace(/\.$/, '') !== judged) problems.push(`dialed ${obs.dialed}, not the name it judged (${judged})`);
   }
   if (req.status !== undefined && obs.status !== req.status) problems.push(`status ${obs.status}, expected ${req.status}`);
   if (req.rule !== undefined && obs.rule !== req.rule) {
-    problems.push(obs.rule === undefined ? `the filter named no rule (${describe(obs)}), expected rule ${req.rule}` : `${obs.outcome === 'allow' ? 'allowed' : 'denied'} by ${obs.rule}, expected rule ${req.rule}`);
+    problems.push(obs.rule === undefined ? `the filter named no rule (${describe(obs, req.tls !== undefined)}), expected rule ${req.rule}` : `${obs.outcome === 'allow' ? 'allowed' : 'denied'} by ${obs.rule}, expected rule ${req.rule}`);
   }
   if (req.reason !== undefined && obs.identityReason !== req.reason) {
     problems.push(`identity reason ${obs.identityReason ?? 'none'}, expected ${req.reason}`);
@@ -199,12 +214,24 @@ export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, 
     observed: obs,
     passed: problems.length === 0,
     bypass: req.expect === 'deny' && obs.outcome === 'allow',
-    message: problems.length ? `${problems.join('; ')} [${req.where}]` : describe(obs),
+    message: problems.length ? `${problems.join('; ')} [${req.where}]` : describe(obs, req.tls !== undefined) + (innerRefusal ? '; the CONNECT was resolved and dialed, no tunnel byte reached the service' : ''),
   };
 }
 
-function describe(o: Observation): string {
+/** A CONNECT tunnel the filter reset for its first bytes (rule `tunnel_…`), after allowing the CONNECT. */
+function innerSniRefusal(req: ScenarioRequest, obs: Observation): boolean {
+  return req.connect === true && obs.outcome === 'deny' && obs.layer === 'meshgate' && (obs.rule ?? '').startsWith('tunnel_');
+}
+
+/** The name an allowed connection must be dialed to: its SNI in lower case, one trailing dot off. */
+function judgedName(req: ScenarioRequest): string | undefined {
+  const sni = req.tls?.raw === undefined ? (req.tls?.sni !== undefined ? req.tls.sni : req.host) : undefined;
+  return typeof sni === 'string' ? sni.toLowerCase().replace(/\.$/, '') : undefined;
+}
+
+function describe(o: Observation, connection = false): string {
   if (o.layer === 'tls') return 'refused at TLS handshake';
+  if (connection && o.layer !== 'crash') return `connection ${o.outcome === 'allow' ? `delivered${o.dialed ? ` to ${o.dialed}` : ''}` : `closed by ${o.layer}`}${o.rule !== undefined ? ` ${o.rule}` : ''}`;
   if (o.layer === 'crash') return `${o.status} filter crashed`;
   const rule = o.rule !== undefined ? ` ${o.rule}` : '';
   return `${o.status} ${o.layer}${rule}`;

@@ -14,6 +14,24 @@ export type Expect = 'allow' | 'deny';
 /** How a request is sent: HTTP/1.1, or HTTP/2 over TLS with ALPN `h2`. */
 export type Protocol = 'http1' | 'h2';
 
+/**
+ * The first bytes a workload sends on a connection (`tls:`) or inside a CONNECT tunnel
+ * (`inner:`): a ClientHello built by harness/tls/client-hello.ts, or `raw` bytes as they are.
+ */
+export interface FirstFlight {
+  /** The server_name; null = no server_name extension; absent = the request's `host`. */
+  sni?: string | null;
+  /** Add an encrypted_client_hello extension (`sni` is then the outer, public name). */
+  ech?: boolean;
+  /** Bytes sent as they are instead of a hello: `hex:` then hex digits (spaces allowed), or text. */
+  raw?: string;
+  alpn?: string[];
+  /** Pad the hello to at least this many bytes. */
+  padTo?: number;
+  /** Largest TLS record fragment: a smaller one splits the hello over several records. */
+  fragment?: number;
+}
+
 export interface ScenarioRequest {
   /** Position in the scenario file, for messages: `file:line`. */
   where: string;
@@ -47,6 +65,12 @@ export interface ScenarioRequest {
    *  `svid_root_id`, `foreign_trust_domain`, …); checked when given, on every target. */
   reason?: string;
   // egress
+  /** A TLS passthrough connection (the SNI roles) instead of an HTTP request: what the workload
+   *  sends first. `host` is then the name the workload dialed (default: the SNI), `port` the
+   *  port it connected to (default 443). */
+  tls?: FirstFlight;
+  /** CONNECT only: the tunnel's first bytes (default: a TLS client's hello for `host`). */
+  inner?: FirstFlight;
   host?: string;
   port?: number;
   connect?: boolean;
@@ -91,6 +115,8 @@ export interface Scenario {
   authorities?: Record<string, AuthoritySpec>;
   /** Certificates described by the file (`certificates:`), by name. */
   certificates?: Record<string, CertificateDescription>;
+  /** The file's requests are TLS passthrough connections (`tls:`), judged by SNI. */
+  connections: boolean;
   /** The file's `protocol:`, the default of its requests (http1 when absent). */
   protocol: Protocol;
   requests: ScenarioRequest[];
@@ -120,6 +146,11 @@ export interface Observation {
   /** Egress: DNS queries and external connections this request caused (a denial must cause none). */
   dnsQueries?: number;
   externalConnections?: number;
+  /** The name the proxy dialed after an allowed connection (the dynamic forward proxy's host). */
+  dialed?: string;
+  /** A CONNECT tunnel's bytes the external service received (a tunnel refused for its inner SNI
+   *  must have delivered none); undefined when not observed. */
+  tunnelBytes?: number;
   /** The request could not be observed completely, or the filter crashed: it fails, saying why. */
   problem?: string;
 }

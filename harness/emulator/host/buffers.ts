@@ -1,7 +1,8 @@
 /**
  * proxy_get_buffer_bytes: the plugin configuration (only inside on_configure), the VM
- * configuration (any callback, as Envoy 1.40 does), and the request/response body inside its
- * body callback. Anything else is NotFound.
+ * configuration (any callback, as Envoy 1.40 does), the request/response body inside its
+ * body callback, and a TCP connection's read buffer (NetworkDownstreamData) inside
+ * proxy_on_downstream_data. Anything else is NotFound.
  */
 import { BufferType, WasmResult } from '../enums';
 import type { HostState } from '../state';
@@ -17,6 +18,7 @@ export function bufferCalls(vm: HostState): HostFns {
       else if (type === BufferType.VmConfiguration) buffer = f.plugin?.vmConfiguration; // Envoy 1.40 (verified): any callback
       else if (type === BufferType.HttpRequestBody && f.callback === 'proxy_on_request_body') buffer = f.stream?.body[0];
       else if (type === BufferType.HttpResponseBody && f.callback === 'proxy_on_response_body') buffer = f.stream?.body[1];
+      else if (type === BufferType.DownstreamData && f.callback === 'proxy_on_downstream_data') buffer = f.stream?.downstream;
       if (!buffer) return WasmResult.NotFound;
       const from = start >>> 0;
       const size = max >>> 0;

@@ -7,11 +7,13 @@
  */
 import type { HostState } from '../state';
 import { bufferCalls } from './buffers';
+import { foreignCalls } from './foreign';
 import { headerCalls } from './headers';
 import { loggingCalls } from './logging';
 import { metricCalls } from './metrics';
 import { propertyCalls } from './properties';
 import { replyCalls } from './reply';
+import { streamCalls } from './streams';
 import { timerCalls } from './timers';
 import type { HostFns } from './types';
 import { wasiCalls } from './wasi';
@@ -25,6 +27,8 @@ export function buildHostImports(vm: HostState): { env: HostFns; wasi: HostFns }
     ...propertyCalls(vm),
     ...replyCalls(vm),
     ...metricCalls(vm),
+    ...streamCalls(vm),
+    ...foreignCalls(vm),
   };
   return { env, wasi: wasiCalls(vm) };
 }

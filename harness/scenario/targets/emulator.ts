@@ -12,8 +12,9 @@
  * both checked request by request against Envoy in test/e2e/egress.test.ts; what they do not
  * model is listed in docs/egress-behaviour.md §8.
  */
-import { peerCertificate, presentRequest, type EnvoyRequest, type PeerCertificate } from '../../emulator/request';
-import { ProxyWasmVm, type PluginHandle } from '../../emulator/vm';
+import { connectionProperties, peerCertificate, presentRequest, type EnvoyRequest, type PeerCertificate } from '../../emulator/request';
+import { NetworkConnection } from '../../emulator/network';
+import { ProxyWasmVm, type HttpStream, type PluginHandle } from '../../emulator/vm';
 import { TestPki, mintDescribed } from '../../pki/pki';
 import { clientHandshake, peerValidatorFor, type PeerValidator } from '../../pki/handshake';
 import { repoRoot } from '../../envoy/paths';
@@ -22,7 +23,9 @@ import * as path from 'node:path';
 import { h2Codec, hcmFront, normalizeRequestPath, requestHeadersTooLarge, type CodecResult } from '../front';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
-import { observe, type Exchange } from './observe';
+import { observe, observeConnection, type Exchange } from './observe';
+import { defaultTunnelFlight, wireBytes } from '../first-flight';
+import { inspectTls } from '../tls-inspector';
 import { composedAuthority, composedHeaders, isSidecar } from './envoy-egress';
 import { inboundHeaderList, protocolOf, SERVICE_AUTHORITY } from './envoy-inbound';
 
@@ -67,8 +70,16 @@ const UPSTREAM_STATUS = 200;
 /** The module a target runs: build/meshgate.wasm by default; tests substitute others (a trap). */
 export interface FilterModule {
   wasmFile?: string;
-  /** Default: meshgate_inbound or meshgate_egress after the scenario's role. */
+  /** Default: meshgate_inbound or meshgate_egress after the scenario's role, meshgate_egress_sni
+   *  for a file of connections. */
   rootId?: string;
+}
+
+
+/** The root id that runs a scenario. */
+export function rootIdOf(scenario: Scenario): string {
+  if (scenario.role === 'inbound') return 'meshgate_inbound';
+  return scenario.connections ? 'meshgate_egress_sni' : 'meshgate_egress';
 }
 
 export class EmulatorTarget implements TargetExecutor {
@@ -87,7 +98,7 @@ export class EmulatorTarget implements TargetExecutor {
   static async start(scenario: Scenario, module: FilterModule = {}): Promise<EmulatorTarget> {
     const vm = await ProxyWasmVm.load(module.wasmFile ?? path.join(repoRoot(), 'build', 'meshgate.wasm'));
     vm.logLevel = 1; // debug: the decision lines are what a failing scenario needs
-    const rootId = module.rootId ?? (scenario.role === 'inbound' ? 'meshgate_inbound' : 'meshgate_egress');
+    const rootId = module.rootId ?? rootIdOf(scenario);
     const plugin = vm.startPlugin({ rootId, configuration: scenario.policyJson });
     if (!plugin.ok) {
       throw new Error(`the filter refused the policy of ${scenario.file}:\n${vm.logs.map((l) => `  ${l.level}: ${l.message}`).join('\n')}`);
@@ -120,7 +131,51 @@ export class EmulatorTarget implements TargetExecutor {
   }
 
   async run(req: ScenarioRequest): Promise<Observation> {
+    if (req.tls !== undefined) return this.runConnection(req);
     return this.scenario.role === 'inbound' ? this.runInbound(req) : this.runEgress(req);
+  }
+
+  /**
+   * A TLS passthrough connection (envoy/egress-sni-sidecar.yaml or egress-sni-gateway.yaml): the
+   * gateway's mTLS handshake (the caller's certificate), the sidecar's TLS inspector
+   * (tls-inspector.ts), then the network filter with the workload's first flight in one read
+   * (tcp_proxy's max_early_data_bytes lets the connection be read before anything is dialed).
+   * After Continue, sni_dynamic_forward_proxy dials the host and port the filter set in Envoy
+   * filter state (`envoy.upstream.dynamic_host` / `_port`), else the requested server name and
+   * the listener's port; an empty name dials nothing.
+   */
+  private async runConnection(req: ScenarioRequest): Promise<Observation> {
+    const sidecar = isSidecar(this.scenario);
+    const cert = sidecar ? undefined : await this.peerCertificate(req);
+    if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.certificate ?? req.cert ?? 'no client certificate'})`, dnsQueries: 0, externalConnections: 0 };
+    const port = req.port ?? 443;
+    const bytes = wireBytes(req.tls!, req.host);
+    // The gateway has no TLS inspector (envoy/egress-sni-gateway.yaml): no requested server name,
+    // so nothing but the filter's own reading of the inner hello can name a destination.
+    let requestedServerName = '';
+    if (sidecar) {
+      const seen = inspectTls(bytes);
+      if (seen.verdict === 'too-large' || seen.verdict === 'waiting') {
+        return observeConnection({ delivered: false, meshgate: undefined, details: `tls_inspector: ${seen.verdict === 'too-large' ? 'client_hello_too_large, socket closed' : 'still waiting for the ClientHello'}`, dnsQueries: 0, externalConnections: 0 });
+      }
+      requestedServerName = seen.verdict === 'tls' ? seen.sni : '';
+    }
+    const conn = new NetworkConnection(this.plugin, {
+      properties: { ...connectionProperties({ connectionId: ++connectionIds, peer: cert }), 'destination.port': port, 'connection.requested_server_name': requestedServerName },
+    });
+    let step = conn.newConnection();
+    if (step.action !== 'closed' && step.action !== 'failed') step = conn.downstreamData(bytes);
+    const held = step.action === 'stop';
+    conn.close('remote');
+    const meshgate = conn.filterState['wasm.meshgate'];
+    if (step.action === 'failed') return observeConnection({ delivered: false, meshgate, details: 'wasm VM failed, connection closed', crashed: true });
+    if (step.action === 'closed') return observeConnection({ delivered: false, meshgate, details: 'closed by the filter', dnsQueries: 0, externalConnections: 0 });
+    if (held) {
+      return { ...observeConnection({ delivered: false, meshgate, details: 'held by the filter' }), problem: 'the filter neither let the first flight through nor closed the connection' };
+    }
+    const dial = dialTarget(conn.envoyFilterState, requestedServerName, port);
+    if (dial === undefined) return observeConnection({ delivered: false, meshgate, details: 'sni_dynamic_forward_proxy: no host to dial' });
+    return observeConnection({ delivered: true, meshgate, details: `dialed ${dial.host}:${dial.port}`, dialed: dial.host });
   }
 
   private async runInbound(req: ScenarioRequest): Promise<Observation> {
@@ -156,7 +211,7 @@ export class EmulatorTarget implements TargetExecutor {
     if (cert === 'refused') return { outcome: 'deny', status: 0, layer: 'tls', detail: `handshake refused (${req.certificate ?? req.cert ?? 'no client certificate'})` };
     const front = egressFront(req, sidecar ? 'http' : 'https');
     if (!front.ok) return { outcome: 'deny', status: front.status, layer: 'envoy', detail: front.detail };
-    const seen = this.decide(cert, { method: front.method, path: front.path, authority: front.authority, scheme: front.scheme, headers: front.headers });
+    const seen = this.decide(cert, { method: front.method, path: front.path, authority: front.authority, scheme: front.scheme, headers: front.headers }, tunnelBytesOf(req));
     if ('outcome' in seen) return seen;
     const failure = seen.received ? egressDelivery(front) : undefined;
     return observe(failure ? { ...seen, received: false, status: 503, details: failure } : seen);
@@ -167,11 +222,14 @@ export class EmulatorTarget implements TargetExecutor {
    * let the stream continue. A filter that stops the stream without answering would leave the
    * client waiting in Envoy: that is a failure of its own.
    */
-  private decide(peer: PeerCertificate | undefined, request: Omit<EnvoyRequest, 'connectionId' | 'peer'>): Exchange | Observation {
+  private decide(peer: PeerCertificate | undefined, request: Omit<EnvoyRequest, 'connectionId' | 'peer'>, tunnelFirst?: Buffer): Exchange | Observation {
     const stream = this.plugin.newHttpStream(presentRequest({ ...request, connectionId: ++connectionIds, peer }));
-    const r = stream.sendRequestHeaders({ endOfStream: true });
+    const connect = request.method === 'CONNECT';
+    const r = stream.sendRequestHeaders({ endOfStream: !connect });
+    const tunnel = r.action === 'continue' && tunnelFirst !== undefined ? this.tunnel(stream, tunnelFirst) : undefined;
     stream.complete();
     const meshgate = stream.filterState['wasm.meshgate'];
+    if (tunnel !== undefined) return { ...tunnel, meshgate };
     if (r.action === 'continue') {
       // The services are Node HTTP servers: a method Node's parser does not know (`get` over h2,
       // which Envoy passes) is answered 400 and never recorded.
@@ -184,9 +242,42 @@ export class EmulatorTarget implements TargetExecutor {
     return { received: false, status: r.localReply.status, details: r.localReply.details, meshgate };
   }
 
+  /**
+   * An allowed CONNECT: the dynamic forward proxy resolved and dialed the host, Envoy answered
+   * 200 (through the filter's response callbacks), and the tunnel's first bytes reach the filter
+   * as request body. A reset stream (proxy_close_stream request) delivered none of them.
+   */
+  private tunnel(stream: HttpStream, first: Buffer): Omit<Exchange, 'meshgate'> {
+    stream.sendResponseHeaders([[':status', '200']], { endOfStream: false });
+    const body = stream.sendRequestBody(first, { endOfStream: false });
+    if (body.reset) return { received: false, status: 200, details: 'wasm_close_stream', tunnelBytes: 0 };
+    if (body.action === 'continue') return { received: true, status: UPSTREAM_STATUS, details: 'via_upstream', tunnelBytes: first.length };
+    // Held: the client would wait for an answer that never comes.
+    return { received: false, status: 200, details: 'tunnel held by the filter', tunnelBytes: 0 };
+  }
+
   async stop(): Promise<void> {
     this.plugin.done();
   }
+}
+
+/** Where sni_dynamic_forward_proxy dials after the filter let a connection through: the Envoy
+ *  filter state's host and port when set, else the requested server name and the listener's port. */
+export function dialTarget(state: Record<string, string>, requestedServerName: string, listenerPort: number): { host: string; port: number } | undefined {
+  const host = state['envoy.upstream.dynamic_host'] ?? requestedServerName;
+  if (host === '') return undefined;
+  const port = state['envoy.upstream.dynamic_port'] !== undefined ? Number(state['envoy.upstream.dynamic_port']) : listenerPort;
+  return { host, port };
+}
+
+/**
+ * The first bytes inside a composed CONNECT tunnel: `inner:` as given, else what the Envoy
+ * target's TLS client sends (a hello naming the host, none for an IP literal). A raw CONNECT
+ * sends no tunnel bytes.
+ */
+export function tunnelBytesOf(req: ScenarioRequest): Buffer | undefined {
+  if (!req.connect || req.raw !== undefined) return undefined;
+  return wireBytes(req.inner ?? defaultTunnelFlight(req.host), req.host);
 }
 
 // ---- the egress front model ------------------------------------------------------------------

@@ -15,13 +15,24 @@
  * - neither          → origin-form `GET path` with Host = authority; :scheme is the listener's
  *                      (https on the gateway's TLS listener, http on the sidecar's plain one).
  * `authority` = host (IPv6 bracketed) plus `:port` when `port` is given.
+ *
+ * A CONNECT's tunnel carries a real TLS client for `inner:`'s name (default: the host; none when
+ * `sni: null`), or `inner:`'s bytes as they are when a real client cannot send them (ECH, raw).
+ * A file of `tls:` connections runs against envoy/egress-sni-sidecar.yaml (`identity.from:
+ * local`) or envoy/egress-sni-gateway.yaml (the caller's mTLS hop first): the probe
+ * (harness/services/tls-probe.ts) connects where a workload's connection to `host:port` lands and
+ * runs a real TLS client, or writes the first-flight bytes; "allow" means an external service
+ * received bytes, and the connection access log's `meshgate` field is the filter's record.
  */
 import { request, rawRequest, parseRawResponse, type ClientResponse } from '../../services/client';
-import { connectThrough } from '../../services/tunnel';
+import { connectThrough, type ConnectResult } from '../../services/tunnel';
+import { probe, type ProbeResult } from '../../services/tls-probe';
+import type { ClientTls } from '../../services/client';
+import { flightBytes, flightSni, handshakeName } from '../first-flight';
 import { EgressStack } from '../../stack/egress';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
-import { observe, unlogged } from './observe';
+import { observe, observeConnection, unlogged } from './observe';
 import { ACCESS_LOG_WAIT_MS, waitForEntry } from './access-log';
 
 /** Does the scenario run against the sidecar form (plain-text listener, `identity.from: local`)? */
@@ -67,6 +78,11 @@ function splitAuthority(authority: string): { host: string; port?: number } {
  * delivered rather than as a DNS or connection failure.
  */
 export function destinations(req: ScenarioRequest, sidecar: boolean): Destination[] {
+  if (req.tls !== undefined) {
+    // The name the SNI filter would let the proxy dial; nothing resolves the name the workload dialed.
+    const sni = req.tls.raw === undefined ? flightSni(req.tls, req.host) : null;
+    return sni ? [{ host: sni, port: req.port ?? 443, tls: true }] : [{ host: '', port: req.port ?? 443, tls: true }];
+  }
   const listenerScheme = sidecar ? 'http' : 'https';
   if (req.raw === undefined) {
     const scheme = req.scheme ?? listenerScheme;
@@ -148,9 +164,45 @@ export class EnvoyEgressTarget implements TargetExecutor {
       names: egressNames(scenario),
       ports,
       plainPorts: plain,
-      role: isSidecar(scenario) ? 'egress-sidecar' : 'egress',
+      role: scenario.connections ? (isSidecar(scenario) ? 'egress-sni-sidecar' : 'egress-sni-gateway') : isSidecar(scenario) ? 'egress-sidecar' : 'egress',
     });
     return new EnvoyEgressTarget(scenario, stack);
+  }
+
+  /**
+   * One TLS passthrough connection. Allowed = an external service received bytes. Its access-log
+   * entry holds the filter's record; a connection the TLS inspector closed never reached the
+   * filter chain and has none (then only a close with nothing delivered, resolved or dialed
+   * counts as that refusal).
+   */
+  private async runConnection(req: ScenarioRequest, tls: ClientTls | undefined): Promise<Observation> {
+    const endpoint = this.stack.sniEndpoint(req.port ?? 443);
+    const name = handshakeName(req.tls!, req.host);
+    const logged = this.stack.accessLog().length;
+    let r: ProbeResult;
+    try {
+      r = await probe({
+        ...endpoint,
+        outerTls: tls,
+        ...(name !== undefined ? { handshake: { servername: name, ca: this.stack.ca.certPem } } : { first: flightBytes(req.tls!, req.host) }),
+        timeoutMs: name !== undefined ? 5000 : 2000,
+      });
+    } catch (e) {
+      return { outcome: 'deny', status: 0, layer: 'tls', detail: (e as Error).message, problem: `the probe failed: ${(e as Error).message}` };
+    }
+    const delivered = this.stack.bytesReceived() > 0;
+    const entry = await waitForEntry(() => this.stack.accessLog(), logged, delivered ? undefined : 1500);
+    const queries = this.stack.dns.queries();
+    const counts = { dnsQueries: queries.length, externalConnections: this.stack.accepted() };
+    const dialed = queries.length > 0 ? queries[queries.length - 1].name : undefined;
+    const outer = tls !== undefined && /certificate|alert|handshake/i.test(r.error ?? '') && !delivered;
+    if (entry === undefined) {
+      if (delivered || counts.dnsQueries > 0 || counts.externalConnections > 0) return unlogged({ received: delivered, status: 0, ...counts }, 1500);
+      return { outcome: 'deny', status: 0, layer: outer ? 'tls' : 'envoy', detail: `closed before the filter chain (no access-log entry; ${r.error ?? 'closed'})`, ...counts };
+    }
+    const details = `${entry.termination || entry.details || '-'}; probe: ${r.handshook ? 'handshook' : r.error ?? (r.closedByProxy ? 'closed by the proxy' : 'open')}`;
+    const seen = observeConnection({ delivered, meshgate: entry.meshgate, details, dialed, ...counts });
+    return outer && seen.rule === undefined ? { ...seen, layer: 'tls' } : seen;
   }
 
   async run(req: ScenarioRequest): Promise<Observation> {
@@ -158,23 +210,31 @@ export class EnvoyEgressTarget implements TargetExecutor {
     // The sidecar listens in plain text on loopback: there is no client certificate to present.
     const tls = isSidecar(this.scenario) ? undefined : await this.stack.clientTls(spiffeId, req.cert);
     this.stack.clear();
+    if (req.tls !== undefined) return this.runConnection(req, tls);
     const logged = this.stack.accessLog().length;
     let res: ClientResponse;
+    let tunnel: ConnectResult['tunnel'];
     try {
       if (req.raw !== undefined) {
         res = parseRawResponse(await rawRequest({ port: this.stack.port, tls, bytes: req.raw }));
       } else if (req.connect) {
         const target = composedAuthority(req);
+        // Without `inner:`, the caller's own TLS client for the host (tunnel.ts: no SNI for an IP).
+        const inner = req.inner ?? {};
+        const name = req.inner === undefined ? (req.host ?? '') : handshakeName(inner, req.host);
         const r = await connectThrough({
           proxyPort: this.stack.port,
           proxyTls: tls,
           target,
           headers: composedHeaders(req, target),
-          innerServername: req.host ?? '',
+          innerServername: name ?? '',
           innerCa: this.stack.ca.certPem,
           innerPath: req.path,
+          ...(name === undefined ? { innerFirst: flightBytes(inner, req.host), timeoutMs: 2000 } : {}),
         });
-        res = r.inner && r.connect.status === 200 ? r.inner : r.connect;
+        // A tunnel reset before any inner response: the client saw the CONNECT's 200, then the reset.
+        res = r.inner && r.inner.status !== 0 && r.connect.status === 200 ? r.inner : r.connect;
+        tunnel = r.tunnel;
       } else {
         const authority = composedAuthority(req);
         const target = req.scheme !== undefined ? `${req.scheme}://${authority}${req.path}` : req.path;
@@ -190,10 +250,17 @@ export class EnvoyEgressTarget implements TargetExecutor {
         externalConnections: this.stack.connections(),
       };
     }
-    const received = this.stack.received().length > 0;
+    // Raw tunnel bytes are not an HTTP request: delivered when they reached the service.
+    const received = tunnel !== undefined ? this.stack.bytesReceived() > 0 : this.stack.received().length > 0;
     const entry = await waitForEntry(() => this.stack.accessLog(), logged);
     // Counted after the entry: anything the request made the gateway do has happened by then.
-    const exchange = { received, status: res.status, dnsQueries: this.stack.dns.queries().length, externalConnections: this.stack.connections() };
+    const exchange = {
+      received,
+      status: res.status,
+      dnsQueries: this.stack.dns.queries().length,
+      externalConnections: this.stack.connections(),
+      ...(req.connect ? { tunnelBytes: this.stack.bytesReceived() } : {}),
+    };
     if (entry === undefined) return unlogged(exchange, ACCESS_LOG_WAIT_MS);
     return observe({ ...exchange, details: entry.details, meshgate: entry.meshgate });
   }

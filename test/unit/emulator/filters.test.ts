@@ -58,7 +58,7 @@ describe('configure', () => {
     ));
     const egress = await start('meshgate_egress', EGRESS_POLICY);
     expect(egress.vm.metrics()).toEqual(Object.fromEntries(
-      ['allowed', 'denied', 'audit_would_deny', 'invalid_request', 'default', 'rule.no-metadata', 'rule.billing-to-stripe', 'rule.shop-to-github']
+      ['allowed', 'denied', 'audit_would_deny', 'invalid_request', 'default', 'tunnel_denied', 'rule.no-metadata', 'rule.billing-to-stripe', 'rule.shop-to-github']
         .map((n) => [`meshgate.egress.${n}`, 0]),
     ));
   });

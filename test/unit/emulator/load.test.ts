@@ -255,7 +255,12 @@ describe('what the real modules import and export', () => {
   test('build/meshgate.wasm imports only Envoy host calls (no abort/seed/trace/Date/console) and exports only what filters use', () => {
     expectEnvoyImports(meshgateWasm());
     expect(shapeOf(meshgateWasm()).exports.map((e) => e.name).sort()).toEqual(
-      ['_initialize', 'malloc', 'memory', 'proxy_abi_version_0_2_1', 'proxy_on_configure', 'proxy_on_context_create', 'proxy_on_delete', 'proxy_on_request_headers', 'proxy_on_tick'].sort(),
+      [
+        '_initialize', 'malloc', 'memory', 'proxy_abi_version_0_2_1', 'proxy_on_configure', 'proxy_on_context_create', 'proxy_on_delete', 'proxy_on_request_headers',
+        // CONNECT tunnels' first bytes, and the network filter meshgate_egress_sni.
+        'proxy_on_request_body', 'proxy_on_new_connection', 'proxy_on_downstream_data', 'proxy_on_downstream_connection_close',
+        'proxy_on_tick',
+      ].sort(),
     );
   });
 
