@@ -15,8 +15,8 @@
  * Policies (DENY; any match denies):
  *   - `meshgate-private-address`: the address is in a guarded range and the winning rule is none
  *     of those with `privateAddresses` (also when meshgate left no record: fail closed);
- *   - `meshgate-private-address.<rule>` per rule with `privateAddresses`: guarded range and not
- *     one of the rule's own networks.
+ *   - `meshgate-private-address.<rule>` per rule with `privateAddresses` or `cidrs`: guarded
+ *     range and not one of the rule's own networks (grantsOf).
  * The DNS query for an allowed name still happens — the address cannot be known otherwise.
  */
 import type { Json } from './bootstrap';
@@ -183,7 +183,11 @@ export function guardRefusal(address: string, record: string | undefined, o: Add
   return null;
 }
 
-/** The grants of a compiled policy (the plugin configuration JSON): egress rules with `privateAddresses`. */
+/**
+ * The grants of a compiled policy (the plugin configuration JSON): per egress rule, its
+ * `privateAddresses` and its `cidrs` — a rule that names an IP network explicitly allows dialing
+ * it, guarded range or not (`cidrs: [169.254.169.254/32]` is an explicit grant of cloud metadata).
+ */
 export function grantsOf(policyJson: string): PrivateAddressGrant[] {
   let doc: unknown;
   try {
@@ -193,9 +197,9 @@ export function grantsOf(policyJson: string): PrivateAddressGrant[] {
   }
   const rules = (doc as { egress?: { rules?: unknown } })?.egress?.rules;
   if (!Array.isArray(rules)) return [];
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((c): c is string => typeof c === 'string') : []);
   return rules
-    .filter((r): r is { name: string; privateAddresses: string[] } =>
-      typeof r === 'object' && r !== null && typeof (r as { name?: unknown }).name === 'string' &&
-      Array.isArray((r as { privateAddresses?: unknown }).privateAddresses))
-    .map((r) => ({ rule: r.name, cidrs: r.privateAddresses.filter((c) => typeof c === 'string') }));
+    .filter((r): r is Record<string, unknown> & { name: string } => typeof r === 'object' && r !== null && typeof (r as { name?: unknown }).name === 'string')
+    .map((r) => ({ rule: r.name, cidrs: [...strings(r.privateAddresses), ...strings(r.cidrs)] }))
+    .filter((g) => g.cidrs.length > 0);
 }

@@ -11,6 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { compilePolicy, compilePolicyFile } from '../policy/compile';
+import { parseIpv4Strict } from '../policy/ip';
+import { GUARD_POLICY } from '../envoy/address-guard';
 import type { BadCertKind, FirstFlight, Protocol, ProtocolPin, Scenario, ScenarioRequest } from './types';
 import { rawAsH2 } from './targets/raw-as-h2';
 import { loadAuthorities, loadCertificates } from './certificates';
@@ -22,10 +24,10 @@ export class ScenarioError extends Error {
   }
 }
 
-const TOP_KEYS = new Set(['name', 'role', 'policy', 'identities', 'requests', 'description', 'authorities', 'certificates', 'protocol']);
+const TOP_KEYS = new Set(['name', 'role', 'policy', 'identities', 'requests', 'description', 'authorities', 'certificates', 'protocol', 'dns']);
 const REQUEST_KEYS = new Set([
   'name', 'as', 'cert', 'method', 'path', 'headers', 'raw', 'expect', 'status', 'rule', 'reason',
-  'host', 'port', 'connect', 'scheme', 'rbac', 'source', 'why', 'protocol', 'h2headers', 'h2', 'tls', 'inner',
+  'host', 'port', 'connect', 'scheme', 'rbac', 'source', 'why', 'protocol', 'h2headers', 'h2', 'tls', 'inner', 'guard',
 ]);
 /** Fields of `tls:` (a connection's first flight) and of `inner:` (a CONNECT tunnel's). */
 const TLS_KEYS = new Set(['sni', 'ech', 'raw', 'alpn', 'padTo', 'fragment']);
@@ -144,6 +146,8 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     });
   }
 
+  const dns = loadDnsAnswers(get(root, 'dns'), role === 'egress', at, errors);
+
   const connections = requests.filter((r) => r.tls !== undefined).length;
   if (connections > 0 && role !== 'egress') errors.push(`${at(reqNode)}: tls: connections are egress requests (role: egress)`);
   else if (connections > 0 && connections < requests.length) {
@@ -163,11 +167,34 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     federatesWith,
     authorities,
     certificates,
+    ...(dns !== undefined ? { dns } : {}),
     connections: connections > 0,
     protocol,
     requests,
     warnings,
   };
+}
+
+/** `dns:` — name → IPv4 address the harness DNS server answers instead of the fake internet's. */
+function loadDnsAnswers(node: Node | undefined, egress: boolean, at: (n: Node | undefined) => string, errors: string[]): Record<string, string> | undefined {
+  if (node === undefined) return undefined;
+  if (!egress) {
+    errors.push(`${at(node)}: dns: answers are for egress scenarios`);
+    return undefined;
+  }
+  if (!isMap(node)) {
+    errors.push(`${at(node)}: dns: must map names to IPv4 addresses (e.g. metadata.example: 169.254.169.254)`);
+    return undefined;
+  }
+  const out: Record<string, string> = {};
+  for (const pair of node.items) {
+    const k = isScalar(pair.key) ? String(pair.key.value) : '';
+    const v = pair.value as Node | undefined;
+    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(k)) errors.push(`${at(pair.key as Node)}: dns: "${k}" is not a lower-case host name`);
+    else if (!isScalar(v) || typeof v.value !== 'string' || parseIpv4Strict(v.value) === null) errors.push(`${at(v ?? (pair.key as Node))}: dns: ${k} must answer an IPv4 address (a.b.c.d)`);
+    else out[k] = v.value;
+  }
+  return out;
 }
 
 function declaredNames(node: Node | undefined): string[] {
@@ -283,7 +310,7 @@ function loadRequest(
   if (typeof headers !== 'object' || Array.isArray(headers) || Object.values(headers).some((v) => typeof v !== 'string')) {
     fail('headers', 'must map header names to strings');
   }
-  for (const k of ['method', 'path', 'raw', 'rule', 'reason', 'host', 'rbac', 'source', 'name'] as const) {
+  for (const k of ['method', 'path', 'raw', 'rule', 'reason', 'host', 'rbac', 'source', 'name', 'guard'] as const) {
     if (fields[k] !== undefined && typeof fields[k] !== 'string') fail(k, 'must be a string');
   }
   if (fields.status !== undefined && !Number.isInteger(fields.status)) fail('status', 'must be an HTTP status code');
@@ -348,6 +375,7 @@ function loadRequest(
     status: fields.status as number | undefined,
     rule: fields.rule as string | undefined,
     reason: fields.reason as string | undefined,
+    ...(fields.guard !== undefined ? { guard: fields.guard as string } : {}),
     host: fields.host as string | undefined,
     port: fields.port as number | undefined,
     connect: fields.connect === true,

@@ -155,7 +155,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions, factory:
 
 /** What two or more targets observed differently: outcome, status, rule or reason. */
 export function disagreement(observations: Observation[]): string[] {
-  const fields = ['outcome', 'status', 'rule', 'identityReason'] as const;
+  const fields = ['outcome', 'status', 'rule', 'identityReason', 'guard'] as const;
   return fields.filter((f) => new Set(observations.map((o) => o[f])).size > 1);
 }
 
@@ -175,6 +175,8 @@ function record(summary: RunSummary, r: RequestResult, opts: RunOptions): void {
  * must have caused no DNS query and no external connection — except a tunnel refused for its
  * inner SNI (rule `tunnel_…`): its CONNECT was allowed and dialed, so there no tunnel byte may
  * have reached the service. An allowed connection must have been dialed to the name it judged.
+ * A refusal by the post-resolution guard (layer `guard`) must be pinned with `guard:` and must
+ * have caused no external connection (its DNS query is how the address became known).
  */
 export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, obs: Observation): RequestResult {
   const problems: string[] = [];
@@ -183,7 +185,15 @@ export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, 
     problems.push(req.expect === 'deny' ? 'reached the upstream but the scenario expects deny' : `denied (${describe(obs, req.tls !== undefined)}) but the scenario expects allow`);
   }
   const innerRefusal = innerSniRefusal(req, obs);
-  if (req.expect === 'deny' && obs.outcome === 'deny' && (obs.layer === 'meshgate' || req.tls !== undefined)) {
+  if (obs.layer === 'guard') {
+    // meshgate allowed the name; Envoy resolved it and refused the address before dialing.
+    if (req.guard === undefined) problems.push(`refused by the post-resolution guard (${obs.guard}): pin guard: ${obs.guard}`);
+    else if (obs.guard !== req.guard) problems.push(`refused by guard policy ${obs.guard}, expected ${req.guard}`);
+    if ((obs.externalConnections ?? 0) > 0) problems.push(`refused by the guard, yet it caused ${obs.externalConnections} external connections`);
+  } else if (req.guard !== undefined) {
+    problems.push(`expected the post-resolution guard to refuse it (${req.guard}), but: ${describe(obs, req.tls !== undefined)}`);
+  }
+  if (req.expect === 'deny' && obs.outcome === 'deny' && obs.layer !== 'guard' && (obs.layer === 'meshgate' || req.tls !== undefined)) {
     if (innerRefusal) {
       // Its CONNECT was allowed: Envoy resolved and dialed the host before answering 200.
       if ((obs.tunnelBytes ?? 0) > 0 || (obs.externalConnections ?? 0) > 0) {
@@ -231,6 +241,7 @@ function judgedName(req: ScenarioRequest): string | undefined {
 
 function describe(o: Observation, connection = false): string {
   if (o.layer === 'tls') return 'refused at TLS handshake';
+  if (o.layer === 'guard') return `${connection ? 'connection closed' : o.status} by the address guard ${o.guard} after meshgate allowed it (${o.rule ?? 'no record'})`;
   if (connection && o.layer !== 'crash') return `connection ${o.outcome === 'allow' ? `delivered${o.dialed ? ` to ${o.dialed}` : ''}` : `closed by ${o.layer}`}${o.rule !== undefined ? ` ${o.rule}` : ''}`;
   if (o.layer === 'crash') return `${o.status} filter crashed`;
   const rule = o.rule !== undefined ? ` ${o.rule}` : '';

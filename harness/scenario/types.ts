@@ -64,6 +64,9 @@ export interface ScenarioRequest {
   /** Why the caller is unauthenticated, as the filter's record names it (`identity_reason=…`:
    *  `svid_root_id`, `foreign_trust_domain`, …); checked when given, on every target. */
   reason?: string;
+  /** Egress deny: the post-resolution guard refuses the address the allowed name resolved to,
+   *  by this RBAC policy (`meshgate-private-address` or `meshgate-private-address.<rule>`). */
+  guard?: string;
   // egress
   /** A TLS passthrough connection (the SNI roles) instead of an HTTP request: what the workload
    *  sends first. `host` is then the name the workload dialed (default: the SNI), `port` the
@@ -115,6 +118,9 @@ export interface Scenario {
   authorities?: Record<string, AuthoritySpec>;
   /** Certificates described by the file (`certificates:`), by name. */
   certificates?: Record<string, CertificateDescription>;
+  /** Egress: names the harness DNS server answers with another IPv4 address than the fake
+   *  internet's 127.0.0.1 (`dns:`), e.g. cloud metadata for the post-resolution guard. */
+  dns?: Record<string, string>;
   /** The file's requests are TLS passthrough connections (`tls:`), judged by SNI. */
   connections: boolean;
   /** The file's `protocol:`, the default of its requests (http1 when absent). */
@@ -127,8 +133,9 @@ export interface Scenario {
 export type Target = 'emulator' | 'envoy';
 
 /** Who answered: the service (allowed), meshgate's 403, Envoy before or after the filter, the TLS
- *  handshake, or a filter that crashed. */
-export type Layer = 'upstream' | 'meshgate' | 'envoy' | 'tls' | 'crash';
+ *  handshake, a filter that crashed, or the post-resolution guard (harness/envoy/address-guard.ts)
+ *  refusing the address an allowed name resolved to. */
+export type Layer = 'upstream' | 'meshgate' | 'envoy' | 'tls' | 'crash' | 'guard';
 
 export interface Observation {
   /** What happened: the upstream (or external service) received the request, or it did not. */
@@ -146,6 +153,8 @@ export interface Observation {
   /** Egress: DNS queries and external connections this request caused (a denial must cause none). */
   dnsQueries?: number;
   externalConnections?: number;
+  /** Layer `guard`: the guard's RBAC policy that refused the resolved address. */
+  guard?: string;
   /** The name the proxy dialed after an allowed connection (the dynamic forward proxy's host). */
   dialed?: string;
   /** A CONNECT tunnel's bytes the external service received (a tunnel refused for its inner SNI

@@ -107,6 +107,7 @@ describe('post-resolution guard in SNI passthrough (envoy/egress-sni-sidecar.yam
     expect(dialed(x.delta)).toBe(0);
     expect(x.accepted).toBe(0);
     expect(x.entry.upstream).toBeNull();
+    expect(x.entry.termination).toBe(`rbac_access_denied_matched_policy[${GUARD_POLICY}]`);
     const guardDenied = Object.keys(await stack.envoy.stats()).filter((k) => k.includes('meshgate_address_guard') && k.endsWith('.denied'));
     expect(guardDenied.reduce((n, k) => n + x.delta(k), 0)).toBe(1);
   });

@@ -18,6 +18,9 @@ import { ProxyWasmVm, type HttpStream, type PluginHandle } from '../../emulator/
 import { TestPki, mintDescribed } from '../../pki/pki';
 import { clientHandshake, peerValidatorFor, type PeerValidator } from '../../pki/handshake';
 import { repoRoot } from '../../envoy/paths';
+import { grantsOf, guardRefusal } from '../../envoy/address-guard';
+import { FAKE_INTERNET } from '../../stack/egress';
+import { parseIpv4Strict } from '../../policy/ip';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { h2Codec, hcmFront, normalizeRequestPath, requestHeadersTooLarge, type CodecResult } from '../front';
@@ -175,6 +178,8 @@ export class EmulatorTarget implements TargetExecutor {
     }
     const dial = dialTarget(conn.envoyFilterState, requestedServerName, port);
     if (dial === undefined) return observeConnection({ delivered: false, meshgate, details: 'sni_dynamic_forward_proxy: no host to dial' });
+    const guard = addressGuardRefusal(this.scenario, dial.host, meshgate);
+    if (guard !== null) return observeConnection({ delivered: false, meshgate, details: `rbac_access_denied_matched_policy[${guard}]`, dnsQueries: 1, externalConnections: 0 });
     return observeConnection({ delivered: true, meshgate, details: `dialed ${dial.host}:${dial.port}`, dialed: dial.host });
   }
 
@@ -226,6 +231,13 @@ export class EmulatorTarget implements TargetExecutor {
     const stream = this.plugin.newHttpStream(presentRequest({ ...request, connectionId: ++connectionIds, peer }));
     const connect = request.method === 'CONNECT';
     const r = stream.sendRequestHeaders({ endOfStream: !connect });
+    // The forward proxy resolves what the filter let through; the guard after it may refuse the
+    // address before anything is dialed (RBAC 403, the tunnel never opens).
+    const guard = r.action === 'continue' ? addressGuardRefusal(this.scenario, hostOf(request.authority), stream.filterState['wasm.meshgate']) : null;
+    if (guard !== null) {
+      stream.complete();
+      return { received: false, status: 403, details: `rbac_access_denied_matched_policy[${guard}]`, meshgate: stream.filterState['wasm.meshgate'] };
+    }
     const tunnel = r.action === 'continue' && tunnelFirst !== undefined ? this.tunnel(stream, tunnelFirst) : undefined;
     stream.complete();
     const meshgate = stream.filterState['wasm.meshgate'];
@@ -259,6 +271,24 @@ export class EmulatorTarget implements TargetExecutor {
   async stop(): Promise<void> {
     this.plugin.done();
   }
+}
+
+/** The host part of an authority (`host`, `host:port`, `[v6]:port`). */
+function hostOf(authority: string): string {
+  return /^(\[[^\]]*\]|[^:]*)/.exec(authority)?.[1] ?? '';
+}
+
+/**
+ * The post-resolution guard of the egress reference configs (harness/envoy/address-guard.ts),
+ * after the forward proxy resolved `host`: the harness DNS server answers a name of the file's
+ * `dns:` with its address and every other name with the fake internet (127.0.0.1, which the
+ * stack treats as public); a dotted-quad literal is its own address. The guard policy that
+ * refuses the address, or null.
+ */
+export function addressGuardRefusal(scenario: Scenario, host: string, meshgate: string | undefined): string | null {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  const address = scenario.dns?.[name] ?? (parseIpv4Strict(name) ? name : '127.0.0.1');
+  return guardRefusal(address, meshgate, { grants: grantsOf(scenario.policyJson), treatAsPublic: [FAKE_INTERNET] });
 }
 
 /** Where sni_dynamic_forward_proxy dials after the filter let a connection through: the Envoy

@@ -162,6 +162,7 @@ export class EnvoyEgressTarget implements TargetExecutor {
       policyJson: scenario.policyJson,
       trustDomain: scenario.normalized.trustDomain,
       names: egressNames(scenario),
+      ...(scenario.dns ? { answers: scenario.dns } : {}),
       ports,
       plainPorts: plain,
       role: scenario.connections ? (isSidecar(scenario) ? 'egress-sni-sidecar' : 'egress-sni-gateway') : isSidecar(scenario) ? 'egress-sidecar' : 'egress',

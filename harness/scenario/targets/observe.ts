@@ -26,6 +26,11 @@ export interface Exchange {
 /** What the filter writes when its VM traps: Envoy's and the emulator's 503 details. */
 const CRASH_DETAILS = /^wasm_fail/;
 
+/** The post-resolution guard's RBAC policy named in Envoy's details (harness/envoy/address-guard.ts). */
+export function guardPolicyOf(details: string | undefined): string | undefined {
+  return /\brbac_access_denied_matched_policy\[(meshgate-private-address[^\]]*)\]/.exec(details ?? '')?.[1];
+}
+
 export function observe(x: Exchange): Observation {
   const record = filterRecord(x.meshgate);
   const denied = deniedRule(x.details);
@@ -39,7 +44,8 @@ export function observe(x: Exchange): Observation {
   return {
     outcome: x.received ? 'allow' : 'deny',
     status: x.status,
-    layer: x.received ? 'upstream' : denied !== undefined || tunnelRefused ? 'meshgate' : 'envoy',
+    layer: x.received ? 'upstream' : denied !== undefined || tunnelRefused ? 'meshgate' : guardPolicyOf(x.details) !== undefined ? 'guard' : 'envoy',
+    ...(guardPolicyOf(x.details) !== undefined ? { guard: guardPolicyOf(x.details) } : {}),
     decision: record?.decision,
     rule: record?.rule ?? denied,
     identityReason: record?.identityReason,
@@ -85,7 +91,8 @@ export function observeConnection(x: ConnectionExchange): Observation {
   return {
     outcome: x.delivered ? 'allow' : 'deny',
     status: 0,
-    layer: x.delivered ? 'upstream' : record?.decision === 'deny' ? 'meshgate' : 'envoy',
+    layer: x.delivered ? 'upstream' : record?.decision === 'deny' ? 'meshgate' : guardPolicyOf(x.details) !== undefined ? 'guard' : 'envoy',
+    ...(guardPolicyOf(x.details) !== undefined ? { guard: guardPolicyOf(x.details) } : {}),
     decision: record?.decision,
     rule: record?.rule,
     identityReason: record?.identityReason,
