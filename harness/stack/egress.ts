@@ -39,6 +39,9 @@ export interface EgressStackOptions {
   /** Ports the external services listen on; TLS unless listed in `plainPorts`. */
   ports: number[];
   plainPorts?: number[];
+  /** Addresses the post-resolution guard treats as public; default [FAKE_INTERNET], so the fake
+   *  external services are reachable. `[]` guards them like any loopback address. */
+  treatAsPublic?: string[];
   /** Extra DNS answers, name → IPv4 (e.g. a name the test wants resolved elsewhere). */
   answers?: Record<string, string>;
   role?: Extract<Role, 'egress' | 'egress-sidecar' | 'egress-sni-sidecar' | 'egress-sni-gateway'>;
@@ -108,7 +111,7 @@ export class EgressStack {
         dnsPort: dns.port,
         // The fake external services live on 127.0.0.1: the post-resolution guard must let the
         // harness's own "internet" through; every other loopback/private address stays guarded.
-        treatAsPublic: [FAKE_INTERNET],
+        treatAsPublic: o.treatAsPublic ?? [FAKE_INTERNET],
         sniListeners: sni ? { address: SNI_LISTENER_ADDRESS, ports } : undefined,
       });
       envoy = await EnvoyProcess.start({

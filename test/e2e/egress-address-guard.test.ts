@@ -112,3 +112,44 @@ describe('post-resolution guard in SNI passthrough (envoy/egress-sni-sidecar.yam
     expect(guardDenied.reduce((n, k) => n + x.delta(k), 0)).toBe(1);
   });
 });
+
+describe('grants: a rule that names the private networks it may reach (privateAddresses)', () => {
+  // Nothing is treated as public here: the fake external services on 127.0.0.1 are a loopback
+  // address like any other, reachable only through a rule that grants it.
+  let stack: EgressStack;
+  const GRANTS = {
+    trustDomain: 'example.org',
+    egress: {
+      default: 'deny',
+      rules: [
+        { name: 'ungranted', from: [BILLING], hosts: ['public.example'], ports: [443] },
+        { name: 'loopback-granted', from: [BILLING], hosts: ['granted.example'], ports: [443], privateAddresses: ['127.0.0.1/32'] },
+        { name: 'ten-granted', from: [BILLING], hosts: ['wrong-grant.example'], ports: [443], privateAddresses: ['10.0.0.0/8'] },
+      ],
+    },
+  };
+  beforeAll(async () => {
+    stack = await EgressStack.start({ policyJson: JSON.stringify(GRANTS), trustDomain: 'example.org', names: ['public.example', 'granted.example', 'wrong-grant.example'], ports: [443], treatAsPublic: [] });
+  }, 180_000);
+  afterAll(() => stack?.stop());
+
+  const get = (host: string) => async () => request({ port: stack.port, tls: await stack.clientTls(BILLING), path: '/x', headers: { host } });
+
+  test('the granted rule reaches the service on 127.0.0.1', async () => {
+    const x = await exchange(stack, get('granted.example'));
+    expect(x.res.status).toBe(200);
+    expect(x.accepted).toBe(1);
+    expect(x.entry.meshgate).toMatch(/^decision=allow rule=loopback-granted /);
+  });
+
+  test.each([
+    ['a rule without grants', 'public.example', GUARD_POLICY],
+    ['a rule granting 10.0.0.0/8 only', 'wrong-grant.example', `${GUARD_POLICY}.ten-granted`],
+  ])('%s: refused before any dial', async (_what, host, policyName) => {
+    const x = await exchange(stack, get(host));
+    expect(x.res.status).toBe(403);
+    expect(x.entry.details).toBe(`rbac_access_denied_matched_policy[${policyName}]`);
+    expect(dialed(x.delta)).toBe(0);
+    expect(x.accepted).toBe(0);
+  });
+});
