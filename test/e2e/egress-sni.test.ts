@@ -17,6 +17,7 @@
  * Each Envoy behaviour relied on is written up in docs/egress-behaviour.md §9.
  */
 import { EgressStack } from '../../harness/stack/egress';
+import { addressGuardRules } from '../../harness/envoy/address-guard';
 import { exchange, type Exchange } from '../../harness/stack/exchange';
 import { probe, type ProbeOptions, type ProbeResult } from '../../harness/services/tls-probe';
 import { clientHello } from '../../harness/tls/client-hello';
@@ -180,14 +181,17 @@ describe('SNI passthrough at a gateway (envoy/egress-sni-gateway.yaml, identity 
 });
 
 describe('the SNI reference configs as written', () => {
-  it.each(['egress-sni-sidecar', 'egress-sni-gateway'] as const)('envoy/%s.yaml: meshgate first, then the SNI forward proxy, then tcp_proxy; nothing can change the destination', (role) => {
+  it.each(['egress-sni-sidecar', 'egress-sni-gateway'] as const)('envoy/%s.yaml: meshgate first, then the SNI forward proxy, its address guard, then tcp_proxy; nothing can change the destination', (role) => {
     const cfg = loadReferenceConfig(role);
     expect(networkFilters(cfg, role).map((f) => f.name)).toEqual([
       'envoy.filters.network.wasm',
       'envoy.filters.network.sni_dynamic_forward_proxy',
+      'envoy.filters.network.rbac',
       'envoy.filters.network.tcp_proxy',
     ]);
-    const [wasm, , tcp] = networkFilters(cfg, role).map((f) => f.typed_config as Json);
+    const [wasm, dfp, guard, tcp] = networkFilters(cfg, role).map((f) => f.typed_config as Json);
+    expect(dfp.save_upstream_address).toBe(true);
+    expect(guard.rules).toEqual(addressGuardRules({ grants: [] }));
     expect(wasm.config).toMatchObject({ root_id: 'meshgate_egress_sni', failure_policy: 'FAIL_CLOSED' });
     // tcp_proxy: one cluster, no tunneling, no per-connection cluster choice.
     expect(Object.keys(tcp).sort()).toEqual(['@type', 'access_log', 'cluster', 'max_early_data_bytes', 'stat_prefix']);

@@ -19,6 +19,7 @@
  */
 import * as http2 from 'node:http2';
 import { EgressStack } from '../../harness/stack/egress';
+import { addressGuardRules } from '../../harness/envoy/address-guard';
 import { exchange } from '../../harness/stack/exchange';
 import { request, rawRequest, parseRawResponse, type ClientResponse } from '../../harness/services/client';
 import { connectThrough } from '../../harness/services/tunnel';
@@ -421,13 +422,18 @@ describe('the sidecar form (envoy/egress-sidecar.yaml, identity.from local)', ()
 });
 
 describe('the reference configs as written', () => {
-  it.each(['egress', 'egress-sidecar'] as const)('envoy/%s.yaml: meshgate first, then the dynamic forward proxy, then the router; nothing can change the target', (role) => {
+  it.each(['egress', 'egress-sidecar'] as const)('envoy/%s.yaml: meshgate first, then the dynamic forward proxy, its address guard, then the router; nothing can change the target', (role) => {
     const cfg = loadReferenceConfig(role);
     expect(httpFilters(cfg, role).map((f) => f.name)).toEqual([
       'envoy.filters.http.wasm',
       'envoy.filters.http.dynamic_forward_proxy',
+      'envoy.filters.http.rbac',
       'envoy.filters.http.router',
     ]);
+    // The guard as shipped: the resolved address saved, the rules address-guard.ts renders (no grants).
+    const [, dfp, guard] = httpFilters(cfg, role).map((f) => f.typed_config as Json);
+    expect(dfp.save_upstream_address).toBe(true);
+    expect(guard.rules).toEqual(addressGuardRules({ grants: [] }));
     expect(destinationKnobs(cfg)).toEqual([]);
     const listener = ((cfg.static_resources as Json).listeners as Json[])[0];
     const hcm = hcmOf(listener, role);
