@@ -257,10 +257,11 @@ export function tk_identity_resolve(certPtr: usize, certLen: i32, xfccPtr: usize
 
 // ---- policy ---------------------------------------------------------------------------------
 
-/** Compiles (role 0 inbound, 1 egress) and keeps the policy for the decide functions (the
- *  previous one is disposed). {"ok":bool,"digest":..,"errors":[..],"rules":n,...}. */
+/** Compiles (role 0 inbound, 1 egress, 2 egress for the network filter meshgate_egress_sni) and
+ *  keeps the policy for the decide functions (the previous one is disposed).
+ *  {"ok":bool,"digest":..,"errors":[..],"rules":n,...}. */
 export function tk_compile(role: i32, ptr: usize, len: i32): i32 {
-  const r = compilePolicy(ptr, len, role == 1 ? ROLE_EGRESS : ROLE_INBOUND);
+  const r = compilePolicy(ptr, len, role >= 1 ? ROLE_EGRESS : ROLE_INBOUND, role == 2);
   const old = policy;
   if (old !== null) old.dispose();
   policy = r.policy;
