@@ -57,12 +57,34 @@ describe('configuration errors: the same messages as proxy_on_configure', () => 
     ['federatesWith empty, and names before trustDomain', { federatesWith: [], inbound: { rules: [{ name: 'r', from: ['spiffe://b.org/x'] }] }, trustDomain: 'example.org' }],
     ['a foreign local id, trustDomain invalid', { trustDomain: 'Example.org', identity: { from: 'local', id: 'spiffe://b.org/me' }, egress: {} }],
     ['a foreign local id', { trustDomain: 'example.org', identity: { from: 'local', id: 'spiffe://b.org/me' }, egress: {} }],
+    ['egress rule options', { trustDomain: 'example.org',
+      inbound: { rules: [{ name: 'i', tunnel: 'any', privateAddresses: ['10.0.0.0/8'] }] },
+      egress: { rules: [
+        { name: 'ok', hosts: ['legacy.example'], tunnel: 'any', privateAddresses: ['10.0.0.0/8', '169.254.169.254/32', 'fd00::/8'] },
+        { name: 'a', tunnel: 'udp', privateAddresses: ['10.0.0.1/8', 'x', 3, '127.0.0.0/33', '010.0.0.0/8'] },
+        { name: 'd', action: 'deny', tunnel: 'tls', privateAddresses: ['10.0.0.0/8'] },
+        { name: 'e', privateAddresses: [], tunnel: true },
+        { name: 'f', privateAddresses: '10.0.0.0/8', action: 'deny' },
+      ] } }],
   ];
   const cases = [...fixtureDocs, ...extra].flatMap(([n, doc]) => (['inbound', 'egress'] as const).map((role) => [`${n} (${role})`, doc, role] as const));
 
   it.each(cases)('%s', (_n, doc, role: Role) => {
     const mine = validatePolicyValue(doc, { role }).map((p) => p.message);
     const theirs = tk.compile(role, JSON.stringify(doc));
+    expect(sorted(mine)).toEqual(sorted(theirs.errors));
+    expect(theirs.ok).toBe(mine.length === 0);
+  });
+
+  // meshgate_egress_sni: the egress section, and no header-borne identity on a TCP connection.
+  it.each([
+    ['xfcc', { trustDomain: 'example.org', identity: { from: 'xfcc', trustedProxies: ['spiffe://example.org/gw'] }, egress: {} }],
+    ['xfcc with problems of its own', { trustDomain: 'example.org', identity: { from: 'xfcc' }, egress: { rules: [{ name: 'r', privateAddresses: ['x'] }] } }],
+    ['local', { trustDomain: 'example.org', identity: { from: 'local', id: 'spiffe://example.org/me' }, egress: {} }],
+    ['peer-certificate, no egress section', { trustDomain: 'example.org', inbound: {} }],
+  ])('the SNI filter: %s', (_n, doc) => {
+    const mine = validatePolicyValue(doc, { role: 'egress', connection: true }).map((p) => p.message);
+    const theirs = tk.compile('egress-sni', JSON.stringify(doc));
     expect(sorted(mine)).toEqual(sorted(theirs.errors));
     expect(theirs.ok).toBe(mine.length === 0);
   });
