@@ -1,23 +1,28 @@
 /**
- * `privateAddresses` for the post-resolution guard (docs/design.md): meshgate decides before
- * anything is resolved, so the networks an allowed name may resolve to although they are not
- * public are enforced by Envoy (harness/envoy/address-guard.ts renders RBAC after the dynamic
- * forward proxy). This is what that renderer reads.
+ * The grants of Envoy's post-resolution guard (docs/design.md §3.7): meshgate decides before
+ * anything is resolved, so the check of the address an allowed name resolves to is native Envoy
+ * RBAC after the dynamic forward proxy (harness/envoy/address-guard.ts), which refuses loopback,
+ * link-local, private and other non-public addresses unless the winning rule grants them. This is
+ * what that renderer reads from a policy.
  */
 import type { NormalizedPolicy } from './model';
 
-/** A rule whose allowed names may resolve to these (validated) networks. */
+/** A rule whose winning requests may be dialed at these (validated) networks. */
 export interface PrivateAddressGrant {
   rule: string;
   cidrs: string[];
 }
 
 /**
- * The enforced egress allow rules that list `privateAddresses`, in policy order. A rule with
- * `mode: audit` never decides, so it grants nothing; validation keeps the option off deny rules.
+ * Per enforced egress allow rule that has any, in policy order: its `privateAddresses` (the
+ * networks its names may resolve to) then its `cidrs` (an IP network named explicitly is a grant
+ * too: `cidrs: [169.254.169.254/32]` means cloud metadata on purpose, and the guard sees an IP
+ * literal target as its resolved address). Deny rules never let a request through, and a rule with
+ * `mode: audit` never decides, so neither grants anything.
  */
 export function privateAddressGrants(policy: NormalizedPolicy): PrivateAddressGrant[] {
   return (policy.egress?.rules ?? [])
-    .filter((r) => r.action === 'allow' && r.mode === 'enforce' && r.privateAddresses !== undefined)
-    .map((r) => ({ rule: r.name, cidrs: [...r.privateAddresses!] }));
+    .filter((r) => r.action === 'allow' && r.mode === 'enforce')
+    .map((r) => ({ rule: r.name, cidrs: [...(r.privateAddresses ?? []), ...((r.cidrs as string[] | undefined) ?? [])] }))
+    .filter((g) => g.cidrs.length > 0);
 }

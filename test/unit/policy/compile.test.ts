@@ -55,6 +55,8 @@ describe('egress rule options', () => {
     { name: 'metadata-shadow', mode: 'audit', hosts: ['metadata.internal'], privateAddresses: ['169.254.169.254/32'] },
     { name: 'no-evil', action: 'deny', hosts: ['evil.example'], tunnel: 'any' },
     { name: 'db', hosts: ['db.internal'], ports: [5432], privateAddresses: ['192.168.10.0/24'] },
+    { name: 'metadata', cidrs: ['169.254.169.254/32'] },
+    { name: 'no-ten', action: 'deny', cidrs: ['10.0.0.0/8'] },
   ] } }, 'p.json', undefined, { role: 'egress' });
 
   it('are valid, written to the JSON as given, normalized with tunnel: tls by default', () => {
@@ -66,13 +68,16 @@ describe('egress rule options', () => {
       ['metadata-shadow', 'tls', ['169.254.169.254/32']],
       ['no-evil', 'any', undefined],
       ['db', 'tls', ['192.168.10.0/24']],
+      ['metadata', 'tls', undefined],
+      ['no-ten', 'tls', undefined],
     ]);
   });
 
-  it('privateAddressGrants: the enforced allow rules that list privateAddresses, in policy order (an audit rule never decides)', () => {
+  it('privateAddressGrants: per enforced allow rule, its privateAddresses and cidrs, in policy order (audit and deny rules grant nothing)', () => {
     expect(privateAddressGrants(r.normalized!)).toEqual([
       { rule: 'legacy', cidrs: ['10.0.0.0/8', 'fd00::/8'] },
       { rule: 'db', cidrs: ['192.168.10.0/24'] },
+      { rule: 'metadata', cidrs: ['169.254.169.254/32'] },
     ]);
     expect(privateAddressGrants(compilePolicy({ trustDomain: 'example.org', inbound: {} }, 'p.json').normalized!)).toEqual([]);
   });
