@@ -30,8 +30,10 @@ import { writeRuleLabel, writeFilterState, writeDebugLine } from "./filter/repor
 import { canonicalPathLength, parsePathPattern, PathSet, PathFacts, PathPattern } from "./policy/path";
 import { EgressTarget, targetReasonName, formatIp, hostPatternError, HostSet, CidrSet, CidrEntry, parseCidr } from "./policy/host";
 import {
-  Decision, decideInbound, decideEgress, decisionName, MAX_AUDIT, BY_DEFAULT,
+  Decision, decideInbound, decideEgress, decideSni, decisionName, invalidReasonName, MAX_AUDIT, BY_DEFAULT, BY_INVALID,
 } from "./policy/decide";
+import { ClientHelloReader, helloStatusName } from "./tls/client-hello";
+import { helloRefusal } from "./egress/sni-facts";
 
 const out = new StrBuf(4096);
 const identity = new Identity();
@@ -257,10 +259,11 @@ export function tk_identity_resolve(certPtr: usize, certLen: i32, xfccPtr: usize
 
 // ---- policy ---------------------------------------------------------------------------------
 
-/** Compiles (role 0 inbound, 1 egress) and keeps the policy for the decide functions (the
- *  previous one is disposed). {"ok":bool,"digest":..,"errors":[..],"rules":n,...}. */
+/** Compiles (role 0 inbound, 1 egress, 2 egress for the network filter meshgate_egress_sni) and
+ *  keeps the policy for the decide functions (the previous one is disposed).
+ *  {"ok":bool,"digest":..,"errors":[..],"rules":n,...}. */
 export function tk_compile(role: i32, ptr: usize, len: i32): i32 {
-  const r = compilePolicy(ptr, len, role == 1 ? ROLE_EGRESS : ROLE_INBOUND);
+  const r = compilePolicy(ptr, len, role >= 1 ? ROLE_EGRESS : ROLE_INBOUND, role == 2);
   const old = policy;
   if (old !== null) old.dispose();
   policy = r.policy;
@@ -320,6 +323,37 @@ export function tk_decide_egress(authPtr: usize, authLen: i32, schemePtr: usize,
   ev.facts.setEgress(authPtr, authLen, schemePtr, schemeLen, connect);
   decideEgress(p, ev, decision);
   writeDecision(p);
+  return done();
+}
+
+let hello: ClientHelloReader | null = null; // 64 KiB: made on first use
+
+/**
+ * The SNI filter's facts and decision on a connection's first bytes (egress/sni-facts.ts, then
+ * decideSni with the kept egress policy and `port`): `more` = more bytes may come (not end of
+ * stream). {"status":<reader status>,"wait":true} | {..,"refusal":<label>} | {..,"sni":<judged
+ * name>,"decision":<line>}.
+ */
+export function tk_client_hello(ptr: usize, len: i32, more: bool, port: i32): i32 {
+  const p = policy;
+  if (p === null) { out.clear().str("no policy"); return done(); }
+  let h = hello;
+  if (h === null) { h = new ClientHelloReader(); hello = h; }
+  const status = h.read(ptr, len < 0 ? 0 : len);
+  const refusal = helloRefusal(h, status, len < 0 ? 0 : len, more);
+  out.clear().str("{\"status\":").jsonStr(helloStatusName(status));
+  if (refusal < 0) { out.str(",\"wait\":true}"); return done(); }
+  ev.facts.setServerName(refusal, h.sniPtr, h.sniLen, port);
+  decideSni(p, ev, decision);
+  if (decision.by == BY_INVALID) {
+    out.str(",\"refusal\":").jsonStr(invalidReasonName(decision.reason)).byte(0x7D);
+    return done();
+  }
+  const t = ev.facts.target;
+  const line = new StrBuf(256);
+  line.str(decisionName(decision.decision)).str(" rule=");
+  writeRuleLabel(p, decision, line);
+  out.str(",\"sni\":").json(t.name, t.nameLen).str(",\"decision\":").jsonStr(line.toString()).byte(0x7D);
   return done();
 }
 

@@ -77,7 +77,7 @@ export class PolicyRoot extends RootContext {
       log(LogLevel.Error, label + ": the plugin configuration is not readable; refusing it");
       return false;
     }
-    const result = compilePolicy(this.config.ptr, this.config.len, this.role);
+    const result = compilePolicy(this.config.ptr, this.config.len, this.role, this.spec.streamKind == CONTEXT_TCP);
     const policy = result.policy;
     if (policy === null) {
       for (let i = 0; i < result.errors.length; i++) log(LogLevel.Error, label + ": invalid configuration: " + result.errors[i]);

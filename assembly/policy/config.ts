@@ -20,11 +20,15 @@
 //   must be of trustDomain or of a federatesWith domain (checked once trustDomain is valid).
 // - identity: from (peer-certificate|xfcc|local), trustedProxies (exact IDs; required non-empty
 //   with xfcc, forbidden otherwise), id (exact ID; required with local, forbidden otherwise).
+//   For a network filter (`connection`: meshgate_egress_sni) a source that reads request
+//   headers (xfcc) is refused: a TCP connection has none.
 // - inbound/egress: default (deny|allow), rules (list).
 // - rule: name (required, [A-Za-z0-9_-]{1,64}, unique in its section), action (allow|deny),
 //   mode (enforce|audit), egress only: tunnel (tls|any: what a CONNECT tunnel the rule allows may
-//   carry, egress/tunnel.ts), and the role's matcher fields; every list non-empty; unknown keys are
-//   errors (a field of the other role says so).
+//   carry, egress/tunnel.ts) and privateAddresses (allow rules only: CIDRs checked like `cidrs`
+//   entries, for Envoy's post-resolution guard; the filter does not use them), and the role's
+//   matcher fields; every list non-empty; unknown keys are errors (a field or option of the other
+//   role says so).
 
 import { JsonDoc, parseJson, J_STRING, J_ARRAY, J_OBJECT, jsonKindName } from "../util/json";
 import { sha256Hex } from "../util/sha256";
@@ -79,7 +83,8 @@ class Compiler {
   namedIdIndex: i32[] = [];
   namedLists: string[] = [];
 
-  constructor(public doc: JsonDoc, public role: i32) {}
+  /** role: the section compiled; connection: for a network filter (no request headers). */
+  constructor(public doc: JsonDoc, public role: i32, public connection: bool) {}
 
   err(path: string, msg: string): void { this.errors.push(path + ": " + msg); }
 
@@ -257,6 +262,9 @@ class Compiler {
       if (key == "from") {
         source = this.choice(f, "identity.from", names);
         if (source < 0) { sourceOk = false; source = 0; }
+        else if (this.connection && kinds[source].readsHeaders) {
+          this.errV("identity.from", "not available to a network filter (meshgate_egress_sni): a TCP connection has no request headers; use peer-certificate or local", f);
+        }
       } else {
         let k = 0;
         while (k < kinds.length && (kinds[k].option.length == 0 || kinds[k].option != key)) k++;
@@ -354,6 +362,7 @@ class Compiler {
     let c = v + 1;
     const n = doc.count(v);
     let hasName = false;
+    let hasPrivate = false;
     for (let k = 0; k < n; k++) {
       const f = c + 1;
       const key = doc.str(c);
@@ -370,8 +379,13 @@ class Compiler {
         d.audit = this.choice(f, fp, ["enforce", "audit"]) == 1;
       } else if (key == "tunnel" && role == ROLE_EGRESS) {
         d.tunnelAny = this.choice(f, fp, ["tls", "any"]) == 1;
-      } else if (key == "tunnel") {
-        this.err(fp, "unknown field (tunnel is an egress rule option)");
+      } else if (key == "privateAddresses" && role == ROLE_EGRESS) {
+        // For the post-resolution guard Envoy runs (docs/design.md): validated like `cidrs`
+        // entries, not used by the filter, which decides before anything is resolved.
+        hasPrivate = true;
+        this.field(fieldCode("cidrs"), f, fp);
+      } else if (key == "tunnel" || key == "privateAddresses") {
+        this.err(fp, "unknown field (" + key + " is an egress rule option)");
       } else {
         const code = fieldCode(key);
         if (code < 0) { this.err(fp, "unknown field"); }
@@ -385,6 +399,9 @@ class Compiler {
       c = doc.next(f);
     }
     if (!hasName) this.err(path + ".name", "required");
+    if (hasPrivate && d.action == ACTION_DENY) {
+      this.err(path + ".privateAddresses", "only allowed on allow rules (the networks the names this rule allows may resolve to)");
+    }
     return d;
   }
 
@@ -474,8 +491,9 @@ function ruleNameOk(p: usize, n: i32): bool {
   return true;
 }
 
-/** Parses, validates and compiles the plugin configuration for `role` (ROLE_INBOUND/EGRESS). */
-export function compilePolicy(ptr: usize, len: i32, role: i32): CompileResult {
+/** Parses, validates and compiles the plugin configuration for `role` (ROLE_INBOUND/EGRESS);
+ *  `connection`: for a network filter (meshgate_egress_sni), which has no request headers. */
+export function compilePolicy(ptr: usize, len: i32, role: i32, connection: bool = false): CompileResult {
   const res = new CompileResult();
   res.digest = sha256Hex(ptr, len);
   const doc = parseJson(ptr, len);
@@ -483,7 +501,7 @@ export function compilePolicy(ptr: usize, len: i32, role: i32): CompileResult {
     res.errors.push("json: " + doc.error! + " at byte " + doc.errorOffset.toString());
     return res;
   }
-  const c = new Compiler(doc, role);
+  const c = new Compiler(doc, role, connection);
   c.document();
   res.errors = c.errors;
   if (c.errors.length > 0) return res;

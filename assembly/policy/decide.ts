@@ -11,7 +11,8 @@
 //   ev.facts.setServerName(refusal, namePtr, nameLen, port);          // TLS passthrough (SNI)
 //   decideSni(policy, ev, d);
 //
-// Order: an invalid request (inbound: non-canonical path; egress: malformed authority or an IPv4
+// Order: an invalid request (inbound: non-canonical path; egress: malformed authority, a name
+// with an empty label (`bad_host`), or an IPv4
 // literal in a non-canonical inet_aton form, `ambiguous_ip`; either:
 // a policy of the other role, `wrong_role`) is denied first, with its reason (BY_INVALID, no rule
 // evaluated). Then the enforced deny rules (the first
@@ -46,7 +47,8 @@ export const BY_RULE: i32 = 0;
 export const BY_DEFAULT: i32 = 1;
 export const BY_INVALID: i32 = 2;
 
-/** Invalid-request reasons: egress uses the TARGET_* codes of host.ts (1..7); inbound: */
+/** Invalid-request reasons: egress uses the TARGET_* codes of host.ts (1..8, `bad_host` for an
+ *  empty label); inbound: */
 export const REASON_NON_CANONICAL_PATH: i32 = 100;
 /** A programming error in the caller: decideInbound with an egress policy or vice versa (denied,
  *  never a trap). */

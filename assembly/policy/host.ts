@@ -7,20 +7,27 @@
 //                      more than one ':' outside brackets; an empty host
 //   3. non_ascii_host  a byte ≥ 0x80 in the host (IDNs must arrive as A-labels)
 //   4. bad_authority   a bracketed IPv6 literal that does not parse (zone IDs included)
-//   5. bad_authority   a name whose last label (after removing ONE trailing dot) is a number
-//                      (all digits, or "0x" + hex) but which is not an IPv4 address in one of
-//                      inet_aton's forms (so "1.2.3.256" and "example.123" are rejected)
-//   5b. bad_label      after removing one trailing dot: an empty label, a label longer than 63
-//                      bytes, outside [A-Za-z0-9-] (compared lower-cased), or starting/ending '-'
-//   (TARGET_BAD_HOST, `bad_host`, is reserved for issue 13's authority hygiene — an empty label
-//   whatever Envoy stripped — which needs the TypeScript evaluator and the vectors to move with
-//   it; parse does not produce it yet.)
+//   5. bad_host        an empty label (authority hygiene, issue 13): an empty name, a leading
+//                      dot, "..", or ANY trailing dot. Envoy's strip_trailing_host_dot (reference
+//                      configs) removes one trailing dot before the filter runs, so a dot that
+//                      still reaches the filter means the request had two ("api.stripe.com..");
+//                      the filter removes none itself: it cannot tell that case from a listener
+//                      without the option, where "api.stripe.com." is refused too (fail closed:
+//                      such listeners should set strip_trailing_host_dot). Whatever Envoy
+//                      stripped, a name with an empty label is never judged (nor resolved) as its
+//                      dot-less twin. IPv4-looking names too ("127.0.0.1." is bad_host).
+//   5b. bad_authority  a name whose last label is a number (all digits, or "0x" + hex) but which
+//                      is not an IPv4 address in one of inet_aton's forms (so "1.2.3.256" and
+//                      "example.123" are rejected)
+//   5c. bad_label      a label longer than 63 bytes, outside [A-Za-z0-9-] (compared lower-cased),
+//                      or starting/ending '-'
 //   6. name_too_long   the name is longer than 253 bytes
 //   7. bad_port        ":" with no digits, more than 5 digits, a non-digit, 0 or > 65535; no
 //                      port with CONNECT; no port and a scheme other than http (80) / https (443)
 // EgressTarget.parseServerName(name, port): a TLS server_name (no port, no brackets): ONE
-// trailing dot is removed (no proxy strips it before the filter); then the same checks 3, 5, 5b
-// and 6 without removing another dot (two trailing dots are an empty label). The SNI filter refuses anything but a valid name (`bad_sni`), IP literals included.
+// trailing dot is removed (the FQDN form; no proxy strips it before the filter); then the same
+// checks 3, 5, 5b, 5c and 6 (so two trailing dots are an empty label, `bad_host`). The SNI filter
+// refuses anything but a valid name (`bad_sni`), IP literals included.
 // IP literals: IPv4 in every inet_aton form ("127.0.0.1", "127.1", "0177.0.0.1", "0x7f000001",
 // "2130706433") and bracketed IPv6 ("[::1]", "[::ffff:127.0.0.1]").
 // They never match `hosts`, only `cidrs`. Only the canonical ones (`canonicalIp`: strict dotted
@@ -53,7 +60,7 @@ export const TARGET_NAME_TOO_LONG: i32 = 6;
 /** Not produced by parse (which still reads every inet_aton form, see `canonicalIp`): decideEgress
  *  denies an IPv4 literal that is not a plain dotted quad with this reason. */
 export const TARGET_AMBIGUOUS_IP: i32 = 7;
-/** An empty label (leading dot, "..", a trailing dot reaching the filter). */
+/** An empty label: a leading dot, "..", or a trailing dot (check 5). */
 export const TARGET_BAD_HOST: i32 = 8;
 
 export function targetReasonName(code: i32): string {
@@ -92,7 +99,7 @@ export class EgressTarget {
   readonly suffixHashes: usize = changetype<usize>(this.buf);
   readonly suffixOffs: usize = changetype<usize>(this.buf) + MAX_LABELS * 8;
   suffixCount: i32 = 0;
-  /** Lower-case name without the trailing dot: [name, name+nameLen). */
+  /** Lower-case name (a server_name without its one trailing dot): [name, name+nameLen). */
   readonly name: usize = changetype<usize>(this.buf) + MAX_LABELS * 12;
   nameLen: i32 = 0;
   nameHash: u64 = 0;
@@ -120,7 +127,7 @@ export class EgressTarget {
         const c = <u32>load<u8>(p + <usize>i);
         if (c >= 0x80) { r = TARGET_NON_ASCII_HOST; break; }
       }
-      if (r == TARGET_OK) r = this.parseName(p, load<u8>(p + <usize>(n - 1)) == 0x2E ? n - 1 : n, false);
+      if (r == TARGET_OK) r = this.parseName(p, load<u8>(p + <usize>(n - 1)) == 0x2E ? n - 1 : n);
     }
     if (r == TARGET_OK && (port < 1 || port > 65535)) r = TARGET_BAD_PORT;
     this.port = port;
@@ -208,18 +215,15 @@ export class EgressTarget {
     return TARGET_OK;
   }
 
-  /** A host name. `stripDot`: one trailing dot is removed first (authorities; a server_name
-   *  arrives here with its one dot already removed). */
-  private parseName(hp: usize, hl: i32, stripDot: bool = true): i32 {
-    let n = hl;
-    if (stripDot && n > 0 && load<u8>(hp + <usize>(n - 1)) == 0x2E) n--; // one trailing dot
-    if (n == 0) return TARGET_BAD_LABEL;
+  /** A host name, taken as it is: any trailing dot left is an empty label (check 5). */
+  private parseName(hp: usize, n: i32): i32 {
+    if (n == 0 || hasEmptyLabel(hp, n)) return TARGET_BAD_HOST;
     // IPv4 when the last label is a number
     let lastStart = n;
     while (lastStart > 0 && load<u8>(hp + <usize>(lastStart - 1)) != 0x2E) lastStart--;
     if (isNumericLabel(hp + <usize>lastStart, n - lastStart)) {
       if (!parseIpv4Loose(hp, n)) return TARGET_BAD_AUTHORITY;
-      this.canonicalIp = parseIpv4Strict(hp, hl, this.ip + 12); // hl: a trailing dot is not canonical
+      this.canonicalIp = parseIpv4Strict(hp, n, this.ip + 12);
       memory.fill(this.ip, 0, 10);
       store<u16>(this.ip + 10, 0xFFFF);
       store<u32>(this.ip + 12, bswap<u32>(<u32>ipv4Scratch));
@@ -244,6 +248,13 @@ export class EgressTarget {
     this.suffixCount = k;
     return TARGET_OK;
   }
+}
+
+/** A leading dot, two dots in a row, or a trailing dot (n > 0). */
+function hasEmptyLabel(p: usize, n: i32): bool {
+  if (load<u8>(p) == 0x2E || load<u8>(p + <usize>(n - 1)) == 0x2E) return true;
+  for (let i = 1; i < n; i++) if (load<u8>(p + <usize>i) == 0x2E && load<u8>(p + <usize>(i - 1)) == 0x2E) return true;
+  return false;
 }
 
 /** LDH labels separated by '.', each 1..63, no leading/trailing '-'. Upper case allowed unless
@@ -309,7 +320,7 @@ export function parseIpv4Loose(p: usize, n: i32): bool {
     parts++;
     if (i >= n) break;
     i++; // '.'
-    if (i >= n) return false; // "1.2." (the one trailing dot was removed by the caller)
+    if (i >= n) return false; // "1.2." (callers refuse empty labels first)
   }
   for (let j = 0; j < parts - 1; j++) {
     if (unchecked(vals[j]) > 255) return false;

@@ -70,13 +70,15 @@ export class SourceKind {
   /**
    * name: the `identity.from` value; option: the key of its `identity` option ("" for none),
    * required with this source and refused with the others; optionIsList: a list of exact SPIFFE
-   * IDs (else one exact SPIFFE ID).
+   * IDs (else one exact SPIFFE ID); readsHeaders: the caller comes from request headers, so a
+   * network filter (no headers) refuses the source at configure time.
    */
   constructor(
     public readonly name: string,
     public readonly option: string,
     public readonly optionIsList: bool,
     public readonly create: SourceFactory,
+    public readonly readsHeaders: bool = false,
   ) {}
 }
 
@@ -140,7 +142,7 @@ function newLocalSource(arena: Arena, ids: usize[], lens: i32[]): IdentitySource
 /** Every identity source; the first is the default. */
 export const IDENTITY_SOURCES: StaticArray<SourceKind> = [
   new SourceKind("peer-certificate", "", false, newPeerCertificateSource),
-  new SourceKind("xfcc", "trustedProxies", true, newXfccSource),
+  new SourceKind("xfcc", "trustedProxies", true, newXfccSource, true),
   new SourceKind("local", "id", false, newLocalSource),
 ];
 

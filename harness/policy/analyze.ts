@@ -17,6 +17,9 @@
  *                        (inbound) or destination (egress) limit
  *   unauthenticated-allow an allow rule without `from`: it admits unauthenticated callers
  *   broad-host           `*.com`: a wildcard directly under a top-level domain
+ *   inert-option         an egress rule option that cannot act: `tunnel` on a deny rule (it opens
+ *                        no tunnel), `privateAddresses` on an audit rule (it never decides, so the
+ *                        address guard grants it nothing)
  *   global-audit         `mode: audit`: nothing is enforced
  *   no-sections          neither `inbound` nor `egress`
  *
@@ -210,6 +213,15 @@ function analyzeSection(policy: NormalizedPolicy, section: NormalizedSection, wa
           if (w) warn(w.code, `${r.path}.${l.name}[${k}]`, w.message);
         });
       }
+    }
+  }
+
+  for (const r of section.rules) {
+    if (r.action === 'deny' && r.tunnel === 'any') {
+      warn('inert-option', `${r.path}.tunnel`, `rule ${q(r.name)} is a deny rule: \`tunnel: any\` has no effect (a deny rule opens no tunnel)`);
+    }
+    if (r.mode === 'audit' && r.privateAddresses !== undefined) {
+      warn('inert-option', `${r.path}.privateAddresses`, `audit rule ${q(r.name)} never decides, so the address guard grants its privateAddresses to nothing`);
     }
   }
 

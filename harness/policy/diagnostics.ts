@@ -27,6 +27,7 @@ export type WarningCode =
   | 'broad-host'
   | 'unauthenticated-allow'
   | 'never-matches'
+  | 'inert-option'
   | 'global-audit'
   | 'no-sections';
 

@@ -9,6 +9,7 @@
  *   renderRbac(normalized) / renderRbacMatcher(normalized) → { filters, unsupported }
  *   decideInbound(normalized, req) / decideEgress(normalized, req) → Decision (the filter's decision)
  *   resolveCaller(normalized, {peer, xfcc}) / certificateFacts(pem) / svidReason(facts) → who the caller is
+ *   privateAddressGrants(normalized)           → { rule, cidrs }[] for Envoy's post-resolution guard
  *   FIELDS                                      → the match fields, each declared once (fields.ts)
  *   matchers: validateSpiffeId, isCanonicalPath, matchPath, parseAuthority, matchHost, parseCidr, matchCidr, ...
  */
@@ -22,6 +23,7 @@ export { parseXfcc, type XfccElement } from './xfcc';
 export { FIELDS, fieldsOf, listNames, type ListName, type MatchField, type RequestFacts } from './fields';
 export * from './model';
 export * from './patterns';
+export { privateAddressGrants, type PrivateAddressGrant } from './private-addresses';
 export { renderRbac, renderRbacMatcher, NON_CANONICAL_PATH_REGEXES, SPIFFE_ID_REGEX, type RbacRender, type RbacHttpFilter, type RbacOptions } from './rbac';
 export { formatPath, parsePolicySource, readPolicySource, sourceFromNode, sourceFromValue, PolicySource, type SourcePosition } from './source';
 export { isValidSpiffeId, spiffeErrorMessage, trustDomainOf, validateSpiffeId, validateTrustDomain, type SpiffeError } from './spiffe';

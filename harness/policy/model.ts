@@ -5,9 +5,9 @@
  * (compile.ts): defaults are never added to it.
  */
 import { listNames, listOf, type FieldLists, type ListName } from './fields';
-import type { Action, IdentitySource, Mode, Role } from './vocabulary';
+import type { Action, IdentitySource, Mode, Role, Tunnel } from './vocabulary';
 
-export type { Action, IdentitySource, Mode, Role } from './vocabulary';
+export type { Action, IdentitySource, Mode, Role, Tunnel } from './vocabulary';
 
 // (a type alias, not an interface: it is then assignable to Record<string, unknown>)
 export type PolicyDocument = {
@@ -31,9 +31,23 @@ interface RuleBase {
   mode?: Mode;
 }
 
+/**
+ * Egress rule options (not match fields; the filter validates them the same way):
+ *   tunnel            what a CONNECT tunnel the rule allows may carry: `tls` (default: a
+ *                     ClientHello naming the CONNECT host) or `any` (non-TLS bytes too);
+ *   privateAddresses  allow rules only: the networks the rule's names may resolve to although
+ *                     they are not public — read by Envoy's post-resolution guard
+ *                     (privateAddressGrants), not by the filter, which decides before DNS.
+ */
+export interface EgressRuleOptions {
+  tunnel?: Tunnel;
+  privateAddresses?: string[];
+}
+export const EGRESS_RULE_OPTIONS: readonly (keyof EgressRuleOptions)[] = ['tunnel', 'privateAddresses'];
+
 /** A rule as written: its match fields are those of fields.ts FIELDS for the role. */
 export interface InboundRuleDocument extends RuleBase, FieldLists<'inbound'> {}
-export interface EgressRuleDocument extends RuleBase, FieldLists<'egress'> {}
+export interface EgressRuleDocument extends RuleBase, FieldLists<'egress'>, EgressRuleOptions {}
 
 /** Matcher lists per role, in the filter's evaluation order (the "first field that failed"). */
 export const INBOUND_FIELDS: readonly ListName<'inbound'>[] = listNames('inbound');
@@ -54,6 +68,10 @@ export interface NormalizedRule extends FieldLists<Role> {
   name: string;
   action: Action;
   mode: Mode;
+  /** Egress rules: `tunnel` with its default (`tls`); inbound rules: undefined. */
+  tunnel?: Tunnel;
+  /** Egress allow rules that list them. */
+  privateAddresses?: string[];
 }
 
 export interface NormalizedSection {
@@ -90,6 +108,11 @@ export function normalizePolicy(doc: PolicyDocument): NormalizedPolicy {
         for (const f of roleFields(role)) {
           const v = listOf(r, f);
           if (v !== undefined) (out as unknown as Record<string, unknown>)[f] = v;
+        }
+        if (role === 'egress') {
+          const o = r as EgressRuleOptions;
+          out.tunnel = o.tunnel ?? 'tls';
+          if (o.privateAddresses !== undefined) out.privateAddresses = o.privateAddresses;
         }
         return out;
       }),

@@ -341,7 +341,7 @@ export interface PathEntry {
 
 // ---- egress authorities ---------------------------------------------------------------------
 
-export type AuthorityError = 'bad_authority' | 'userinfo' | 'bad_port' | 'non_ascii_host' | 'bad_label' | 'name_too_long';
+export type AuthorityError = 'bad_authority' | 'userinfo' | 'bad_port' | 'non_ascii_host' | 'bad_host' | 'bad_label' | 'name_too_long';
 
 export type ParsedAuthority =
   | { name: string; port: number }
@@ -371,6 +371,11 @@ function labelsOk(name: string, allowUpper: boolean): boolean {
   return true;
 }
 
+/** An empty name, a leading dot, two dots in a row, or a trailing dot. */
+function hasEmptyLabel(name: string): boolean {
+  return name.length === 0 || name.startsWith('.') || name.endsWith('.') || name.includes('..');
+}
+
 /** A last label that makes a name an IPv4 literal: all digits, or "0x"/"0X" + hex digits. */
 function isNumericLabel(label: string): boolean {
   if (label.length === 0) return false;
@@ -389,16 +394,20 @@ function lastLabel(name: string): string {
  *   2. bad_authority   empty; a byte ≤ 0x20, 0x7F, '/', '?', '#', '\'; misplaced '[' / ']';
  *                      more than one ':' outside brackets; an empty host
  *   3. non_ascii_host  a byte ≥ 0x80 in the host (IDNs must arrive as A-labels)
- *   4. bad_authority   a bracketed IPv6 literal that does not parse (zones included); a name
- *                      whose last label is numeric but which is no inet_aton IPv4 address
- *   5. bad_label       (after removing one trailing dot) an empty label, one over 63 bytes, a
- *                      byte outside [A-Za-z0-9-], a leading or trailing '-'
+ *   4. bad_authority   a bracketed IPv6 literal that does not parse (zones included)
+ *   5. bad_host        an empty label: an empty name, a leading dot, "..", or ANY trailing dot.
+ *                      Behind strip_trailing_host_dot (the reference configs) a dot that reaches
+ *                      the filter means the client sent two ("api.stripe.com.."); the filter
+ *                      cannot tell that from a listener without the option, so it removes none.
+ *   5b. bad_authority  a name whose last label is numeric but which is no inet_aton IPv4 address
+ *   5c. bad_label      a label over 63 bytes, a byte outside [A-Za-z0-9-], a leading or
+ *                      trailing '-'
  *   6. name_too_long   more than 253 bytes
  *   7. bad_port        an empty, non-decimal, over-5-digit, 0 or > 65535 port; no port with
  *                      CONNECT; no port and a scheme other than http/https
- * A name comes back lower-cased without the trailing dot; an IP literal as its text form
+ * A name comes back lower-cased; an IP literal as its text form
  * (dotted quad for IPv4, also for IPv4-mapped IPv6) plus its 16 bytes, and whether it is
- * `canonical`: a strict dotted quad without a trailing dot, or bracketed IPv6 — the forms every
+ * `canonical`: a strict dotted quad, or bracketed IPv6 — the forms every
  * resolver reads the same way (the egress decision denies the others, see evaluate.ts).
  */
 export function parseAuthority(authority: string, options: AuthorityOptions): ParsedAuthority {
@@ -447,17 +456,16 @@ export function parseAuthority(authority: string, options: AuthorityOptions): Pa
     if (!addr) return { error: 'bad_authority' };
     result = { ip: formatIp(addr), addr, canonical: true };
   } else {
-    const name = host.endsWith('.') ? host.slice(0, -1) : host;
-    if (name.length === 0) return { error: 'bad_label' };
-    if (isNumericLabel(lastLabel(name))) {
-      const v = parseIpv4Loose(name);
+    if (hasEmptyLabel(host)) return { error: 'bad_host' };
+    if (isNumericLabel(lastLabel(host))) {
+      const v = parseIpv4Loose(host);
       if (v === null) return { error: 'bad_authority' };
       const addr = ipv4Mapped(v);
       result = { ip: formatIp(addr), addr, canonical: parseIpv4Strict(host) !== null };
     } else {
-      if (!labelsOk(name, true)) return { error: 'bad_label' };
-      if (name.length > MAX_NAME) return { error: 'name_too_long' };
-      result = { name: lowerAscii(name) };
+      if (!labelsOk(host, true)) return { error: 'bad_label' };
+      if (host.length > MAX_NAME) return { error: 'name_too_long' };
+      result = { name: lowerAscii(host) };
     }
   }
 

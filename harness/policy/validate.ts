@@ -15,7 +15,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import schema from '../../schema/policy.schema.json';
 import { quoteValue, sortDiagnostics, type Diagnostic } from './diagnostics';
 import { FIELDS, isEntryError, listNames, listOf, listsOf, type MatchField } from './fields';
-import type { Role } from './model';
+import { EGRESS_RULE_OPTIONS, type Role } from './model';
 import { formatPath, type PathSegment, type PolicySource } from './source';
 import { spiffeErrorMessage, trustDomainOf, validateSpiffeId, validateTrustDomain } from './spiffe';
 
@@ -33,6 +33,9 @@ export interface ValidateOptions {
   /** The filter the document is for: its section is then required (`inbound: required by the
    *  meshgate_inbound filter`). Without a role a document with either section (or none) is valid. */
   role?: Role;
+  /** For the network filter meshgate_egress_sni (role egress): a TCP connection has no request
+   *  headers, so `identity.from: xfcc` is refused. */
+  connection?: boolean;
 }
 
 let compiled: ValidateFunction | undefined;
@@ -127,6 +130,7 @@ function schemaProblem(e: ErrorObject, root: unknown): Problem | null {
       const field = String((e.params as { additionalProperty: string }).additionalProperty);
       const where = formatPath([...segs, field]);
       if (def === 'inboundRule' && ROLE_FIELDS.egress.has(field)) return p(where, `unknown field (${field} is an egress field)`, 'key');
+      if (def === 'inboundRule' && (EGRESS_RULE_OPTIONS as readonly string[]).includes(field)) return p(where, `unknown field (${field} is an egress rule option)`, 'key');
       if (def === 'egressRule' && ROLE_FIELDS.inbound.has(field)) return p(where, `unknown field (${field} is an inbound field)`, 'key');
       return p(where, 'unknown field', 'key');
     }
@@ -192,6 +196,9 @@ function semanticProblems(doc: unknown, options: ValidateOptions): Problem[] {
       if (code) add('identity.id', spiffeErrorMessage(code), identity.id);
       else namedIds.push(['identity.id', identity.id]);
     }
+    if (options.connection && from === 'xfcc') {
+      add('identity.from', 'not available to a network filter (meshgate_egress_sni): a TCP connection has no request headers; use peer-certificate or local', from);
+    }
     const source = from === undefined ? 'peer-certificate' : from;
     if (source === 'peer-certificate' || source === 'xfcc' || source === 'local') {
       const hasProxies = 'trustedProxies' in identity;
@@ -230,6 +237,7 @@ function semanticProblems(doc: unknown, options: ValidateOptions): Problem[] {
           else if (field.name === 'from' && entry !== '*') namedIds.push([`${rp}.${name}[${k}]`, entry as string]);
         });
       }
+      if (role === 'egress') privateAddressProblems(rule, rp, action, add);
     });
   }
 
@@ -244,6 +252,23 @@ function semanticProblems(doc: unknown, options: ValidateOptions): Problem[] {
   }
   return out;
 }
+
+/** `privateAddresses` (egress): entries checked like `cidrs` entries; only on allow rules. */
+function privateAddressProblems(rule: Record<string, unknown>, rp: string, action: 'allow' | 'deny', add: (path: string, message: string, value?: unknown) => void): void {
+  if (!('privateAddresses' in rule)) return;
+  const list = rule.privateAddresses;
+  if (Array.isArray(list)) {
+    list.forEach((entry, k) => {
+      if (typeof entry !== 'string') return;
+      const r = CIDRS.parse(entry as never, { action, negated: false });
+      if (isEntryError(r)) add(`${rp}.privateAddresses[${k}]`, r.error, entry);
+    });
+  }
+  if (action === 'deny') add(`${rp}.privateAddresses`, 'only allowed on allow rules (the networks the names this rule allows may resolve to)');
+}
+
+/** The `cidrs` field: `privateAddresses` entries follow its rules. */
+const CIDRS = (FIELDS as readonly MatchField[]).find((f) => f.name === 'cidrs')!;
 
 /**
  * All problems of a policy value (what JSON.parse of the plugin configuration gives), without

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { compilePolicy, compilePolicyFile, compilePolicyText } from '../../../harness/policy/compile';
+import { privateAddressGrants } from '../../../harness/policy/private-addresses';
 
 const EXAMPLE = path.resolve(__dirname, '../../../examples/shop/policy.yaml');
 const sha256 = (s: string) => createHash('sha256').update(Buffer.from(s, 'utf8')).digest('hex');
@@ -42,7 +43,43 @@ describe('the shop example', () => {
       ['store-creates-charges', 'allow', 'enforce'],
       ['try-new-reader', 'allow', 'audit'],
     ]);
-    expect(r.normalized!.egress!.rules[0]).toMatchObject({ name: 'billing-to-stripe', action: 'allow', mode: 'enforce', path: 'egress.rules[0]' });
+    expect(r.normalized!.egress!.rules[0]).toMatchObject({ name: 'billing-to-stripe', action: 'allow', mode: 'enforce', path: 'egress.rules[0]', tunnel: 'tls' });
+    expect(r.normalized!.inbound!.rules[0].tunnel).toBeUndefined();
+  });
+});
+
+describe('egress rule options', () => {
+  const r = compilePolicy({ trustDomain: 'example.org', egress: { rules: [
+    { name: 'stripe', hosts: ['*.stripe.com'] },
+    { name: 'legacy', hosts: ['legacy.internal'], tunnel: 'any', privateAddresses: ['10.0.0.0/8', 'fd00::/8'] },
+    { name: 'metadata-shadow', mode: 'audit', hosts: ['metadata.internal'], privateAddresses: ['169.254.169.254/32'] },
+    { name: 'no-evil', action: 'deny', hosts: ['evil.example'], tunnel: 'any' },
+    { name: 'db', hosts: ['db.internal'], ports: [5432], privateAddresses: ['192.168.10.0/24'] },
+    { name: 'metadata', cidrs: ['169.254.169.254/32'] },
+    { name: 'no-ten', action: 'deny', cidrs: ['10.0.0.0/8'] },
+  ] } }, 'p.json', undefined, { role: 'egress' });
+
+  it('are valid, written to the JSON as given, normalized with tunnel: tls by default', () => {
+    expect(r.errors).toEqual([]);
+    expect(r.json).toContain('"tunnel":"any","privateAddresses":["10.0.0.0/8","fd00::/8"]');
+    expect(r.normalized!.egress!.rules.map((x) => [x.name, x.tunnel, x.privateAddresses])).toEqual([
+      ['stripe', 'tls', undefined],
+      ['legacy', 'any', ['10.0.0.0/8', 'fd00::/8']],
+      ['metadata-shadow', 'tls', ['169.254.169.254/32']],
+      ['no-evil', 'any', undefined],
+      ['db', 'tls', ['192.168.10.0/24']],
+      ['metadata', 'tls', undefined],
+      ['no-ten', 'tls', undefined],
+    ]);
+  });
+
+  it('privateAddressGrants: per enforced allow rule, its privateAddresses and cidrs, in policy order (audit and deny rules grant nothing)', () => {
+    expect(privateAddressGrants(r.normalized!)).toEqual([
+      { rule: 'legacy', cidrs: ['10.0.0.0/8', 'fd00::/8'] },
+      { rule: 'db', cidrs: ['192.168.10.0/24'] },
+      { rule: 'metadata', cidrs: ['169.254.169.254/32'] },
+    ]);
+    expect(privateAddressGrants(compilePolicy({ trustDomain: 'example.org', inbound: {} }, 'p.json').normalized!)).toEqual([]);
   });
 });
 

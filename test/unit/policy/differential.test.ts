@@ -57,12 +57,34 @@ describe('configuration errors: the same messages as proxy_on_configure', () => 
     ['federatesWith empty, and names before trustDomain', { federatesWith: [], inbound: { rules: [{ name: 'r', from: ['spiffe://b.org/x'] }] }, trustDomain: 'example.org' }],
     ['a foreign local id, trustDomain invalid', { trustDomain: 'Example.org', identity: { from: 'local', id: 'spiffe://b.org/me' }, egress: {} }],
     ['a foreign local id', { trustDomain: 'example.org', identity: { from: 'local', id: 'spiffe://b.org/me' }, egress: {} }],
+    ['egress rule options', { trustDomain: 'example.org',
+      inbound: { rules: [{ name: 'i', tunnel: 'any', privateAddresses: ['10.0.0.0/8'] }] },
+      egress: { rules: [
+        { name: 'ok', hosts: ['legacy.example'], tunnel: 'any', privateAddresses: ['10.0.0.0/8', '169.254.169.254/32', 'fd00::/8'] },
+        { name: 'a', tunnel: 'udp', privateAddresses: ['10.0.0.1/8', 'x', 3, '127.0.0.0/33', '010.0.0.0/8'] },
+        { name: 'd', action: 'deny', tunnel: 'tls', privateAddresses: ['10.0.0.0/8'] },
+        { name: 'e', privateAddresses: [], tunnel: true },
+        { name: 'f', privateAddresses: '10.0.0.0/8', action: 'deny' },
+      ] } }],
   ];
   const cases = [...fixtureDocs, ...extra].flatMap(([n, doc]) => (['inbound', 'egress'] as const).map((role) => [`${n} (${role})`, doc, role] as const));
 
   it.each(cases)('%s', (_n, doc, role: Role) => {
     const mine = validatePolicyValue(doc, { role }).map((p) => p.message);
     const theirs = tk.compile(role, JSON.stringify(doc));
+    expect(sorted(mine)).toEqual(sorted(theirs.errors));
+    expect(theirs.ok).toBe(mine.length === 0);
+  });
+
+  // meshgate_egress_sni: the egress section, and no header-borne identity on a TCP connection.
+  it.each([
+    ['xfcc', { trustDomain: 'example.org', identity: { from: 'xfcc', trustedProxies: ['spiffe://example.org/gw'] }, egress: {} }],
+    ['xfcc with problems of its own', { trustDomain: 'example.org', identity: { from: 'xfcc' }, egress: { rules: [{ name: 'r', privateAddresses: ['x'] }] } }],
+    ['local', { trustDomain: 'example.org', identity: { from: 'local', id: 'spiffe://example.org/me' }, egress: {} }],
+    ['peer-certificate, no egress section', { trustDomain: 'example.org', inbound: {} }],
+  ])('the SNI filter: %s', (_n, doc) => {
+    const mine = validatePolicyValue(doc, { role: 'egress', connection: true }).map((p) => p.message);
+    const theirs = tk.compile('egress-sni', JSON.stringify(doc));
     expect(sorted(mine)).toEqual(sorted(theirs.errors));
     expect(theirs.ok).toBe(mine.length === 0);
   });
@@ -158,6 +180,9 @@ describe('matchers on random strings: validity, refusals and agreement', () => {
   }, timeoutFor(MATCHER_RUNS));
 });
 
+/** A built host target spelled with a trailing dot ("a.com.", "a.com.:80"): an empty label. */
+const dotted = (c: MatchCase) => /\.(:[0-9]+)?$/.test(c.target);
+
 describe('matchers on cases built to match or to just miss: the known answer on both sides', () => {
   /** Checks one case: the wasm answer (1/0) and the TypeScript one both equal the built answer. */
   function check(name: string, c: MatchCase, wasm: number, ts: boolean): void {
@@ -168,13 +193,23 @@ describe('matchers on cases built to match or to just miss: the known answer on 
 
   it.each([
     ['paths', pathMatchCase, (c: MatchCase) => [tk.num('tk_path_match', c.pattern, c.target, c.fold), matchPath(c.pattern, c.target, { caseInsensitive: c.fold })] as const],
-    ['hosts', hostMatchCase, (c: MatchCase) => [tk.num('tk_host_match', c.pattern, c.target), matchHost(c.pattern, parseAuthority(c.target, http))] as const],
+    ['hosts', hostMatchCase.filter((c) => !dotted(c)), (c: MatchCase) => [tk.num('tk_host_match', c.pattern, c.target), matchHost(c.pattern, parseAuthority(c.target, http))] as const],
     ['cidrs', cidrMatchCase, (c: MatchCase) => [tk.num('tk_cidr_match', c.pattern, c.target), matchCidr(c.pattern, parseAuthority(c.target, http))] as const],
   ] as const)('%s', (field, arb, answers) => {
     const name = `${field} built cases`;
     fc.assert(fc.property(arb, (c) => check(name, c, ...answers(c))), params(MATCHER_RUNS));
     expectShare(name, 'match', 0.3);
     expectShare(name, 'no match', 0.1);
+  }, timeoutFor(MATCHER_RUNS));
+
+  it('hosts: a target with a trailing dot reaching the filter is refused before matching (bad_host), on both sides', () => {
+    fc.assert(
+      fc.property(hostMatchCase.filter(dotted), (c) => {
+        expect({ target: c.target, wasm: tk.num('tk_host_match', c.pattern, c.target), ts: parseAuthority(c.target, http) })
+          .toEqual({ target: c.target, wasm: -2, ts: { error: 'bad_host' } });
+      }),
+      params(MATCHER_RUNS),
+    );
   }, timeoutFor(MATCHER_RUNS));
 });
 

@@ -47,7 +47,13 @@ describe('the shop example, inbound', () => {
 describe('the shop example, egress', () => {
   it.each([
     ['api.stripe.com', 'https', 'allow/billing-to-stripe'],
-    ['API.Stripe.com.:443', 'https', 'allow/billing-to-stripe'],
+    ['API.Stripe.com:443', 'https', 'allow/billing-to-stripe'],
+    // A trailing dot reaching the filter is an empty label (Envoy's strip_trailing_host_dot
+    // already removed one): refused before any rule, names and addresses alike.
+    ['API.Stripe.com.:443', 'https', 'deny/bad_host'],
+    ['api.stripe.com..', 'https', 'deny/bad_host'],
+    ['api..stripe.com', 'https', 'deny/bad_host'],
+    ['.api.stripe.com', 'https', 'deny/bad_host'],
     ['files.stripe.com', 'https', 'allow/billing-to-stripe'],
     ['stripe.com', 'https', 'deny/default'],
     ['api.stripe.com', 'http', 'deny/default'],
@@ -59,7 +65,7 @@ describe('the shop example, egress', () => {
     ['0x01020304', 'https', 'deny/ambiguous_ip'],
     ['0177.0.0.1', 'https', 'deny/ambiguous_ip'],
     ['127.1', 'https', 'deny/ambiguous_ip'],
-    ['1.2.3.4.', 'https', 'deny/ambiguous_ip'],
+    ['1.2.3.4.', 'https', 'deny/bad_host'],
     ['[::ffff:1.2.3.4]', 'https', 'deny/default'],
   ])('%s (%s)', (authority, scheme, want) => {
     expect(cell(decideEgress(shop, { identity: ID.billing, authority, scheme }))).toBe(want);

@@ -9,7 +9,7 @@ import schema from '../../../schema/policy.schema.json';
 import { compilePolicy } from '../../../harness/policy/compile';
 import { ruleMatches } from '../../../harness/policy/evaluate';
 import { FIELDS, fieldsOf, listNames, type MatchField } from '../../../harness/policy/fields';
-import type { Role } from '../../../harness/policy/model';
+import { EGRESS_RULE_OPTIONS, type Role } from '../../../harness/policy/model';
 import { parseAuthority } from '../../../harness/policy/patterns';
 import { policyFields } from '../wasm/testkit';
 
@@ -21,7 +21,8 @@ interface Definition {
 }
 const defs = (schema as unknown as { definitions: Record<string, Definition> }).definitions;
 const RULE_DEFINITION: Record<Role, string> = { inbound: 'inboundRule', egress: 'egressRule' };
-const RULE_KEYS = ['name', 'action', 'mode'];
+/** A rule's keys that are not match fields: every rule's, and egress rule options. */
+const RULE_KEYS: Record<Role, string[]> = { inbound: ['name', 'action', 'mode'], egress: ['name', 'action', 'mode', ...EGRESS_RULE_OPTIONS] };
 const ROLES: Role[] = ['inbound', 'egress'];
 const ref = (name: string) => `#/definitions/${name}`;
 
@@ -33,8 +34,13 @@ describe('FIELDS and the schema', () => {
   });
 
   it.each(ROLES)('%s rules: the schema lists exactly the fields of the role, in evaluation order', (role) => {
-    const props = Object.keys(defs[RULE_DEFINITION[role]].properties!).filter((k) => !RULE_KEYS.includes(k));
+    const props = Object.keys(defs[RULE_DEFINITION[role]].properties!).filter((k) => !RULE_KEYS[role].includes(k));
     expect(props).toEqual(listNames(role));
+  });
+
+  it.each(ROLES)('%s rules: the schema lists the rule keys that are not fields (egress: the model\'s EGRESS_RULE_OPTIONS)', (role) => {
+    const props = Object.keys(defs[RULE_DEFINITION[role]].properties!).filter((k) => !(listNames(role) as string[]).includes(k));
+    expect(props).toEqual(RULE_KEYS[role]);
   });
 
   const cases = ROLES.flatMap((role) => fieldsOf(role).map((f) => [role, f.name, f] as const));
@@ -95,7 +101,7 @@ describe('one field list in three places', () => {
   });
 
   it.each(ROLES)('%s: the schema lists what the AssemblyScript table lists for the role', (role) => {
-    const props = Object.keys(defs[RULE_DEFINITION[role]].properties!).filter((k) => !RULE_KEYS.includes(k));
+    const props = Object.keys(defs[RULE_DEFINITION[role]].properties!).filter((k) => !RULE_KEYS[role].includes(k));
     const fromWasm = wasm.filter((f) => f.roles.includes(role)).flatMap((f) => [f.name, f.negation]);
     expect(props).toEqual(fromWasm);
   });

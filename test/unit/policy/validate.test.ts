@@ -103,6 +103,16 @@ describe('invalid policy files: exact output', () => {
       'yaml-features.yaml:13:9: inbound.rules[3]: mapping keys must be plain strings',
     ]],
     ['minimal.yaml', []],
+    ['invalid-egress-options.yaml', [
+      'invalid-egress-options.yaml:5:7: inbound.rules[0].tunnel: unknown field (tunnel is an egress rule option)',
+      'invalid-egress-options.yaml:6:7: inbound.rules[0].privateAddresses: unknown field (privateAddresses is an egress rule option)',
+      'invalid-egress-options.yaml:14:15: egress.rules[1].tunnel: must be "tls" or "any": "udp"',
+      'invalid-egress-options.yaml:15:26: egress.rules[1].privateAddresses[0]: CIDR address has bits set beyond the prefix length: "10.0.0.1/8"',
+      'invalid-egress-options.yaml:15:38: egress.rules[1].privateAddresses[1]: CIDR needs a prefix length ("10.0.0.0/8"): "metadata"',
+      'invalid-egress-options.yaml:15:48: egress.rules[1].privateAddresses[2]: IPv4 CIDR prefix length must be 0..32: "127.0.0.0/33"',
+      'invalid-egress-options.yaml:19:25: egress.rules[2].privateAddresses: only allowed on allow rules (the networks the names this rule allows may resolve to)',
+      'invalid-egress-options.yaml:21:25: egress.rules[3].privateAddresses: must not be empty',
+    ]],
   ];
   it.each(cases)('%s', (name, expected) => {
     expect(lines(name)).toEqual(expected);
@@ -137,6 +147,15 @@ describe('messages', () => {
   ] as const)('%s', (_n, text, role, expected) => {
     const r = compilePolicyText(text, 'p.yaml', role ? { role } : {});
     expect(r.errors.map(formatDiagnostic)).toEqual(expected);
+  });
+
+  it('the SNI filter (connection): identity.from xfcc is refused, naming identity.from; the HTTP egress filter takes it', () => {
+    const text = 'trustDomain: example.org\nidentity: {from: xfcc, trustedProxies: ["spiffe://example.org/gw"]}\negress: {}\n';
+    expect(compilePolicyText(text, 'p.yaml', { role: 'egress', connection: true }).errors.map(formatDiagnostic)).toEqual([
+      'p.yaml:2:18: identity.from: not available to a network filter (meshgate_egress_sni): a TCP connection has no request headers; use peer-certificate or local: "xfcc"',
+    ]);
+    expect(compilePolicyText(text, 'p.yaml', { role: 'egress' }).errors).toEqual([]);
+    expect(compilePolicyText(text.replace('xfcc, trustedProxies: ["spiffe://example.org/gw"]', 'local, id: "spiffe://example.org/me"'), 'p.yaml', { role: 'egress', connection: true }).errors).toEqual([]);
   });
 
   it('values in messages: JSON-quoted like the filter, control bytes as \\u00XX, cut at 256 bytes', () => {

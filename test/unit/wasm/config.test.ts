@@ -37,6 +37,14 @@ describe('valid documents', () => {
       federatesWith: ['partner.example'],
     }, { rules: 1 }],
     ['the same rule name in both sections', 'inbound', { ...TD, inbound: { rules: [{ name: 'a' }] }, egress: { rules: [{ name: 'a' }] } }, { rules: 1 }],
+    ['egress rule options tunnel and privateAddresses', 'egress', { ...TD, egress: { rules: [
+      { name: 'legacy', hosts: ['legacy.example'], tunnel: 'any', privateAddresses: ['10.0.0.0/8', '169.254.169.254/32', 'fd00::/8'] },
+      { name: 'stripe', hosts: ['*.stripe.com'], tunnel: 'tls' },
+      { name: 'no-evil', action: 'deny', hosts: ['evil.example'], tunnel: 'any' },
+    ] } }, { rules: 3, allow: 2, deny: 1 }],
+    ['the SNI filter with identity local', 'egress-sni', { ...TD, identity: { from: 'local', id: 'spiffe://example.org/ns/a/sa/b' }, egress: {} }, { rules: 0 }],
+    ['the SNI filter with identity peer-certificate (a gateway)', 'egress-sni', { ...TD, identity: { from: 'peer-certificate' }, egress: { rules: [{ name: 'r' }] } }, { rules: 1 }],
+    ['xfcc on the HTTP egress filter', 'egress', { ...TD, identity: { from: 'xfcc', trustedProxies: ['spiffe://example.org/gw'] }, egress: {} }, { rules: 0 }],
   ] as const)('%s', (_n, role, doc, counts) => {
     const r = tk.compile(role, doc);
     expect(r.errors).toEqual([]);
@@ -46,12 +54,35 @@ describe('valid documents', () => {
 });
 
 describe('invalid documents: every error, with its field path and value', () => {
-  const cases: Array<[string, 'inbound' | 'egress', object | string, string[]]> = [
+  const cases: Array<[string, 'inbound' | 'egress' | 'egress-sni', object | string, string[]]> = [
     ['not JSON', 'inbound', 'not json', ["json: unexpected character 'n' at byte 0"]],
     ['duplicate key', 'inbound', '{"trustDomain":"a","trustDomain":"b","inbound":{}}', ['json: duplicate key "trustDomain" at byte 19']],
     ['not an object', 'inbound', '[]', ['(document): must be an object, got a list']],
     ['empty object', 'inbound', {}, ['trustDomain: required', 'inbound: required by the meshgate_inbound filter']],
     ['no section for the role', 'egress', { ...TD, inbound: {} }, ['egress: required by the meshgate_egress filter']],
+    // A TCP connection carries no x-forwarded-client-cert: the SNI filter cannot use xfcc.
+    ['xfcc on the SNI filter', 'egress-sni', { ...TD, identity: { from: 'xfcc', trustedProxies: ['spiffe://example.org/gw'] }, egress: {} }, [
+      'identity.from: not available to a network filter (meshgate_egress_sni): a TCP connection has no request headers; use peer-certificate or local: "xfcc"',
+    ]],
+    ['egress rule options: where and what', 'egress', { ...TD,
+      inbound: { rules: [{ name: 'i', tunnel: 'any', privateAddresses: ['10.0.0.0/8'] }] },
+      egress: { rules: [
+        { name: 'a', tunnel: 'udp', privateAddresses: ['10.0.0.1/8', 'x', 3, '127.0.0.0/8'] },
+        { name: 'd', action: 'deny', privateAddresses: ['10.0.0.0/8'] },
+        { name: 'e', privateAddresses: [], tunnel: true },
+        { name: 'f', privateAddresses: '10.0.0.0/8' },
+      ] } }, [
+      'inbound.rules[0].tunnel: unknown field (tunnel is an egress rule option)',
+      'inbound.rules[0].privateAddresses: unknown field (privateAddresses is an egress rule option)',
+      'egress.rules[0].tunnel: must be "tls" or "any": "udp"',
+      'egress.rules[0].privateAddresses[0]: CIDR address has bits set beyond the prefix length: "10.0.0.1/8"',
+      'egress.rules[0].privateAddresses[1]: CIDR needs a prefix length ("10.0.0.0/8"): "x"',
+      'egress.rules[0].privateAddresses[2]: must be a string, got a number',
+      'egress.rules[1].privateAddresses: only allowed on allow rules (the networks the names this rule allows may resolve to)',
+      'egress.rules[2].privateAddresses: must not be empty',
+      'egress.rules[2].tunnel: must be a string, got a boolean',
+      'egress.rules[3].privateAddresses: must be a list, got a string',
+    ]],
     ['section not an object', 'inbound', { ...TD, inbound: [] }, ['inbound: must be an object, got a list']],
     ['trustDomain type', 'inbound', { trustDomain: 5, inbound: {} }, ['trustDomain: must be a string, got a number']],
     ['trustDomain empty', 'inbound', { trustDomain: '', inbound: {} }, ['trustDomain: trust domain is missing: ""']],

@@ -217,7 +217,13 @@ describe('egress matrix', () => {
   it.each([
     // authority, scheme, connect, billing, web, partner, anon
     ['api.stripe.com', 'https', false, 'allow/billing-to-stripe', 'deny/default', 'deny/default', 'deny/default'],
-    ['API.STRIPE.COM.:443', 'http', false, 'allow/billing-to-stripe', 'deny/default', 'deny/default', 'deny/default'],
+    ['API.STRIPE.COM:443', 'http', false, 'allow/billing-to-stripe', 'deny/default', 'deny/default', 'deny/default'],
+    // Authority hygiene: a trailing dot reaching the filter means the client sent two (Envoy's
+    // strip_trailing_host_dot removed one); any empty label is an invalid request.
+    ['API.STRIPE.COM.:443', 'http', false, 'deny/bad_host', 'deny/bad_host', 'deny/bad_host', 'deny/bad_host'],
+    ['api.stripe.com..:443', 'http', true, 'deny/bad_host', 'deny/bad_host', 'deny/bad_host', 'deny/bad_host'],
+    ['api..stripe.com', 'https', false, 'deny/bad_host', 'deny/bad_host', 'deny/bad_host', 'deny/bad_host'],
+    ['.api.stripe.com:443', 'https', true, 'deny/bad_host', 'deny/bad_host', 'deny/bad_host', 'deny/bad_host'],
     ['api.stripe.com:443', 'http', true, 'allow/billing-to-stripe', 'deny/default', 'deny/default', 'deny/default'],
     ['a.b.stripe.com', 'https', false, 'allow/billing-to-stripe', 'deny/default', 'deny/default', 'deny/default'],
     ['stripe.com', 'https', false, 'deny/default', 'deny/default', 'deny/default', 'deny/default'],

@@ -12,7 +12,7 @@ const v = vectors<{ authorities: Authority[]; patterns: HostPattern[]; cidrs: Ci
 
 describe('authorities (hosts.json)', () => {
   it('covers every reason code', () => {
-    for (const code of ['bad_authority', 'userinfo', 'bad_port', 'non_ascii_host', 'bad_label', 'name_too_long']) {
+    for (const code of ['bad_authority', 'userinfo', 'bad_port', 'non_ascii_host', 'bad_host', 'bad_label', 'name_too_long']) {
       expect(v.authorities.some((a) => a.error === code)).toBe(true);
     }
   });

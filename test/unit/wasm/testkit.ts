@@ -73,7 +73,8 @@ export interface Testkit {
   json<T = any>(name: string, ...args: Arg[]): T;
 
   // conveniences over the exports
-  compile(role: 'inbound' | 'egress', policy: object | string): CompileOut;
+  /** `egress-sni`: the egress section for the network filter meshgate_egress_sni. */
+  compile(role: 'inbound' | 'egress' | 'egress-sni', policy: object | string): CompileOut;
   setIdentity(id: string | null): void;
   decideInbound(identity: string | null, method: string, path: string): string;
   decideEgress(identity: string | null, authority: string, scheme?: string, connect?: boolean): string;
@@ -156,7 +157,7 @@ export function loadTestkit(): Testkit {
     },
     compile(role, policy) {
       const text = typeof policy === 'string' ? policy : JSON.stringify(policy);
-      return tk.json<CompileOut>('tk_compile', role === 'egress' ? 1 : 0, text);
+      return tk.json<CompileOut>('tk_compile', role === 'egress-sni' ? 2 : role === 'egress' ? 1 : 0, text);
     },
     setIdentity(id) {
       tk.call('tk_identity_set', id);
