@@ -9,6 +9,7 @@ import { ProxyWasmVm } from './emulator/vm';
 import { repoRoot } from './envoy/paths';
 import { TestCa } from './pki/ca';
 import type { CompileResult } from './policy/compile';
+import { stripTrailingHostDot } from './scenario/front';
 
 export interface EvalOptions {
   compiled: CompileResult;
@@ -64,7 +65,8 @@ export async function evalRequest(o: EvalOptions): Promise<EvalResult> {
 /** Method, path, authority and scheme as the listener of `o.role` hands them to the filter. */
 function requestLine(o: EvalOptions): EnvoyRequest {
   if (o.role === 'inbound') return { method: o.method ?? 'GET', path: o.path ?? '/', authority: 'service', scheme: 'https' };
-  const host = o.host ?? '';
+  // The egress listeners strip one trailing dot before the filter (strip_trailing_host_dot).
+  const host = stripTrailingHostDot(o.host ?? '');
   const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   if (o.connect) return { method: 'CONNECT', authority: `${h}:${o.port ?? 443}`, scheme: o.scheme ?? 'https' };
   return { method: o.method ?? 'GET', path: o.path ?? '/', authority: o.port !== undefined ? `${h}:${o.port}` : h, scheme: o.scheme ?? 'https' };

@@ -21,6 +21,10 @@
  */
 import type { Json } from './bootstrap';
 import { ipInPrefix, parseIpv4Strict, parseIpv6, type Ip16 } from '../policy/ip';
+import { normalizePolicy, type PolicyDocument } from '../policy/model';
+import { privateAddressGrants, type PrivateAddressGrant } from '../policy/private-addresses';
+
+export type { PrivateAddressGrant };
 
 /** Address ranges that are not globally reachable (IANA special-purpose registries). */
 export const GUARDED_RANGES: ReadonlyArray<{ cidr: string; why: string }> = [
@@ -43,12 +47,6 @@ export const GUARDED_RANGES: ReadonlyArray<{ cidr: string; why: string }> = [
   { cidr: 'fe80::/10', why: 'link-local' },
   { cidr: 'ff00::/8', why: 'multicast' },
 ];
-
-/** A rule that may dial some guarded addresses. */
-export interface PrivateAddressGrant {
-  rule: string;
-  cidrs: string[];
-}
 
 export interface AddressGuardOptions {
   /** Rules with `privateAddresses`, in policy order. */
@@ -184,22 +182,14 @@ export function guardRefusal(address: string, record: string | undefined, o: Add
 }
 
 /**
- * The grants of a compiled policy (the plugin configuration JSON): per egress rule, its
- * `privateAddresses` and its `cidrs` — a rule that names an IP network explicitly allows dialing
- * it, guarded range or not (`cidrs: [169.254.169.254/32]` is an explicit grant of cloud metadata).
+ * The grants of a compiled policy (the plugin configuration JSON), as harness/policy reads them
+ * (privateAddressGrants: each enforced allow rule's `privateAddresses` and `cidrs`). A
+ * configuration that is not a valid policy grants nothing (the filter refuses it anyway).
  */
 export function grantsOf(policyJson: string): PrivateAddressGrant[] {
-  let doc: unknown;
   try {
-    doc = JSON.parse(policyJson);
+    return privateAddressGrants(normalizePolicy(JSON.parse(policyJson) as PolicyDocument));
   } catch {
-    return []; // not JSON: the filter refuses the configuration itself
+    return [];
   }
-  const rules = (doc as { egress?: { rules?: unknown } })?.egress?.rules;
-  if (!Array.isArray(rules)) return [];
-  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((c): c is string => typeof c === 'string') : []);
-  return rules
-    .filter((r): r is Record<string, unknown> & { name: string } => typeof r === 'object' && r !== null && typeof (r as { name?: unknown }).name === 'string')
-    .map((r) => ({ rule: r.name, cidrs: [...strings(r.privateAddresses), ...strings(r.cidrs)] }))
-    .filter((g) => g.cidrs.length > 0);
 }

@@ -212,3 +212,13 @@ export function hcmFront(codec: CodecResult, protocol: Protocol): CodecResult {
   if (!path.ok) return path;
   return { ok: true, request: { ...codec.request, target: path.path } };
 }
+
+/** HCM `strip_trailing_host_dot: true` (HeaderUtility::stripTrailingHostDot): the last '.' of the
+ *  authority goes if it ends the authority or stands right before the ':' of the port. */
+export function stripTrailingHostDot(authority: string): string {
+  const dot = authority.lastIndexOf('.');
+  if (dot < 0) return authority;
+  if (dot === authority.length - 1) return authority.slice(0, -1);
+  if (authority[dot + 1] === ':') return authority.slice(0, dot) + authority.slice(dot + 1);
+  return authority;
+}

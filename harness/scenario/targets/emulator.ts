@@ -23,7 +23,7 @@ import { FAKE_INTERNET } from '../../stack/egress';
 import { parseIpv4Strict } from '../../policy/ip';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { h2Codec, hcmFront, normalizeRequestPath, requestHeadersTooLarge, type CodecResult } from '../front';
+import { h2Codec, hcmFront, normalizeRequestPath, requestHeadersTooLarge, stripTrailingHostDot, type CodecResult } from '../front';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import { observe, observeConnection, type Exchange } from './observe';
@@ -323,16 +323,6 @@ const AUTHORITY_CHARS = /^[A-Za-z0-9!$&'()*+,\-.:;=@[\]_~%]*$/;
 
 function reject(status: number, detail: string): EgressFront {
   return { ok: false, status, detail };
-}
-
-/** HCM `strip_trailing_host_dot: true` (HeaderUtility::stripTrailingHostDot): the last '.' of the
- *  authority goes if it ends the authority or stands right before the ':' of the port. */
-export function stripTrailingHostDot(authority: string): string {
-  const dot = authority.lastIndexOf('.');
-  if (dot < 0) return authority;
-  if (dot === authority.length - 1) return authority.slice(0, -1);
-  if (authority[dot + 1] === ':') return authority.slice(0, dot) + authority.slice(dot + 1);
-  return authority;
 }
 
 /** `host:port` as Envoy's HTTP/1 codec accepts it in a CONNECT request line (port 1..65535) or
