@@ -14,7 +14,8 @@
  * (harness/tls/client-hello.ts, SNI cycling over hosts spread across the policy), wait for the
  * first byte the "external service" sends back through Envoy, close. Envoy listens on
  * 127.0.0.2:P and the service on 127.0.0.1:P (the judged port is the port connected to); the
- * harness DNS server answers every name with 127.0.0.1 (cached by Envoy after the first use).
+ * harness DNS server answers every name with 127.0.0.1 (cached by Envoy after the first use),
+ * which the post-resolution guard treats as public, as the test stacks do (its cost is measured).
  *
  * Method, as in bench/envoy-bench.ts: all variants started first; a warm-up round; then rounds
  * that visit the variants in a new shuffled order; per slot a closed loop of `concurrency`
@@ -27,6 +28,7 @@ import * as path from 'node:path';
 import { EnvoyProcess } from '../harness/envoy/process';
 import { locateEnvoy, type LocatedEnvoy } from '../harness/envoy/locate';
 import { hcmOf, removeHttpFilter, renderReference, type ReferencePatch } from '../harness/envoy/reference';
+import { FAKE_INTERNET } from '../harness/stack/egress';
 import type { Json } from '../harness/envoy/bootstrap';
 import { repoRoot } from '../harness/envoy/paths';
 import { DnsServer } from '../harness/services/dns';
@@ -125,7 +127,7 @@ function benchPolicy(n: number): string {
 async function sniVariant(id: string, size: number | null, o: SniBenchOptions, dnsPort: number, certs: ReferencePatch['certs']): Promise<Variant> {
   const { server, port } = await startService();
   const n = size ?? Math.min(...o.sizes);
-  const cfg = renderReference('egress-sni-sidecar', { wasmFile: o.wasmFile, policyJson: benchPolicy(n), certs, dnsPort, sniListeners: { address: '127.0.0.2', ports: [port] } });
+  const cfg = renderReference('egress-sni-sidecar', { wasmFile: o.wasmFile, policyJson: benchPolicy(n), certs, dnsPort, treatAsPublic: [FAKE_INTERNET], sniListeners: { address: '127.0.0.2', ports: [port] } });
   const chain = (((cfg.static_resources as Json).listeners as Json[])[0].filter_chains as Json[])[0];
   let filters = chain.filters as Json[];
   if (size === null) {
@@ -142,7 +144,7 @@ async function sniVariant(id: string, size: number | null, o: SniBenchOptions, d
 async function tunnelVariant(id: string, size: number | null, o: SniBenchOptions, dnsPort: number, certs: ReferencePatch['certs']): Promise<Variant> {
   const { server, port } = await startService();
   const n = size ?? Math.min(...o.sizes);
-  const cfg = renderReference('egress-sidecar', { wasmFile: o.wasmFile, policyJson: benchPolicy(n), certs, dnsPort });
+  const cfg = renderReference('egress-sidecar', { wasmFile: o.wasmFile, policyJson: benchPolicy(n), certs, dnsPort, treatAsPublic: [FAKE_INTERNET] });
   if (size === null) removeHttpFilter(cfg, 'envoy.filters.http.wasm');
   delete hcmOf(((cfg.static_resources as Json).listeners as Json[])[0]).access_log;
   const openings = spreadPositions(n, HOSTS_PER_VARIANT).map((i) => ({
