@@ -2,16 +2,24 @@
 import { Option, type Command } from 'commander';
 import { renderEnvoy } from '../render/envoy';
 import type { Role } from '../envoy/reference';
+import { compileOrReport, type Io } from './io';
 
 const ROLES: Role[] = ['inbound', 'egress', 'egress-sidecar', 'egress-sni-sidecar', 'egress-sni-gateway'];
-import { compileOrReport, type Io } from './io';
 
 export interface RenderEnvoyFlags {
   role: Role;
   out: string;
   wasm: string;
   certs?: string;
+  cert?: string;
+  key?: string;
+  ca?: string;
   dns?: string;
+  listen?: string;
+  upstream?: string;
+  admin?: string;
+  serverName?: string[];
+  proxyId?: string;
 }
 
 export function registerRenderEnvoy(render: Command, io: Io): Command {
@@ -22,11 +30,34 @@ export function registerRenderEnvoy(render: Command, io: Io): Command {
     .addOption(new Option('--role <role>', 'which filter').choices(ROLES).makeOptionMandatory())
     .requiredOption('--out <dir>', 'output directory')
     .option('--wasm <path>', 'the module to load', 'build/meshgate.wasm')
+    .option('--listen <ip:port>', 'the listener address (default: the reference config\'s, e.g. 127.0.0.1:10443 inbound)')
+    .option('--upstream <ip:port>', 'inbound: the service behind the proxy (default 127.0.0.1:8081)')
+    .option('--admin <ip:port>', 'the Envoy admin interface (default: the reference config\'s, 127.0.0.1:990x)')
     .option('--certs <dir>', 'use existing ca.pem, proxy.pem, proxy-key.pem (and bundle-<trust domain>.pem per federatesWith entry) from DIR instead of minting demo ones')
+    .option('--cert <file>', 'the proxy\'s certificate chain (PEM; with --key and --ca, instead of --certs)')
+    .option('--key <file>', 'the proxy\'s private key (PEM)')
+    .option('--ca <file>', 'the trust bundle clients are verified against (PEM)')
+    .option('--server-name <name...>', 'minted demo certificates: DNS names of the proxy\'s certificate (default localhost)')
+    .option('--proxy-id <spiffe-id>', 'minted demo certificates: the proxy\'s SPIFFE ID (default: the policy\'s identity.id, or the demo\'s)')
     .option('--dns <ip:port>', 'egress roles: the DNS server Envoy asks (default: the system resolver, /etc/resolv.conf)')
     .action(async (file: string, o: RenderEnvoyFlags) => {
       const compiled = compileOrReport(file, io);
-      const written = await renderEnvoy({ role: o.role, compiled, outDir: o.out, wasmFile: o.wasm, certsDir: o.certs, dns: o.dns });
+      const written = await renderEnvoy({
+        role: o.role,
+        compiled,
+        outDir: o.out,
+        wasmFile: o.wasm,
+        certsDir: o.certs,
+        certFile: o.cert,
+        keyFile: o.key,
+        caFile: o.ca,
+        dns: o.dns,
+        listen: o.listen,
+        upstream: o.upstream,
+        admin: o.admin,
+        serverNames: o.serverName,
+        proxyId: o.proxyId,
+      });
       for (const f of written.files) io.out(f);
       io.out(`run it: func-e run -c ${written.bootstrap}`);
     });

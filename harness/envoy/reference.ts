@@ -43,6 +43,12 @@ export interface CertPaths {
   keyFile: string;
 }
 
+/** An Envoy socket address: an IP literal and a port. */
+export interface SocketAddress {
+  address: string;
+  port: number;
+}
+
 export interface ReferencePatch {
   wasmFile: string;
   /** The plugin configuration: the compiled policy JSON. */
@@ -56,6 +62,12 @@ export interface ReferencePatch {
   trustBundles?: TrustBundleFile[];
   /** Inbound: the service behind the sidecar (127.0.0.1:port). */
   upstreamPort?: number;
+  /** Inbound: the service behind the proxy as address and port (wins over upstreamPort). */
+  upstream?: SocketAddress;
+  /** The file's one listener moved to this address and port (not with sniListeners). */
+  listen?: SocketAddress;
+  /** The admin interface's address and port (with keepPorts; tests get their own admin). */
+  admin?: SocketAddress;
   /** Egress: the resolver the dynamic forward proxy asks (127.0.0.1:port, UDP). */
   dnsPort?: number;
   /** Egress: the resolver as `{address, port}` (wins over dnsPort). Without either, the reference
@@ -153,10 +165,16 @@ function wasmPluginConfigs(cfg: Json, role: string): Json[] {
 export function renderReference(role: Role, p: ReferencePatch): Json {
   const cfg = loadReferenceConfig(role);
   if (!p.keepPorts) delete cfg.admin; // the harness adds its own admin on a free port
+  else if (p.admin) cfg.admin = { ...(cfg.admin as Json), address: socketAddress(p.admin) };
   if (p.sniListeners) copyListenerPerPort(cfg, role, p.sniListeners);
+  if (p.listen) {
+    const list = listeners(cfg, role);
+    if (list.length !== 1) fail(role, `expected one listener to move to ${p.listen.address}:${p.listen.port}, found ${list.length}`);
+    list[0].address = socketAddress(p.listen);
+  }
   for (const l of listeners(cfg, role)) {
     const sa = ((l.address as Json).socket_address as Json) ?? fail(role, 'listener without socket_address');
-    if (!p.keepPorts && !p.sniListeners) sa.port_value = 0;
+    if (!p.keepPorts && !p.sniListeners && !p.listen) sa.port_value = 0;
     for (const chain of asArray(l.filter_chains, role, 'filter_chains')) {
       const ts = chain.transport_socket as Json | undefined;
       if (!ts) continue;
@@ -184,9 +202,11 @@ export function renderReference(role: Role, p: ReferencePatch): Json {
   }
 
   for (const c of clusters(cfg, role)) {
-    if (c.type === 'STATIC' && p.upstreamPort !== undefined) {
+    if (c.type === 'STATIC' && (p.upstream !== undefined || p.upstreamPort !== undefined)) {
       const eps = ((c.load_assignment as Json).endpoints as Json[])[0].lb_endpoints as Json[];
-      ((((eps[0].endpoint as Json).address as Json).socket_address) as Json).port_value = p.upstreamPort;
+      const endpoint = eps[0].endpoint as Json;
+      if (p.upstream) endpoint.address = socketAddress(p.upstream);
+      else ((endpoint.address as Json).socket_address as Json).port_value = p.upstreamPort;
     }
     const ts = c.transport_socket as Json | undefined;
     if (ts) {
@@ -197,6 +217,10 @@ export function renderReference(role: Role, p: ReferencePatch): Json {
   const dns = p.dns ?? (p.dnsPort !== undefined ? { address: '127.0.0.1', port: p.dnsPort } : undefined);
   if (dns) setResolver(cfg, role, dns);
   return cfg;
+}
+
+function socketAddress(a: SocketAddress): Json {
+  return { socket_address: { address: a.address, port_value: a.port } };
 }
 
 /** The guard's rules follow the policy: one more RBAC policy per rule with `privateAddresses`. */

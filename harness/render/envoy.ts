@@ -1,10 +1,17 @@
 /**
  * `meshgate render envoy`: the reference config of a role (envoy/<role>.yaml) with the policy,
  * the module path and certificates filled in — a bootstrap people run with `func-e run -c`.
- * Ports stay as documented in the reference file; egress roles resolve names through the system resolver
- * unless `--dns IP:PORT` names a DNS server. Without `--certs`, a demo CA and the proxy's
- * SVID are minted into DIR/certs, plus one client SVID per exact identity the policy names, so
- * the curl commands in the README work out of the box.
+ * What the reference file fixes for the demo can be set for the user's own service: the listener
+ * (`listen`), the inbound service behind the proxy (`upstream`), the admin interface (`admin`),
+ * the DNS server of egress roles (`dns`; default the system resolver), the certificates
+ * (`certsDir`, or `certFile` + `keyFile` + `caFile`), and for minted demo certificates the proxy's
+ * SPIFFE ID (`proxyId`) and DNS names (`serverNames`). Unset, each stays as the reference file
+ * documents it. Without certificates, a demo CA and the proxy's SVID are minted into DIR/certs,
+ * plus one client SVID per exact identity the policy names, so the curl commands in the README
+ * work out of the box.
+ *
+ * The policy's identity source is checked against the role's listener first
+ * (harness/render/identity-roles.ts): a combination that cannot work is an error, not a bootstrap.
  *
  * A policy with `federatesWith` trusts those trust domains too: the listener then validates
  * client certificates with Envoy's SPIFFE validator, one bundle per trust domain (the demo PKI
@@ -14,7 +21,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { renderReference, type Role } from '../envoy/reference';
+import { renderReference, type Role, type SocketAddress } from '../envoy/reference';
+import type { IdentitySource } from '../policy/model';
+import { spiffeErrorMessage, validateSpiffeId } from '../policy/spiffe';
+import { identitySourceProblem } from './identity-roles';
 import { TestPki, type TrustBundleFile } from '../pki/pki';
 import type { CompileResult } from '../policy/compile';
 
@@ -25,22 +35,44 @@ export interface RenderEnvoyOptions {
   wasmFile: string;
   /** A directory with ca.pem, proxy.pem (chain) and proxy-key.pem (and bundle-<td>.pem per federated trust domain) to use instead of demo ones. */
   certsDir?: string;
+  /** The proxy's certificate chain, key and the trust bundle, as files (all three, instead of certsDir). */
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
   /** Egress roles: the DNS server to ask, `IP:PORT` (`[IPv6]:PORT`); default the system resolver. */
   dns?: string;
+  /** The listener's `IP:PORT`; default the reference file's. */
+  listen?: string;
+  /** Inbound: the service behind the proxy, `IP:PORT`; default the reference file's 127.0.0.1:8081. */
+  upstream?: string;
+  /** The admin interface's `IP:PORT`; default the reference file's (127.0.0.1:990x). */
+  admin?: string;
+  /** Minted certificates only: DNS names of the proxy's certificate (default `localhost`). */
+  serverNames?: string[];
+  /** Minted certificates only: the proxy's SPIFFE ID (default the policy's `identity.id` for local, else the demo's). */
+  proxyId?: string;
+}
+
+/**
+ * Parses a socket address flag, `IP:PORT` or `[IPv6]:PORT`. Envoy's socket addresses (and
+ * c-ares's resolvers) take IP literals, not names.
+ */
+export function parseSocketAddress(flag: string, text: string, example: string): SocketAddress {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(text);
+  const address = m ? (m[1] ?? m[2]) : '';
+  const port = m ? Number(m[3]) : 0;
+  if (!m || net.isIP(address) === 0 || port < 1 || port > 65535) {
+    throw new Error(`${flag} ${JSON.stringify(text)}: expected IP:PORT or [IPv6]:PORT, e.g. ${example}`);
+  }
+  return { address, port };
 }
 
 /**
  * Parses `--dns IP:PORT` / `[IPv6]:PORT`. c-ares takes socket addresses, so the host must be an
  * IP literal (a name would need a resolver of its own).
  */
-export function parseDnsAddress(text: string): { address: string; port: number } {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(text);
-  const address = m ? (m[1] ?? m[2]) : '';
-  const port = m ? Number(m[3]) : 0;
-  if (!m || net.isIP(address) === 0 || port < 1 || port > 65535) {
-    throw new Error(`--dns ${JSON.stringify(text)}: expected IP:PORT or [IPv6]:PORT of a DNS server (UDP), e.g. 10.0.0.10:53`);
-  }
-  return { address, port };
+export function parseDnsAddress(text: string): SocketAddress {
+  return parseSocketAddress('--dns', text, '10.0.0.10:53 (a DNS server, UDP)');
 }
 
 const PROXY_IDENTITY: Record<Role, string> = {
@@ -51,16 +83,70 @@ const PROXY_IDENTITY: Record<Role, string> = {
   'egress-sni-gateway': 'ns/egress/sa/gateway',
 };
 
+type RenderedPolicy = {
+  trustDomain: string;
+  federatesWith?: string[];
+  inbound?: { rules?: { from?: string[] }[] };
+  egress?: { rules?: { from?: string[] }[] };
+  identity?: { from?: IdentitySource; id?: string };
+};
+
+/** Every problem with the options (flag by flag), before anything is written. */
+function optionProblems(o: RenderEnvoyOptions, policy: RenderedPolicy): string[] {
+  const out: string[] = [];
+  const identity = identitySourceProblem(o.role, o.role, policy.identity?.from ?? 'peer-certificate');
+  if (identity) out.push(identity);
+  if (o.dns !== undefined && o.role === 'inbound') out.push('--dns: only egress roles resolve names');
+  if (o.upstream !== undefined && o.role !== 'inbound') out.push(`--upstream: only the inbound role forwards to a local service; --role ${o.role} dials the destination it judged`);
+  const files = { '--cert': o.certFile, '--key': o.keyFile, '--ca': o.caFile };
+  const given = Object.entries(files).filter(([, v]) => v !== undefined).map(([k]) => k);
+  if (given.length > 0 && o.certsDir !== undefined) out.push(`--certs and ${given.join('/')}: give the directory or the files, not both`);
+  else if (given.length > 0 && given.length < 3) out.push(`${given.join(', ')} without ${Object.keys(files).filter((k) => !given.includes(k)).join(', ')}: --cert, --key and --ca go together`);
+  if (given.length > 0 && (policy.federatesWith ?? []).length > 0) out.push('--cert/--key/--ca: a policy with federatesWith needs one bundle per trust domain; use --certs DIR with bundle-<trust domain>.pem');
+  const ownCerts = given.length > 0 || o.certsDir !== undefined;
+  if (ownCerts && o.serverNames?.length) out.push('--server-name: names go into minted certificates only; with --certs/--cert the certificate is yours as it is');
+  if (ownCerts && o.proxyId !== undefined) out.push('--proxy-id: the ID goes into a minted certificate only; with --certs/--cert the certificate is yours as it is');
+  if (o.proxyId !== undefined) {
+    const code = validateSpiffeId(o.proxyId);
+    if (code) out.push(`--proxy-id ${JSON.stringify(o.proxyId)}: ${spiffeErrorMessage(code)}`);
+    else if (!o.proxyId.startsWith(`spiffe://${policy.trustDomain}/`)) out.push(`--proxy-id ${JSON.stringify(o.proxyId)}: must be in the policy's trust domain ${policy.trustDomain} (the demo CA mints only those)`);
+  }
+  for (const name of o.serverNames ?? []) {
+    if (!/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(name) || name.length > 253) out.push(`--server-name ${JSON.stringify(name)}: not a DNS name`);
+  }
+  return out;
+}
+
+/** Parses an address flag, recording its problem instead of throwing. */
+function addressOf(flag: string, text: string | undefined, example: string, problems: string[]): SocketAddress | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseSocketAddress(flag, text, example);
+  } catch (e) {
+    problems.push((e as Error).message);
+    return undefined;
+  }
+}
+
 export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: string; files: string[] }> {
-  if (o.dns !== undefined && o.role === 'inbound') throw new Error('--dns: only egress roles resolve names');
-  const dns = o.dns === undefined ? undefined : parseDnsAddress(o.dns);
-  const policy = o.compiled.policy as { trustDomain: string; federatesWith?: string[]; inbound?: { rules?: { from?: string[] }[] }; egress?: { rules?: { from?: string[] }[] }; identity?: { from?: string } };
+  const policy = o.compiled.policy as RenderedPolicy;
+  const problems = optionProblems(o, policy);
+  const dns = addressOf('--dns', o.dns, '10.0.0.10:53 (a DNS server, UDP)', problems);
+  const listen = addressOf('--listen', o.listen, '0.0.0.0:15006', problems);
+  const upstream = addressOf('--upstream', o.upstream, '127.0.0.1:8080', problems);
+  const admin = addressOf('--admin', o.admin, '127.0.0.1:15000', problems);
+  if (problems.length) throw new Error(problems.join('\n'));
   fs.mkdirSync(o.outDir, { recursive: true });
   const files: string[] = [];
   const federated = policy.federatesWith ?? [];
   let certs: { caFile: string; certFile: string; keyFile: string };
   let trustBundles: TrustBundleFile[];
-  if (o.certsDir) {
+  if (o.certFile !== undefined && o.keyFile !== undefined && o.caFile !== undefined) {
+    certs = { caFile: path.resolve(o.caFile), certFile: path.resolve(o.certFile), keyFile: path.resolve(o.keyFile) };
+    trustBundles = [{ trustDomain: policy.trustDomain, file: certs.caFile }];
+    const missing = (['--cert', '--key', '--ca'] as const).map((flag, i) => [flag, [certs.certFile, certs.keyFile, certs.caFile][i]]).filter(([, f]) => !fs.existsSync(f));
+    if (missing.length) throw new Error(missing.map(([flag, f]) => `${flag}: ${f} does not exist`).join('\n'));
+  } else if (o.certsDir) {
     certs = { caFile: path.resolve(o.certsDir, 'ca.pem'), certFile: path.resolve(o.certsDir, 'proxy.pem'), keyFile: path.resolve(o.certsDir, 'proxy-key.pem') };
     trustBundles = [{ trustDomain: policy.trustDomain, file: certs.caFile }, ...federated.map((td) => ({ trustDomain: td, file: path.resolve(o.certsDir!, `bundle-${td}.pem`) }))];
     for (const f of [...Object.values(certs), ...trustBundles.map((b) => b.file)]) if (!fs.existsSync(f)) throw new Error(`--certs: ${f} does not exist`);
@@ -78,7 +164,9 @@ export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: s
       trustBundles.push({ trustDomain: td, file });
       files.push(file);
     }
-    const own = (await ca.mintSvid(`spiffe://${policy.trustDomain}/${PROXY_IDENTITY[o.role]}`, { dnsNames: ['localhost'] })).writeTo(dir, 'proxy');
+    const proxyId = o.proxyId ?? (policy.identity?.from === 'local' && policy.identity.id ? policy.identity.id : `spiffe://${policy.trustDomain}/${PROXY_IDENTITY[o.role]}`);
+    const serverNames = o.serverNames?.length ? o.serverNames : ['localhost'];
+    const own = (await ca.mintSvid(proxyId, { dnsNames: serverNames })).writeTo(dir, 'proxy');
     certs = { caFile, certFile: own.chainFile, keyFile: own.keyFile };
     files.push(caFile, own.chainFile, own.keyFile);
     const section = o.role === 'inbound' ? policy.inbound : policy.egress;
@@ -100,6 +188,9 @@ export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: s
     keepPorts: true,
     xfccFromTrustedProxy: policy.identity?.from === 'xfcc',
     dns,
+    listen,
+    upstream,
+    admin,
   });
   const out = path.join(o.outDir, 'envoy.yaml');
   fs.writeFileSync(out, `# Rendered by \`meshgate render envoy --role ${o.role}\` from envoy/${o.role}.yaml; policy ${o.compiled.digest12}.\n` + stringify(bootstrap));

@@ -23,11 +23,21 @@
  *     the module as JSON text, re-serialized from a protobuf Struct — key order and number
  *     formatting may differ from `policyJson`, so the policy digest the module logs is over
  *     Istio's bytes, not over `policyJson`);
- *   - `selector.matchLabels` from `selector`; egress defaults to `istio: egressgateway` (pass `{}`
- *     to select every workload of the namespace); inbound defaults to no selector (the whole
- *     namespace, or the whole mesh in the root namespace);
- *   - metadata: name `meshgate-<role>`, namespace as given (egress defaults to `istio-system`,
- *     where the egress gateway runs; inbound omits it so `kubectl -n` decides).
+ *   - what it applies to, so that `kubectl apply` never widens a default-deny policy by accident:
+ *     `selector.matchLabels` from `selector`, or `targetRefs` (Gateway, GatewayClass, Service,
+ *     ServiceEntry; never both, as the CRD says). Inbound requires one of them, or `allWorkloads`
+ *     said explicitly (no selector: the whole namespace, or the whole mesh in the root namespace).
+ *     Egress roles default to `istio: egressgateway` (the egress gateway deployment);
+ *   - metadata: name `meshgate-<role>-<workload>`, the workload from `name`, else the selector's
+ *     `app` (or `app.kubernetes.io/name`, or `istio`) label, else the one target's name, else
+ *     `all-workloads` — so a second service's policy gets its own resource instead of replacing
+ *     the first; the namespace is required (a manifest without one lands wherever `kubectl -n`
+ *     points);
+ *   - the identity source is checked against the listener the role lands on
+ *     (harness/render/identity-roles.ts): e.g. `identity.from: local` at the shared egress gateway
+ *     is refused;
+ *   - the header comment names the oldest Istio release that has every field used
+ *     (`minimumIstioVersion`).
  *
  * sha256 — one rule per URL kind (istio/istio pkg/wasm/cache.go):
  *   - `oci://REG/REPO:TAG` or `oci://REG/REPO@sha256:HEX`: Istio compares `sha256` with the image
@@ -56,8 +66,11 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import { Document, parse as parseYaml, visit, Scalar } from 'yaml';
 import { repoRoot } from '../envoy/paths';
 import { OciError, readOciImage } from '../package/oci';
+import type { IstioRole } from './istio-role';
+import type { IdentitySource } from '../policy/model';
+import { identitySourceProblem, ISTIO_LISTENER } from './identity-roles';
 
-export type IstioRole = 'inbound' | 'egress' | 'egress-sni';
+export type { IstioRole };
 export type IstioApi = 'wasmplugin' | 'traffic-extension';
 /** istio.extensions.v1alpha1.PullPolicy. */
 export type ImagePullPolicy = 'UNSPECIFIED_POLICY' | 'IfNotPresent' | 'Always';
@@ -90,7 +103,16 @@ export interface RenderIstioOptions {
   ociLayout?: string;
   /** `matchLabels`; see `parseSelector` for the CLI's `--selector k=v`. */
   selector?: Record<string, string>;
+  /** `targetRefs` instead of a selector (Gateway, GatewayClass, Service, ServiceEntry); see `parseTargetRef`. */
+  targetRefs?: TargetRef[];
+  /** Say so to apply the policy to every workload of the namespace (no selector, no targetRefs). */
+  allWorkloads?: boolean;
+  /**
+   * The workload part of the resource name `meshgate-<role>-<name>`; default the selector's `app`
+   * (or `app.kubernetes.io/name`, or the egress gateway's `istio`) label, or the one target's name.
+   */
   name?: string;
+  /** Required: the namespace of the workloads (the egress gateway's: usually istio-system). */
   namespace?: string;
   imagePullPolicy?: ImagePullPolicy;
   /** Name of a docker-registry Secret in the resource's namespace. */
@@ -124,6 +146,16 @@ export type IstioRenderErrorCode =
   | 'POLICY_JSON'
   /** name not a DNS-1123 subdomain, namespace not a DNS-1123 label. */
   | 'NAME_SYNTAX'
+  /** No namespace given. */
+  | 'NAMESPACE_REQUIRED'
+  /** No name given, and none to derive from the selector or the target. */
+  | 'NAME_REQUIRED'
+  /** Inbound without selector or targetRefs, and `allWorkloads` not given; or both given. */
+  | 'TARGET_REQUIRED'
+  /** `--target-ref` not `Kind/name` of a kind Istio attaches extensions to. */
+  | 'TARGET_REF_SYNTAX'
+  /** The policy's identity source cannot work on the role's listener (harness/render/identity-roles.ts). */
+  | 'IDENTITY_ROLE'
   | 'PULL_POLICY'
   | 'PULL_SECRET_SYNTAX'
   | 'PRIORITY'
@@ -170,13 +202,45 @@ export function buildIstioResource(o: RenderIstioOptions): Json {
     fail('POLICY_JSON', `policyJson is not JSON: ${(e as Error).message}`);
   }
 
-  const name = o.name ?? `meshgate-${role}`;
-  if (!isDnsSubdomain(name)) fail('NAME_SYNTAX', `name ${JSON.stringify(name)}: must be a DNS-1123 subdomain (lower-case a-z, 0-9, '-', '.'; ≤ 253)`);
-  const namespace = o.namespace ?? (egress ? EGRESS_DEFAULT_NAMESPACE : undefined);
-  if (namespace !== undefined && !isDnsLabel(namespace)) fail('NAME_SYNTAX', `namespace ${JSON.stringify(namespace)}: must be a DNS-1123 label (lower-case a-z, 0-9, '-'; ≤ 63)`);
+  if (pluginConfig !== undefined && Object.prototype.hasOwnProperty.call(ISTIO_LISTENER, role)) {
+    const source = ((pluginConfig.identity as Json | undefined)?.from ?? 'peer-certificate') as IdentitySource;
+    const problem = identitySourceProblem(role, ISTIO_LISTENER[role], source);
+    if (problem !== undefined) fail('IDENTITY_ROLE', problem);
+  }
 
-  const selector = o.selector ?? (egress ? { ...EGRESS_GATEWAY_SELECTOR } : undefined);
+  const namespace = o.namespace;
+  if (namespace === undefined || namespace === '') {
+    fail('NAMESPACE_REQUIRED', `--namespace is required: the namespace of the workloads this policy protects${egress ? ` (the egress gateway's, usually ${EGRESS_DEFAULT_NAMESPACE})` : ''}`);
+  } else if (!isDnsLabel(namespace)) {
+    fail('NAME_SYNTAX', `--namespace ${JSON.stringify(namespace)}: must be a DNS-1123 label (lower-case a-z, 0-9, '-'; ≤ 63)`);
+  }
+
+  const targetRefs = o.targetRefs !== undefined && o.targetRefs.length > 0 ? o.targetRefs : undefined;
+  const givenSelector = o.selector !== undefined && Object.keys(o.selector).length > 0 ? o.selector : undefined;
+  const targeted = givenSelector !== undefined || targetRefs !== undefined;
+  if (o.allWorkloads && targeted) fail('TARGET_REQUIRED', '--all-workloads contradicts --selector/--target-ref: give one or the other');
+  if (givenSelector !== undefined && targetRefs !== undefined) fail('TARGET_REQUIRED', '--selector and --target-ref: Istio accepts only one of selector and targetRefs');
+  if (!targeted && !o.allWorkloads && !egress) {
+    fail(
+      'TARGET_REQUIRED',
+      '--selector app=<service> (or --target-ref Kind/name) is required: without one the default-deny policy applies to every workload of the namespace; ' +
+        'give --all-workloads if that is what you want',
+    );
+  }
+  // Egress roles select the egress gateway unless told otherwise.
+  const selector = givenSelector ?? (egress && !targetRefs && !o.allWorkloads ? { ...EGRESS_GATEWAY_SELECTOR } : undefined);
   if (selector !== undefined) for (const m of checkLabels(selector)) fail('SELECTOR_SYNTAX', m);
+
+  const workload = o.name ?? workloadName(selector, targetRefs, o.allWorkloads === true);
+  let name = '';
+  if (workload === undefined) {
+    fail('NAME_REQUIRED', '--name is required: the selector has no app (or app.kubernetes.io/name) label to name the resource after, and two policies must not share a name');
+  } else {
+    name = `meshgate-${role}-${workload}`;
+    if (!isDnsSubdomain(name)) {
+      fail('NAME_SYNTAX', `resource name ${JSON.stringify(name)}${o.name === undefined ? ' (derived from the selector or target)' : ''}: must be a DNS-1123 subdomain (lower-case a-z, 0-9, '-', '.'; ≤ 253); give --name with a valid workload name`);
+    }
+  }
 
   if (o.imagePullPolicy !== undefined && !['UNSPECIFIED_POLICY', 'IfNotPresent', 'Always'].includes(o.imagePullPolicy)) {
     fail('PULL_POLICY', `imagePullPolicy ${JSON.stringify(o.imagePullPolicy)}: expected IfNotPresent, Always or UNSPECIFIED_POLICY`);
@@ -202,7 +266,8 @@ export function buildIstioResource(o: RenderIstioOptions): Json {
   wasm.pluginConfig = pluginConfig;
 
   const spec: Json = {};
-  if (selector !== undefined && Object.keys(selector).length > 0) spec.selector = { matchLabels: sortedRecord(selector) };
+  if (selector !== undefined) spec.selector = { matchLabels: sortedRecord(selector) };
+  if (targetRefs !== undefined) spec.targetRefs = targetRefs.map((t) => ({ ...t }));
   spec.phase = 'AUTHZ';
   if (o.priority !== undefined) spec.priority = o.priority;
   spec.match = [{ mode: role === 'inbound' ? 'SERVER' : 'CLIENT' }];
@@ -215,8 +280,7 @@ export function buildIstioResource(o: RenderIstioOptions): Json {
     spec.wasm = wasm;
   }
 
-  const metadata: Json = { name };
-  if (namespace !== undefined) metadata.namespace = namespace;
+  const metadata: Json = { name, namespace };
   metadata.labels = { 'app.kubernetes.io/name': 'meshgate', 'app.kubernetes.io/component': role };
 
   const resource: Json = { apiVersion: API_VERSION, kind: KIND[api], metadata, spec };
@@ -233,11 +297,64 @@ export function buildIstioResource(o: RenderIstioOptions): Json {
 export function renderWasmPlugin(o: RenderIstioOptions): string {
   const resource = buildIstioResource(o);
   const doc = new Document(resource);
+  const min = minimumIstioVersion(o);
   doc.commentBefore =
     ` meshgate ${o.role} policy as an Istio ${KIND[o.api ?? 'wasmplugin']} (rendered by \`meshgate render istio\`).\n` +
+    ` Supported Istio versions: ${min.version} and later (${min.because.join('; ')}).\n` +
     ` sha256: ${describeShaSource(o)}`;
   quoteAmbiguousScalars(doc);
   return doc.toString({ lineWidth: 0 });
+}
+
+/** The Istio release that introduced the newest field a rendered resource uses, and why. */
+export function minimumIstioVersion(o: Pick<RenderIstioOptions, 'role' | 'api' | 'targetRefs'>): { version: string; because: string[] } {
+  // From the tags of istio/api: WasmPlugin.failStrategy appeared in 1.19, WasmPlugin.type in 1.20,
+  // WasmPlugin.targetRefs in 1.22, TrafficExtension (with type and targetRefs) in 1.30.
+  const needs: Array<[string, string]> = [];
+  if ((o.api ?? 'wasmplugin') === 'traffic-extension') needs.push(['1.30', 'TrafficExtension']);
+  else {
+    needs.push(['1.19', 'WasmPlugin failStrategy']);
+    if (PLUGIN_TYPE[o.role] !== undefined) needs.push(['1.20', 'WasmPlugin type: NETWORK']);
+    if (o.targetRefs !== undefined && o.targetRefs.length > 0) needs.push(['1.22', 'WasmPlugin targetRefs']);
+  }
+  const minor = (v: string) => Number(v.split('.')[1]);
+  const version = needs.reduce((a, [v]) => (minor(v) > minor(a) ? v : a), '1.0');
+  return { version, because: needs.map(([v, what]) => `${what}: ${v}`) };
+}
+
+/** The workload part of the resource name, when the selector or the target says it. */
+function workloadName(selector: Record<string, string> | undefined, targetRefs: TargetRef[] | undefined, allWorkloads: boolean): string | undefined {
+  if (selector !== undefined) return selector.app || selector['app.kubernetes.io/name'] || selector.istio || undefined;
+  if (targetRefs !== undefined) return targetRefs.length === 1 ? targetRefs[0].name : undefined;
+  return allWorkloads ? 'all-workloads' : undefined;
+}
+
+/** istio.type.v1beta1.PolicyTargetReference, as rendered. */
+export interface TargetRef {
+  group: string;
+  kind: string;
+  name: string;
+}
+
+/** The kinds Istio attaches extensions to (istio/api type/v1beta1/selector.proto), with their API group. */
+export const TARGET_KINDS: Readonly<Record<string, string>> = {
+  Gateway: 'gateway.networking.k8s.io',
+  GatewayClass: 'gateway.networking.k8s.io',
+  Service: '',
+  ServiceEntry: 'networking.istio.io',
+};
+
+/** Parses `--target-ref Kind/name` (Gateway, GatewayClass, Service or ServiceEntry). */
+export function parseTargetRef(text: string): TargetRef {
+  const slash = text.indexOf('/');
+  const kind = slash < 0 ? '' : text.slice(0, slash);
+  const name = slash < 0 ? '' : text.slice(slash + 1);
+  if (!Object.prototype.hasOwnProperty.call(TARGET_KINDS, kind) || !isDnsSubdomain(name)) {
+    throw new IstioRenderError([
+      { code: 'TARGET_REF_SYNTAX', message: `--target-ref ${JSON.stringify(text)}: expected Kind/name with Kind one of ${Object.keys(TARGET_KINDS).join(', ')} and a DNS-1123 name, e.g. Gateway/egress-gateway` },
+    ]);
+  }
+  return { group: TARGET_KINDS[kind], kind, name };
 }
 
 /**

@@ -25,20 +25,20 @@ describe.each<[IstioApi]>([['wasmplugin'], ['traffic-extension']])('%s', (api) =
   const v = validate(api);
 
   it('egress-sni: pluginName meshgate_egress_sni, type NETWORK, CLIENT traffic of the egress gateway', () => {
-    const doc = parseYaml(renderWasmPlugin({ role: 'egress-sni', api, policyJson: POLICY_JSON, url: URL }));
+    const doc = parseYaml(renderWasmPlugin({ role: 'egress-sni', api, policyJson: POLICY_JSON, url: URL, namespace: 'istio-system' }));
     expect([v(doc), v.errors ?? []]).toEqual([true, []]);
     expect(wasmPart(api, doc.spec)).toMatchObject({ pluginName: 'meshgate_egress_sni', type: 'NETWORK', failStrategy: 'FAIL_CLOSE' });
     expect(doc.spec).toMatchObject({ phase: 'AUTHZ', match: [{ mode: 'CLIENT' }], selector: { matchLabels: { istio: 'egressgateway' } } });
-    expect(doc.metadata).toMatchObject({ name: 'meshgate-egress-sni', namespace: 'istio-system' });
+    expect(doc.metadata).toMatchObject({ name: 'meshgate-egress-sni-egressgateway', namespace: 'istio-system' });
   });
 
   it.each<[IstioRole]>([['inbound'], ['egress']])('%s (an HTTP filter) has no type field', (role) => {
-    expect(wasmPart(api, buildIstioResource({ role, api, policyJson: POLICY_JSON, url: URL }).spec as Record<string, unknown>)).not.toHaveProperty('type');
+    expect(wasmPart(api, buildIstioResource({ role, api, policyJson: POLICY_JSON, url: URL, namespace: 'shop', selector: { app: 'billing' } }).spec as Record<string, unknown>)).not.toHaveProperty('type');
   });
 
   it('the schema refuses the network root id without type NETWORK, and an HTTP root id with it', () => {
-    const sni = buildIstioResource({ role: 'egress-sni', api, policyJson: POLICY_JSON, url: URL });
-    const http = buildIstioResource({ role: 'egress', api, policyJson: POLICY_JSON, url: URL });
+    const sni = buildIstioResource({ role: 'egress-sni', api, policyJson: POLICY_JSON, url: URL, namespace: 'istio-system' });
+    const http = buildIstioResource({ role: 'egress', api, policyJson: POLICY_JSON, url: URL, namespace: 'istio-system' });
     const without = JSON.parse(JSON.stringify(sni));
     delete wasmPart(api, without.spec).type;
     const withType = JSON.parse(JSON.stringify(http));

@@ -60,10 +60,15 @@ function expectValid(api: IstioApi, doc: unknown): void {
 /** The Wasm fields, wherever the API keeps them. */
 const wasmPart = (api: IstioApi, spec: Record<string, unknown>) => (api === 'wasmplugin' ? spec : (spec.wasm as Record<string, unknown>));
 
+/** Where a rendered resource goes: the billing service of the shop namespace. */
+const BILLING = { namespace: 'shop', selector: { app: 'billing' } };
+/** Per role: inbound names its service; egress roles keep the egress gateway default. */
+const target = (role: IstioRole) => (role === 'inbound' ? BILLING : { namespace: 'istio-system' });
+
 function renderError(o: Partial<RenderIstioOptions> | (() => unknown)): IstioRenderError {
   try {
     if (typeof o === 'function') o();
-    else renderWasmPlugin({ role: 'inbound', policyJson: POLICY_JSON, url: `oci://reg.example/meshgate:v1@sha256:${OTHER_HEX}`, ...o } as RenderIstioOptions);
+    else renderWasmPlugin({ role: 'inbound', policyJson: POLICY_JSON, url: `oci://reg.example/meshgate:v1@sha256:${OTHER_HEX}`, ...BILLING, ...o } as RenderIstioOptions);
   } catch (e) {
     expect(e).toBeInstanceOf(IstioRenderError);
     return e as IstioRenderError;
@@ -86,7 +91,7 @@ const URL_CASES: Array<[string, () => Partial<RenderIstioOptions>, () => string 
 describe.each<[IstioApi]>([['wasmplugin'], ['traffic-extension']])('%s', (api) => {
   describe.each<[IstioRole]>([['inbound'], ['egress']])('%s', (role) => {
     test.each(URL_CASES)('%s: YAML reads back to a schema-valid resource with the right sha256', (_what, opts, sha) => {
-      const o = { role, api, policyJson: POLICY_JSON, ...opts() } as RenderIstioOptions;
+      const o = { role, api, policyJson: POLICY_JSON, ...target(role), ...opts() } as RenderIstioOptions;
       const text = renderWasmPlugin(o);
       const doc = parseYaml(text);
       expectValid(api, doc);
@@ -105,16 +110,15 @@ describe.each<[IstioApi]>([['wasmplugin'], ['traffic-extension']])('%s', (api) =
       expect(doc.spec.match).toEqual([{ mode: role === 'inbound' ? 'SERVER' : 'CLIENT' }]);
     });
 
-    test('defaults: name, namespace and selector per role', () => {
-      const doc = parseYaml(renderWasmPlugin({ role, api, policyJson: POLICY_JSON, url: `oci://r.example/m@sha256:${OTHER_HEX}` }));
-      expect(doc.metadata.name).toBe(`meshgate-${role}`);
+    test('defaults: the name follows role and workload; egress selects the egress gateway', () => {
+      const doc = parseYaml(renderWasmPlugin({ role, api, policyJson: POLICY_JSON, url: `oci://r.example/m@sha256:${OTHER_HEX}`, ...target(role) }));
       expect(doc.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'meshgate', 'app.kubernetes.io/component': role });
       if (role === 'egress') {
-        expect(doc.metadata.namespace).toBe('istio-system');
+        expect(doc.metadata).toMatchObject({ name: 'meshgate-egress-egressgateway', namespace: 'istio-system' });
         expect(doc.spec.selector).toEqual({ matchLabels: { istio: 'egressgateway' } });
       } else {
-        expect(doc.metadata).not.toHaveProperty('namespace');
-        expect(doc.spec).not.toHaveProperty('selector');
+        expect(doc.metadata).toMatchObject({ name: 'meshgate-inbound-billing', namespace: 'shop' });
+        expect(doc.spec.selector).toEqual({ matchLabels: { app: 'billing' } });
       }
     });
 
@@ -127,7 +131,7 @@ describe.each<[IstioApi]>([['wasmplugin'], ['traffic-extension']])('%s', (api) =
           url: 'oci://r.example/m:v2',
           sha256: OTHER_HEX,
           selector: parseSelector(['app=billing,version=v2', 'topology.kubernetes.io/zone=eu-1a']),
-          name: 'billing-policy',
+          name: 'billing-v2',
           namespace: 'shop',
           imagePullPolicy: 'IfNotPresent',
           imagePullSecret: 'registry-creds',
@@ -135,26 +139,27 @@ describe.each<[IstioApi]>([['wasmplugin'], ['traffic-extension']])('%s', (api) =
         }),
       );
       expectValid(api, doc);
-      expect(doc.metadata).toMatchObject({ name: 'billing-policy', namespace: 'shop' });
+      expect(doc.metadata).toMatchObject({ name: `meshgate-${role}-billing-v2`, namespace: 'shop' });
       expect(doc.spec.selector).toEqual({ matchLabels: { app: 'billing', 'topology.kubernetes.io/zone': 'eu-1a', version: 'v2' } });
       expect(doc.spec.priority).toBe(10);
       expect(wasmPart(api, doc.spec)).toMatchObject({ imagePullPolicy: 'IfNotPresent', imagePullSecret: 'registry-creds' });
     });
   });
 
-  test('an empty selector selects the whole namespace (egress opt-out of the gateway default)', () => {
-    const doc = parseYaml(renderWasmPlugin({ role: 'egress', api, policyJson: POLICY_JSON, url: `oci://r.example/m@sha256:${OTHER_HEX}`, selector: {} }));
+  test.each<[IstioRole]>([['inbound'], ['egress']])('%s --all-workloads: no selector, named all-workloads', (role) => {
+    const doc = parseYaml(renderWasmPlugin({ role, api, policyJson: POLICY_JSON, url: `oci://r.example/m@sha256:${OTHER_HEX}`, namespace: 'shop', allWorkloads: true }));
     expect(doc.spec).not.toHaveProperty('selector');
+    expect(doc.metadata.name).toBe(`meshgate-${role}-all-workloads`);
     expectValid(api, doc);
   });
 });
 
 test('TrafficExtension keeps the Wasm fields under spec.wasm; WasmPlugin at the top of spec', () => {
-  const o = { role: 'inbound' as const, policyJson: POLICY_JSON, url: `oci://r.example/m@sha256:${OTHER_HEX}` };
+  const o = { role: 'inbound' as const, policyJson: POLICY_JSON, url: `oci://r.example/m@sha256:${OTHER_HEX}`, ...BILLING };
   const te = buildIstioResource({ ...o, api: 'traffic-extension' });
   const wp = buildIstioResource(o);
-  expect(Object.keys(te.spec as object)).toEqual(['phase', 'match', 'wasm']);
-  expect(Object.keys(wp.spec as object)).toEqual(['phase', 'match', 'url', 'sha256', 'pluginName', 'failStrategy', 'pluginConfig']);
+  expect(Object.keys(te.spec as object)).toEqual(['selector', 'phase', 'match', 'wasm']);
+  expect(Object.keys(wp.spec as object)).toEqual(['selector', 'phase', 'match', 'url', 'sha256', 'pluginName', 'failStrategy', 'pluginConfig']);
   // Each validates against its own schema only.
   expect(validators.wasmplugin(te)).toBe(false);
   expect(validators['traffic-extension'](wp)).toBe(false);
@@ -162,7 +167,7 @@ test('TrafficExtension keeps the Wasm fields under spec.wasm; WasmPlugin at the 
 
 test('strings YAML 1.1 or 1.2 would read as something else are quoted, and read back unchanged both ways', () => {
   const tricky = { a: 'on', b: 'yes', c: 'n', d: '0o17', e: '0644', f: '~', g: '1:20', h: '*', i: 'null', j: '1e3', k: ' padded ' };
-  const text = renderWasmPlugin({ role: 'inbound', policyJson: JSON.stringify({ ...POLICY, tricky }), url: `oci://r.example/m@sha256:${OTHER_HEX}` });
+  const text = renderWasmPlugin({ role: 'inbound', policyJson: JSON.stringify({ ...POLICY, tricky }), url: `oci://r.example/m@sha256:${OTHER_HEX}`, ...BILLING });
   for (const version of ['1.1', '1.2'] as const) {
     expect(parseYaml(text, { version }).spec.pluginConfig.tricky).toEqual(tricky);
   }
@@ -259,7 +264,7 @@ describe('parseSelector', () => {
 });
 
 describe('the schemas have teeth', () => {
-  const base = () => buildIstioResource({ role: 'inbound', policyJson: POLICY_JSON, url: `oci://r.example/m@sha256:${OTHER_HEX}` }) as Record<string, any>;
+  const base = () => buildIstioResource({ role: 'inbound', policyJson: POLICY_JSON, url: `oci://r.example/m@sha256:${OTHER_HEX}`, ...BILLING }) as Record<string, any>;
   test.each<[string, (d: Record<string, any>) => void]>([
     ['an unknown spec field', (d) => (d.spec.vmConfig = {})],
     ['an unknown metadata field', (d) => (d.metadata.uid = 'x')],
@@ -274,6 +279,9 @@ describe('the schemas have teeth', () => {
     ['imagePullPolicy outside the enum', (d) => (d.spec.imagePullPolicy = 'Never')],
     ['selector with a wildcard key', (d) => (d.spec.selector = { matchLabels: { 'a*': 'b' } })],
     ['pluginConfig not an object', (d) => (d.spec.pluginConfig = '{}')],
+    ['no namespace', (d) => delete d.metadata.namespace],
+    ['both selector and targetRefs', (d) => (d.spec.targetRefs = [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw' }])],
+    ['a targetRef without a name', (d) => { delete d.spec.selector; d.spec.targetRefs = [{ kind: 'Gateway' }]; }],
   ])('rejects %s', (_what, mutate) => {
     const d = base();
     expect(validators.wasmplugin(d)).toBe(true);
