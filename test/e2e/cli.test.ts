@@ -13,6 +13,7 @@ import { EnvoyProcess } from '../../harness/envoy/process';
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'meshgate.js');
 const SHOP = path.join(ROOT, 'examples', 'shop', 'policy.yaml');
+const SHOP_SIDECAR = path.join(ROOT, 'examples', 'shop', 'billing-sidecar.yaml');
 
 function meshgate(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
@@ -115,20 +116,21 @@ describe('meshgate render', () => {
     expect(JSON.stringify(filters)).toContain('envoy.extensions.filters.http.rbac.v3.RBAC');
   });
   it('render istio prints a WasmPlugin with the compiled policy', () => {
-    const r = meshgate('render', 'istio', SHOP, '--role', 'inbound', '--url', 'file:///opt/meshgate.wasm', '--selector', 'app=billing');
+    const r = meshgate('render', 'istio', SHOP, '--role', 'inbound', '--url', 'file:///opt/meshgate.wasm', '--namespace', 'shop', '--selector', 'app=billing');
     expect(r.code).toBe(0);
     const docs = parseAllDocuments(r.out).map((d) => d.toJS());
     expect(docs[0]).toMatchObject({ kind: 'WasmPlugin', spec: { pluginName: 'meshgate_inbound', failStrategy: 'FAIL_CLOSE', selector: { matchLabels: { app: 'billing' } } } });
     expect(docs[0].spec.pluginConfig.trustDomain).toBe('example.org');
   });
   it('render istio refuses a bad selector', () => {
-    const r = meshgate('render', 'istio', SHOP, '--role', 'inbound', '--url', 'file:///x.wasm', '--selector', 'nonsense');
+    const r = meshgate('render', 'istio', SHOP, '--role', 'inbound', '--url', 'file:///x.wasm', '--namespace', 'shop', '--selector', 'nonsense');
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/selector/);
   });
   it.each(['egress', 'egress-sidecar'])('render envoy --role %s writes a bootstrap Envoy accepts', async (role) => {
     const out = path.join(tmp, `envoy-${role}`);
-    const r = meshgate('render', 'envoy', SHOP, '--role', role, '--out', out);
+    // a sidecar's egress policy takes its identity from the workload (identity.from: local)
+    const r = meshgate('render', 'envoy', role === 'egress-sidecar' ? SHOP_SIDECAR : SHOP, '--role', role, '--out', out);
     expect(r.code).toBe(0);
     const { locateEnvoy } = await import('../../harness/envoy/locate');
     const v = spawnSync((await locateEnvoy()).bin, ['--mode', 'validate', '-c', path.join(out, 'envoy.yaml'), '--disable-hot-restart'], { encoding: 'utf8', timeout: 60_000 });

@@ -64,11 +64,12 @@ describe.each(ROLES)('envoy/%s.yaml', (role) => {
 });
 
 describe.each(EGRESS_ROLES)('meshgate render envoy --role %s', (role) => {
-  const shop = () => compilePolicyFile(path.join(ROOT, 'examples/shop/policy.yaml'));
+  // a sidecar's egress policy takes its identity from the workload (identity.from: local)
+  const shop = (role?: string) => compilePolicyFile(path.join(ROOT, role === 'egress-sidecar' || role === 'egress-sni-sidecar' ? 'examples/shop/billing-sidecar.yaml' : 'examples/shop/policy.yaml'));
 
   it('resolves through the system resolver by default (no resolver address), and Envoy accepts the bootstrap', async () => {
     const out = path.join(tmp, `render-${role}`);
-    const written = await renderEnvoy({ role, compiled: shop(), outDir: out, wasmFile: WASM ?? path.join(ROOT, 'build/meshgate.wasm') });
+    const written = await renderEnvoy({ role, compiled: shop(role), outDir: out, wasmFile: WASM ?? path.join(ROOT, 'build/meshgate.wasm') });
     expect(resolverAddresses(loadYaml(written.bootstrap))).toEqual([]);
     expect(resolverAddresses(loadReferenceConfig(role))).toEqual([]);
     const r = await validate(written.bootstrap, out);
@@ -78,7 +79,7 @@ describe.each(EGRESS_ROLES)('meshgate render envoy --role %s', (role) => {
 
   it('--dns IP:PORT puts that resolver (and only it) in every DNS cache config', async () => {
     const out = path.join(tmp, `render-${role}-dns`);
-    const written = await renderEnvoy({ role, compiled: shop(), outDir: out, wasmFile: WASM ?? path.join(ROOT, 'build/meshgate.wasm'), dns: '10.0.0.10:53' });
+    const written = await renderEnvoy({ role, compiled: shop(role), outDir: out, wasmFile: WASM ?? path.join(ROOT, 'build/meshgate.wasm'), dns: '10.0.0.10:53' });
     const cfg = loadYaml(written.bootstrap);
     const found = resolverAddresses(cfg);
     expect(found.length).toBeGreaterThan(0);

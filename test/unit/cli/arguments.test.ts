@@ -71,11 +71,11 @@ describe('parsed options', () => {
     ],
     [
       'render istio: variadic selector, default api',
-      ['render', 'istio', 'p.yaml', '--role', 'inbound', '--url', 'oci://r/m:1', '--selector', 'app=a', 'tier=b', '--oci-layout', 'L'],
+      ['render', 'istio', 'p.yaml', '--role', 'inbound', '--url', 'oci://r/m:1', '--namespace', 'ns', '--selector', 'app=a', 'tier=b', '--oci-layout', 'L'],
       {
         command: 'render istio',
         args: ['p.yaml'],
-        options: { role: 'inbound', url: 'oci://r/m:1', selector: ['app=a', 'tier=b'], ociLayout: 'L', wasm: 'build/meshgate.wasm', api: 'wasmplugin' },
+        options: { role: 'inbound', url: 'oci://r/m:1', namespace: 'ns', selector: ['app=a', 'tier=b'], ociLayout: 'L', wasm: 'build/meshgate.wasm', api: 'wasmplugin' },
       },
     ],
     ['render rbac', ['render', 'rbac', 'p.yaml'], { command: 'render rbac', args: ['p.yaml'], options: {} }],
