@@ -45,10 +45,13 @@ const BAD_CERTS: BadCertKind[] = ['expired', 'foreign-ca', 'two-uri-sans', 'non-
 export interface LoadOptions {
   /** Unpinned requests are errors, not warnings (the project's own suites load strict). */
   strict?: boolean;
+  /** The file's text, already read (stdin: `file` names it in messages; a policy path is then
+   *  relative to the working directory); undefined: read `file`. */
+  text?: string;
 }
 
 export function loadScenario(file: string, options: LoadOptions = {}): Scenario {
-  const text = fs.readFileSync(file, 'utf8');
+  const text = options.text ?? fs.readFileSync(file, 'utf8');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const errors: string[] = [];
@@ -110,10 +113,11 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
 
   // The policy: a path relative to the scenario file, or an inline mapping.
   let compiled: ReturnType<typeof compilePolicy> | undefined;
+  let policyFile: string | undefined;
   const policyNode = get(root, 'policy');
   if (policyNode === undefined) errors.push(`${at(root)}: missing field "policy"`);
   else if (isScalar(policyNode) && typeof policyNode.value === 'string') {
-    const policyFile = path.resolve(path.dirname(file), policyNode.value);
+    policyFile = path.resolve(path.dirname(file), policyNode.value);
     if (!fs.existsSync(policyFile)) errors.push(`${at(policyNode)}: policy file not found: ${policyFile}`);
     else compiled = compilePolicyFile(policyFile);
   } else if (isMap(policyNode)) {
@@ -166,6 +170,7 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     role: role as Scenario['role'],
     policyJson: compiled!.json,
     policyDigest12: compiled!.digest12,
+    ...(policyFile !== undefined ? { policyFile } : {}),
     policy: compiled!.policy!,
     normalized: compiled!.normalized!,
     identities,
