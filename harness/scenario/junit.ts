@@ -16,12 +16,13 @@ interface Case {
   failure?: { message: string; type: string };
 }
 
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+/** Markup characters, and line breaks (an attribute value would lose them to a space). */
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\n': '&#10;' };
 
 /** Text for an attribute or element: escaped, and without characters XML 1.0 cannot hold. */
 export function xmlText(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd').replace(/[&<>"']/g, (c) => XML_ESCAPES[c]);
+  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd').replace(/[&<>"'\n]/g, (c) => XML_ESCAPES[c]);
 }
 
 function requestCase(r: RequestResult): Case {

@@ -9,6 +9,10 @@ import { Command, CommanderError } from 'commander';
 import { buildProgram } from '../../../harness/cli/program';
 import { main } from '../../../harness/cli';
 import { EXIT_USAGE } from '../../../harness/cli/io';
+import { packagePath } from '../../../harness/cli/package-paths';
+
+/** The module a command loads by default: the package's, wherever the CLI runs from. */
+const WASM = packagePath('build/meshgate.wasm');
 
 interface Parsed {
   command: string;
@@ -67,7 +71,7 @@ describe('parsed options', () => {
     [
       'render envoy defaults',
       ['render', 'envoy', 'p.yaml', '--role', 'egress-sidecar', '--out', 'o'],
-      { command: 'render envoy', args: ['p.yaml'], options: { role: 'egress-sidecar', out: 'o', wasm: 'build/meshgate.wasm' } },
+      { command: 'render envoy', args: ['p.yaml'], options: { role: 'egress-sidecar', out: 'o', wasm: WASM } },
     ],
     [
       'render istio: variadic selector, default api',
@@ -75,11 +79,11 @@ describe('parsed options', () => {
       {
         command: 'render istio',
         args: ['p.yaml'],
-        options: { role: 'inbound', url: 'oci://r/m:1', selector: ['app=a', 'tier=b'], ociLayout: 'L', wasm: 'build/meshgate.wasm', api: 'wasmplugin' },
+        options: { role: 'inbound', url: 'oci://r/m:1', selector: ['app=a', 'tier=b'], ociLayout: 'L', wasm: WASM, api: 'wasmplugin' },
       },
     ],
     ['render rbac', ['render', 'rbac', 'p.yaml'], { command: 'render rbac', args: ['p.yaml'], options: {} }],
-    ['package oci defaults', ['package', 'oci', '--out', 'o'], { command: 'package oci', args: [], options: { out: 'o', wasm: 'build/meshgate.wasm', tag: '0.1.0' } }],
+    ['package oci defaults', ['package', 'oci', '--out', 'o'], { command: 'package oci', args: [], options: { out: 'o', wasm: WASM, tag: '0.1.0' } }],
     [
       'eval: the port is a number',
       ['eval', 'p.yaml', '--role', 'egress', '--host', 'h', '--port', '8443', '--connect', '--json'],
