@@ -1,7 +1,8 @@
-/** `meshgate eval <policy>`: one request through the compiled filter in the emulator (harness/eval.ts). */
+/** `meshgate eval <policy>`: one request through the compiled filter in the emulator (harness/eval.ts);
+ *  `-` reads the policy from stdin; `--format json` (or `--json`) prints the result as JSON. */
 import { CommanderError, Option, type Command } from 'commander';
 import { evalRequest } from '../eval';
-import { compileOrReport, EXIT_USAGE, type Io } from './io';
+import { compileOrReport, EXIT_USAGE, FORMATS, type Format, type Io } from './io';
 
 export interface EvalFlags {
   role: 'inbound' | 'egress';
@@ -14,6 +15,7 @@ export interface EvalFlags {
   scheme: string;
   xfcc?: string;
   json?: boolean;
+  format: Format;
 }
 
 function port(value: string): number {
@@ -24,7 +26,7 @@ export function registerEval(program: Command, io: Io): Command {
   return program
     .command('eval')
     .description('run the compiled filter in the emulator on one request and print decision, rule and reason')
-    .argument('<policy>', 'policy YAML file')
+    .argument('<policy>', 'policy YAML file (- reads it from stdin)')
     .addOption(new Option('--role <role>', 'which filter').choices(['inbound', 'egress']).makeOptionMandatory())
     .option('--identity <id>', 'caller SPIFFE ID (omit: no client certificate)')
     .option('--method <m>', 'inbound: request method', 'GET')
@@ -34,7 +36,8 @@ export function registerEval(program: Command, io: Io): Command {
     .option('--connect', 'egress: a CONNECT request')
     .option('--scheme <s>', 'egress: request scheme', 'https')
     .option('--xfcc <header>', 'x-forwarded-client-cert as the filter receives it')
-    .option('--json', 'print the result as JSON')
+    .addOption(new Option('--format <format>', 'text lines, or one JSON document').choices(FORMATS).default('text'))
+    .option('--json', 'the same as --format json')
     .action(async (file: string, o: EvalFlags) => {
       const compiled = compileOrReport(file, io);
       if (o.role === 'egress' && !o.host) throw new CommanderError(EXIT_USAGE, 'meshgate.eval', 'egress: --host is required');
@@ -50,7 +53,7 @@ export function registerEval(program: Command, io: Io): Command {
         scheme: o.scheme,
         xfcc: o.xfcc,
       });
-      if (o.json) {
+      if (o.json || o.format === 'json') {
         io.out(JSON.stringify(res, null, 2));
         return;
       }

@@ -12,6 +12,7 @@ import { registerPackageOci } from './package-oci';
 import { registerEval } from './eval';
 import { registerTest } from './test';
 import { packageVersion } from './version';
+import { resolvePackageDefaults } from './package-paths';
 
 /** The program; it never exits the process (errors are thrown as CommanderError or Exit). */
 export function buildProgram(io: Io): Command {
@@ -29,5 +30,6 @@ export function buildProgram(io: Io): Command {
   registerPackageOci(program.command('package').description('package the module for distribution'), io);
   registerEval(program, io);
   registerTest(program, io);
+  resolvePackageDefaults(program);
   return program;
 }

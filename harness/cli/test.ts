@@ -1,9 +1,18 @@
-/** `meshgate test <scenario...>`: the scenario runner (harness/scenario/run.ts); last line `N passed, N failed`. */
+/**
+ * `meshgate test <scenario...>`: the scenario runner (harness/scenario/run.ts). Text: one line per
+ * request, the coverage report, and last the closing line (`N passed, M failed`, plus
+ * `, K rules never exercised` when --require-coverage fails), which always agrees with the exit
+ * code. `--format json`: one JSON document instead; `--junit FILE`: JUnit XML besides either.
+ */
+import * as fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { formatResult, runScenarioFiles } from '../scenario/run';
+import { formatCoverage } from '../scenario/coverage';
+import { junitXml } from '../scenario/junit';
+import { summaryJson, verdictOf } from '../scenario/report';
 import { startTarget } from '../scenario/targets/factory';
 import type { Protocol, Target } from '../scenario/types';
-import { EXIT_PROBLEM, Exit, type Io } from './io';
+import { EXIT_PROBLEM, Exit, FORMATS, readStdin, STDIN, STDIN_NAME, type Format, type Io } from './io';
 
 export interface TestFlags {
   target: Target | 'both';
@@ -11,34 +20,40 @@ export interface TestFlags {
   requireCoverage?: boolean;
   strict?: boolean;
   protocol?: Protocol | 'both';
+  format: Format;
+  junit?: string;
 }
 
 export function registerTest(program: Command, io: Io): Command {
   return program
     .command('test')
     .description('run scenario files against the emulator, real Envoy, or both; last line: N passed, N failed')
-    .argument('<scenario...>', 'scenario YAML files')
+    .argument('<scenario...>', 'scenario YAML files (- reads one from stdin; its policy path is then relative to the working directory)')
     .addOption(new Option('--target <target>', 'where requests go').choices(['emulator', 'envoy', 'both']).default('emulator'))
     .addOption(new Option('--protocol <protocol>', 'send every request over this protocol (both: each file twice); default: as each file says').choices(['http1', 'h2', 'both']))
-    .option('--coverage', 'report which rules the scenarios exercised')
-    .option('--require-coverage', 'fail when a rule is hit by no scenario')
+    .option('--coverage', 'report, per policy across all files, how often each rule decided (audit rules: matched)')
+    .option('--require-coverage', 'fail when a rule of a policy was exercised by no request of any file')
     .option('--strict', 'a request that pins no rule (or, for a refusal before the filter, no status) is an error')
+    .addOption(new Option('--format <format>', 'stdout: text lines, or one JSON document').choices(FORMATS).default('text'))
+    .option('--junit <file>', 'also write JUnit XML: one testcase per request and target')
     .action(async (files: string[], o: TestFlags) => {
       const targets: Target[] = o.target === 'both' ? ['envoy', 'emulator'] : [o.target];
       const protocols: Protocol[] | undefined = o.protocol === 'both' ? ['http1', 'h2'] : o.protocol && [o.protocol];
-      const summary = await runScenarioFiles(files, { targets, protocols, strict: o.strict, onResult: (r) => io.out(formatResult(r)), onMessage: io.err }, startTarget);
-      let uncovered = 0;
-      if (o.coverage || o.requireCoverage) {
-        for (const c of summary.coverage) {
-          io.out(`coverage ${c.file}:`);
-          for (const rule of c.rules) {
-            if (rule.decisions === 0) uncovered++;
-            io.out(`  ${rule.decisions === 0 ? 'NEVER HIT' : `${rule.decisions} decision(s)`.padEnd(9)}  ${rule.name}`);
-          }
-        }
+      const text = o.format === 'text';
+      const stdin = files.includes(STDIN) ? readStdin(io) : undefined;
+      const summary = await runScenarioFiles(
+        files.map((f) => (f === STDIN ? STDIN_NAME : f)),
+        { targets, protocols, strict: o.strict, onResult: text ? (r) => io.out(formatResult(r)) : undefined, onMessage: io.err, read: (f) => (f === STDIN_NAME ? stdin : undefined) },
+        startTarget,
+      );
+      const verdict = verdictOf(summary, o);
+      if (o.junit) fs.writeFileSync(o.junit, junitXml(summary, o));
+      if (!text) io.out(JSON.stringify(summaryJson(summary, verdict, o), null, 2));
+      else {
+        if (o.coverage || o.requireCoverage) for (const line of formatCoverage(summary.coverage)) io.out(line);
+        if (summary.bypasses > 0) io.out(`${summary.bypasses} bypass(es): requests the policy denies reached the upstream`);
+        io.out(verdict.closing);
       }
-      if (summary.bypasses > 0) io.out(`${summary.bypasses} bypass(es): requests the policy denies reached the upstream`);
-      io.out(`${summary.passed} passed, ${summary.failed} failed`);
-      if (summary.failed > 0 || (o.requireCoverage && uncovered > 0)) throw new Exit(EXIT_PROBLEM);
+      if (verdict.failed) throw new Exit(EXIT_PROBLEM);
     });
 }

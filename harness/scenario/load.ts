@@ -16,6 +16,8 @@ import { GUARD_POLICY } from '../envoy/address-guard';
 import type { BadCertKind, FirstFlight, Protocol, ProtocolPin, Scenario, ScenarioRequest } from './types';
 import { rawAsH2 } from './targets/raw-as-h2';
 import { loadAuthorities, loadCertificates } from './certificates';
+import { REFUSAL_LABELS } from './labels';
+import { nearest } from './did-you-mean';
 
 export class ScenarioError extends Error {
   constructor(readonly messages: string[]) {
@@ -43,10 +45,13 @@ const BAD_CERTS: BadCertKind[] = ['expired', 'foreign-ca', 'two-uri-sans', 'non-
 export interface LoadOptions {
   /** Unpinned requests are errors, not warnings (the project's own suites load strict). */
   strict?: boolean;
+  /** The file's text, already read (stdin: `file` names it in messages; a policy path is then
+   *  relative to the working directory); undefined: read `file`. */
+  text?: string;
 }
 
 export function loadScenario(file: string, options: LoadOptions = {}): Scenario {
-  const text = fs.readFileSync(file, 'utf8');
+  const text = options.text ?? fs.readFileSync(file, 'utf8');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const errors: string[] = [];
@@ -108,10 +113,11 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
 
   // The policy: a path relative to the scenario file, or an inline mapping.
   let compiled: ReturnType<typeof compilePolicy> | undefined;
+  let policyFile: string | undefined;
   const policyNode = get(root, 'policy');
   if (policyNode === undefined) errors.push(`${at(root)}: missing field "policy"`);
   else if (isScalar(policyNode) && typeof policyNode.value === 'string') {
-    const policyFile = path.resolve(path.dirname(file), policyNode.value);
+    policyFile = path.resolve(path.dirname(file), policyNode.value);
     if (!fs.existsSync(policyFile)) errors.push(`${at(policyNode)}: policy file not found: ${policyFile}`);
     else compiled = compilePolicyFile(policyFile);
   } else if (isMap(policyNode)) {
@@ -137,8 +143,11 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
   if (!isSeq(reqNode) || reqNode.items.length === 0) {
     errors.push(`${at(reqNode ?? root)}: requests must be a non-empty list`);
   } else {
+    // What a `rule:` pin may name: a rule of the role's section, or a label the filter refuses with.
+    const rules = compiled?.ok && (role === 'inbound' || role === 'egress') ? (compiled.normalized![role]?.rules ?? []).map((r) => r.name) : undefined;
     reqNode.items.forEach((item, i) => {
       const r = loadRequest(item as Node, i, identities, declaredNames(get(root, 'certificates')), role === 'egress', at, errors);
+      if (rules !== undefined && isMap(item)) checkRuleNames(item, i, rules, role!, at, errors);
       if (!r) return;
       requests.push(r);
       const unpinned = unpinnedMessage(r) ?? (r.h2 && unpinnedMessage(pinned(r, r.h2)));
@@ -161,6 +170,7 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     role: role as Scenario['role'],
     policyJson: compiled!.json,
     policyDigest12: compiled!.digest12,
+    ...(policyFile !== undefined ? { policyFile } : {}),
     policy: compiled!.policy!,
     normalized: compiled!.normalized!,
     identities,
@@ -173,6 +183,23 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
     requests,
     warnings,
   };
+}
+
+/**
+ * A `rule:` pin (the request's own, and its `h2:` pin's) must name a rule of the policy's section
+ * for the scenario's role, or a refusal label (labels.ts): a misspelled name could otherwise only
+ * ever fail, or — worse — never be compared when the request is refused before the filter.
+ */
+function checkRuleNames(node: YAMLMap, index: number, rules: string[], role: string, at: (n: Node | null | undefined) => string, errors: string[]): void {
+  for (const [field, path] of [['rule', ['rule']], ['h2.rule', ['h2', 'rule']]] as const) {
+    const value = node.getIn(path, true) as Node | undefined;
+    if (!isScalar(value) || typeof value.value !== 'string') continue;
+    const name = value.value;
+    if (rules.includes(name) || REFUSAL_LABELS.includes(name)) continue;
+    const near = nearest(name, [...rules, ...REFUSAL_LABELS]);
+    const hint = near !== undefined ? `did you mean "${near}"?` : `the policy's ${role} rules: ${rules.length ? rules.join(', ') : 'none'}; or default, or a refusal reason (non_canonical_path, bad_host, tunnel_sni_mismatch, …)`;
+    errors.push(`${at(value)}: requests[${index}].${field}: "${name}" is no ${role} rule of the policy and no refusal label: ${hint}`);
+  }
 }
 
 /** `dns:` — name → IPv4 address the harness DNS server answers instead of the fake internet's. */

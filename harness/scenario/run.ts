@@ -8,6 +8,7 @@ import { loadScenario, pinned, ScenarioError } from './load';
 import { rawAsH2 } from './targets/raw-as-h2';
 import type { Observation, Protocol, RequestResult, Scenario, ScenarioRequest, Target } from './types';
 import type { TargetExecutor } from './targets/executor';
+import { coverageOf, credit, type PolicyCoverage } from './coverage';
 
 export interface RunOptions {
   targets: Target[];
@@ -19,12 +20,8 @@ export interface RunOptions {
   onMessage?: (line: string) => void;
   /** Run every file once per protocol (see forProtocol); default: each request as its file says. */
   protocols?: Protocol[];
-}
-
-/** How often each rule of one scenario's policy was named by a decision (any target). */
-export interface RuleCoverage {
-  file: string;
-  rules: { name: string; decisions: number }[];
+  /** A file's text when the caller reads it (the CLI: `-` is stdin); default: read from disk. */
+  read?: (file: string) => string | undefined;
 }
 
 export interface RunSummary {
@@ -34,14 +31,16 @@ export interface RunSummary {
   bypasses: number;
   /** Requests where two targets observed a different outcome, status, or rule. */
   disagreements: number;
-  /** One entry per scenario that loaded, in order. */
-  coverage: RuleCoverage[];
+  /** Files that did not load, or whose run could not start (each counted as one failure). */
+  fileFailures: { file: string; messages: string[] }[];
+  /** One entry per policy (and role) the loaded scenarios run, in order of first use. */
+  coverage: PolicyCoverage[];
 }
 
 export type ExecutorFactory = (scenario: Scenario, target: Target) => Promise<TargetExecutor>;
 
 export function emptySummary(): RunSummary {
-  return { results: [], passed: 0, failed: 0, bypasses: 0, disagreements: 0, coverage: [] };
+  return { results: [], passed: 0, failed: 0, bypasses: 0, disagreements: 0, fileFailures: [], coverage: [] };
 }
 
 /**
@@ -53,10 +52,11 @@ export async function runScenarioFiles(files: string[], opts: RunOptions, factor
   for (const file of files) {
     let scenario: Scenario;
     try {
-      scenario = loadScenario(file, { strict: opts.strict });
+      scenario = loadScenario(file, { strict: opts.strict, text: opts.read?.(file) });
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
       for (const m of e.messages) opts.onMessage?.(m);
+      summary.fileFailures.push({ file, messages: e.messages });
       summary.failed++;
       continue;
     }
@@ -65,7 +65,9 @@ export async function runScenarioFiles(files: string[], opts: RunOptions, factor
       try {
         await runScenario(forProtocol(scenario, pass), opts, factory, summary);
       } catch (e) {
-        opts.onMessage?.(`${file}${pass ? ` (${pass})` : ''}: ${(e as Error).message}`);
+        const message = `${file}${pass ? ` (${pass})` : ''}: ${(e as Error).message}`;
+        opts.onMessage?.(message);
+        summary.fileFailures.push({ file, messages: [message] });
         summary.failed++;
       }
     }
@@ -111,20 +113,21 @@ export function forProtocol(scenario: Scenario, protocol?: Protocol): Scenario {
 
 export async function runScenario(scenario: Scenario, opts: RunOptions, factory: ExecutorFactory, summary: RunSummary): Promise<void> {
   const observed = new Map<ScenarioRequest, Map<Target, Observation>>();
-  const coverage: RuleCoverage = { file: scenario.file, rules: (scenario.normalized[scenario.role]?.rules ?? []).map((r) => ({ name: r.name, decisions: 0 })) };
-  summary.coverage.push(coverage);
+  const coverage = coverageOf(summary.coverage, scenario);
   for (const target of opts.targets) {
     const executor = await factory(scenario, target);
     try {
+      // Without the filter's counters, the rules the records name (deciding rules only).
+      const named: Record<string, number> = {};
       for (const req of scenario.requests) {
         const obs = await executor.run(req);
         if (!observed.has(req)) observed.set(req, new Map());
         observed.get(req)!.set(target, obs);
-        const hit = coverage.rules.find((r) => r.name === obs.rule);
-        if (hit) hit.decisions++;
+        if (obs.decision !== undefined && obs.rule !== undefined) named[obs.rule] = (named[obs.rule] ?? 0) + 1;
         const result = judge(scenario, req, target, obs);
         record(summary, result, opts);
       }
+      credit(coverage, executor.ruleCounts ? await executor.ruleCounts() : named);
     } finally {
       await executor.stop();
     }
@@ -140,6 +143,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions, factory:
         summary,
         {
           scenario: scenario.name,
+          file: scenario.file,
           request: req,
           target: byTarget[0][0],
           observed: byTarget[0][1],
@@ -219,6 +223,7 @@ export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, 
   }
   return {
     scenario: scenario.name,
+    file: scenario.file,
     request: req,
     target,
     observed: obs,

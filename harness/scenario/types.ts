@@ -108,6 +108,8 @@ export interface Scenario {
   /** The plugin configuration JSON (compiled policy) and its digest. */
   policyJson: string;
   policyDigest12: string;
+  /** The policy file when `policy:` is a path (resolved); undefined for an inline policy. */
+  policyFile?: string;
   /** The policy as written, and with every default filled in (what the targets read). */
   policy: PolicyDocument;
   normalized: NormalizedPolicy;
@@ -166,6 +168,8 @@ export interface Observation {
 
 export interface RequestResult {
   scenario: string;
+  /** The scenario file. */
+  file: string;
   request: ScenarioRequest;
   target: Target;
   observed: Observation;

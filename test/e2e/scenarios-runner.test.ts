@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadScenario } from '../../harness/scenario/load';
-import { judge } from '../../harness/scenario/run';
+import { emptySummary, judge, runScenario } from '../../harness/scenario/run';
+import { startTarget } from '../../harness/scenario/targets/factory';
 import { EnvoyInboundTarget } from '../../harness/scenario/targets/envoy-inbound';
 import { httpFilters, renderReference } from '../../harness/envoy/reference';
 import type { Json } from '../../harness/envoy/bootstrap';
@@ -52,6 +53,23 @@ describe('meshgate on Envoy: pins on an inbound allow', () => {
     expect(wrongStatus.message).toMatch(/status 200, expected 201/);
     expect(right).toMatchObject({ passed: true, observed: { decision: 'allow', status: 200 } });
     expect(deny).toMatchObject({ passed: true, observed: { layer: 'meshgate', decision: 'deny', rule: 'no-admin' } });
+  }, 120_000);
+});
+
+describe('coverage on Envoy (issue 14)', () => {
+  it('credits the inbound allow and the audit rule that matched, from the filter counters', async () => {
+    const s = scenario('coverage', [
+      '{as: store, method: POST, path: /charges, expect: allow, rule: store-creates-charges}',
+      '{as: store, method: GET, path: /charges/1/receipt, expect: deny, rule: default}',
+    ]);
+    const summary = emptySummary();
+    await runScenario(s, { targets: ['envoy'] }, startTarget, summary);
+    expect(summary.failed).toBe(0);
+    expect(summary.coverage[0].rules).toEqual([
+      { name: 'no-admin', audit: false, hits: 0 },
+      { name: 'store-creates-charges', audit: false, hits: 1 },
+      { name: 'try-new-reader', audit: true, hits: 1 },
+    ]);
   }, 120_000);
 });
 

@@ -26,6 +26,7 @@ import * as path from 'node:path';
 import { h2Codec, hcmFront, normalizeRequestPath, requestHeadersTooLarge, stripTrailingHostDot, type CodecResult } from '../front';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
+import { ruleCountsOf } from './rule-counts';
 import { observe, observeConnection, type Exchange } from './observe';
 import { defaultTunnelFlight, wireBytes } from '../first-flight';
 import { inspectTls } from '../tls-inspector';
@@ -266,6 +267,12 @@ export class EmulatorTarget implements TargetExecutor {
     if (body.action === 'continue') return { received: true, status: UPSTREAM_STATUS, details: 'via_upstream', tunnelBytes: first.length };
     // Held: the client would wait for an answer that never comes.
     return { received: false, status: 200, details: 'tunnel held by the filter', tunnelBytes: 0 };
+  }
+
+  /** The filter's rule counters, once its timer has handed them to the host (as Envoy's does). */
+  async ruleCounts(): Promise<Record<string, number>> {
+    this.plugin.tick();
+    return ruleCountsOf(this.vm.metrics());
   }
 
   async stop(): Promise<void> {

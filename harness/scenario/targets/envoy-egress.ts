@@ -32,6 +32,7 @@ import { flightBytes, flightSni, handshakeName } from '../first-flight';
 import { EgressStack } from '../../stack/egress';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
+import { envoyRuleCounts } from './rule-counts';
 import { observe, observeConnection, unlogged } from './observe';
 import { ACCESS_LOG_WAIT_MS, waitForEntry } from './access-log';
 
@@ -167,7 +168,9 @@ export class EnvoyEgressTarget implements TargetExecutor {
       plainPorts: plain,
       role: scenario.connections ? (isSidecar(scenario) ? 'egress-sni-sidecar' : 'egress-sni-gateway') : isSidecar(scenario) ? 'egress-sidecar' : 'egress',
     });
-    return new EnvoyEgressTarget(scenario, stack);
+    const target = new EnvoyEgressTarget(scenario, stack);
+    target.statsAtStart = await stack.envoy.stats();
+    return target;
   }
 
   /**
@@ -264,6 +267,13 @@ export class EnvoyEgressTarget implements TargetExecutor {
     };
     if (entry === undefined) return unlogged(exchange, ACCESS_LOG_WAIT_MS);
     return observe({ ...exchange, details: entry.details, meshgate: entry.meshgate });
+  }
+
+  /** Envoy's stats when the target started: rule counts are what moved since. */
+  private statsAtStart: Record<string, number> = {};
+
+  ruleCounts(): Promise<Record<string, number>> {
+    return envoyRuleCounts(this.stack.envoy, this.stack.accessLog(), this.statsAtStart);
   }
 
   stop(): Promise<void> {

@@ -11,6 +11,7 @@ import { h2Request, H2ResetError } from '../../services/h2client';
 import { InboundStack } from '../../stack/inbound';
 import type { Observation, Protocol, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
+import { envoyRuleCounts } from './rule-counts';
 import type { Json } from '../../envoy/bootstrap';
 import { observe, unlogged } from './observe';
 import { ACCESS_LOG_WAIT_MS, waitForEntry } from './access-log';
@@ -69,7 +70,9 @@ export class EnvoyInboundTarget implements TargetExecutor {
       authorities: scenario.authorities,
       replaceWasmWith,
     });
-    return new EnvoyInboundTarget(scenario, stack);
+    const target = new EnvoyInboundTarget(scenario, stack);
+    target.statsAtStart = await stack.envoy.stats();
+    return target;
   }
 
   async run(req: ScenarioRequest): Promise<Observation> {
@@ -94,6 +97,13 @@ export class EnvoyInboundTarget implements TargetExecutor {
   private callerTls(req: ScenarioRequest): Promise<ClientTls> {
     if (req.certificate !== undefined) return this.stack.describedTls(req.certificate, this.scenario.certificates![req.certificate]);
     return this.stack.clientTls(req.as === 'none' ? null : this.scenario.identities[req.as], req.cert);
+  }
+
+  /** Envoy's stats when the target started: rule counts are what moved since. */
+  private statsAtStart: Record<string, number> = {};
+
+  ruleCounts(): Promise<Record<string, number>> {
+    return envoyRuleCounts(this.stack.envoy, this.stack.accessLog(), this.statsAtStart);
   }
 
   stop(): Promise<void> {

@@ -4,5 +4,11 @@ import type { Observation, ScenarioRequest, Target } from '../types';
 export interface TargetExecutor {
   readonly name: Target;
   run(req: ScenarioRequest): Promise<Observation>;
+  /**
+   * How often each rule decided or (audit rules) matched since the executor started, from the
+   * filter's counters (rule-counts.ts); called once, after the last request. Without it, the
+   * runner credits the rule each record names (the deciding rule only).
+   */
+  ruleCounts?(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }

@@ -9,6 +9,10 @@ import { Command, CommanderError } from 'commander';
 import { buildProgram } from '../../../harness/cli/program';
 import { main } from '../../../harness/cli';
 import { EXIT_USAGE } from '../../../harness/cli/io';
+import { packagePath } from '../../../harness/cli/package-paths';
+
+/** The module a command loads by default: the package's, wherever the CLI runs from. */
+const WASM = packagePath('build/meshgate.wasm');
 
 interface Parsed {
   command: string;
@@ -67,7 +71,7 @@ describe('parsed options', () => {
     [
       'render envoy defaults',
       ['render', 'envoy', 'p.yaml', '--role', 'egress-sidecar', '--out', 'o'],
-      { command: 'render envoy', args: ['p.yaml'], options: { role: 'egress-sidecar', out: 'o', wasm: 'build/meshgate.wasm' } },
+      { command: 'render envoy', args: ['p.yaml'], options: { role: 'egress-sidecar', out: 'o', wasm: WASM } },
     ],
     [
       'render istio: variadic selector, default api',
@@ -75,21 +79,31 @@ describe('parsed options', () => {
       {
         command: 'render istio',
         args: ['p.yaml'],
-        options: { role: 'inbound', url: 'oci://r/m:1', namespace: 'ns', selector: ['app=a', 'tier=b'], ociLayout: 'L', wasm: 'build/meshgate.wasm', api: 'wasmplugin' },
+        options: { role: 'inbound', url: 'oci://r/m:1', namespace: 'ns', selector: ['app=a', 'tier=b'], ociLayout: 'L', wasm: WASM, api: 'wasmplugin' },
       },
     ],
     ['render rbac', ['render', 'rbac', 'p.yaml'], { command: 'render rbac', args: ['p.yaml'], options: {} }],
-    ['package oci defaults', ['package', 'oci', '--out', 'o'], { command: 'package oci', args: [], options: { out: 'o', wasm: 'build/meshgate.wasm', tag: '0.1.0' } }],
+    ['package oci defaults', ['package', 'oci', '--out', 'o'], { command: 'package oci', args: [], options: { out: 'o', wasm: WASM, tag: '0.1.0' } }],
     [
       'eval: the port is a number',
       ['eval', 'p.yaml', '--role', 'egress', '--host', 'h', '--port', '8443', '--connect', '--json'],
-      { command: 'eval', args: ['p.yaml'], options: { role: 'egress', host: 'h', port: 8443, connect: true, json: true, method: 'GET', path: '/', scheme: 'https' } },
+      { command: 'eval', args: ['p.yaml'], options: { role: 'egress', host: 'h', port: 8443, connect: true, json: true, method: 'GET', path: '/', scheme: 'https', format: 'text' } },
     ],
-    ['test defaults to the emulator', ['test', 's.yaml'], { command: 'test', args: [['s.yaml']], options: { target: 'emulator' } }],
+    [
+      'eval: --format json, the policy from stdin',
+      ['eval', '-', '--role', 'inbound', '--format', 'json'],
+      { command: 'eval', args: ['-'], options: { role: 'inbound', method: 'GET', path: '/', scheme: 'https', format: 'json' } },
+    ],
+    ['test defaults to the emulator and text', ['test', 's.yaml'], { command: 'test', args: [['s.yaml']], options: { target: 'emulator', format: 'text' } }],
+    [
+      'test for CI: JSON on stdout, JUnit to a file, a scenario from stdin',
+      ['test', '-', '--format', 'json', '--junit', 'out.xml'],
+      { command: 'test', args: [['-']], options: { target: 'emulator', format: 'json', junit: 'out.xml' } },
+    ],
     [
       'test on both with coverage',
       ['test', 's.yaml', 't.yaml', '--target', 'both', '--require-coverage'],
-      { command: 'test', args: [['s.yaml', 't.yaml']], options: { target: 'both', requireCoverage: true } },
+      { command: 'test', args: [['s.yaml', 't.yaml']], options: { target: 'both', requireCoverage: true, format: 'text' } },
     ],
   ])('%s', async (_name, argv, want) => {
     expect(await parse(argv)).toEqual(want);
@@ -107,6 +121,7 @@ describe('refused command lines', () => {
     ['mandatory --out', ['package', 'oci'], 'commander.missingMandatoryOptionValue', /required option '--out <dir>' not specified/],
     ['an option without its value', ['render', 'istio', 'p.yaml', '--role', 'egress', '--url'], 'commander.optionMissingArgument', /option '--url <url>' argument missing/],
     ['unknown target', ['test', 's.yaml', '--target', 'staging'], 'commander.invalidArgument', /Allowed choices are emulator, envoy, both/],
+    ['unknown format', ['test', 's.yaml', '--format', 'xml'], 'commander.invalidArgument', /Allowed choices are text, json/],
     ['extra argument', ['render', 'rbac', 'a.yaml', 'b.yaml'], 'commander.excessArguments', /too many arguments/],
   ])('%s', async (_name, argv, code, message) => {
     const r = await refused(argv);
