@@ -12,46 +12,54 @@
  *                is covered only by wild ones; r's omitted list only by wild ones, unless the
  *                field shares its universe with another: then r may lie in the other's part)
  *   may meet r   when r's list gives every entry a key: the wild rules and those sharing a key
+ * For a field that shares its universe (hosts, cidrs), a rule with another part's list is in no
+ * bucket: such a rule covers or meets none that lists this field.
  */
 import type { IndexKey } from './entry-sets';
 import type { MatchField } from './fields';
-import type { FieldSets, RuleSets } from './rule-sets';
+import type { RuleSets } from './rule-sets';
 
-/** Each entry's key per key function, computed once for all the pools of a section. */
-export class KeyCache {
-  private readonly memo = new Map<IndexKey<unknown>, Map<unknown, string | null>>();
-
-  keyer(key: IndexKey<unknown>): (entry: unknown) => string | null {
-    let m = this.memo.get(key);
-    if (!m) this.memo.set(key, (m = new Map()));
-    const memo = m;
-    return (entry) => {
-      let k = memo.get(entry);
-      if (k === undefined) memo.set(entry, (k = key(entry)));
-      return k;
-    };
-  }
+/** One key function of one field, and every rule's entry keys under it (by rule index;
+ *  undefined: the list is omitted). */
+export interface KeyColumn {
+  field: MatchField;
+  keys: Array<Array<string | null> | undefined>;
 }
 
-/** One key function of one field over a pool: positions in the pool, ascending. */
+/** The key columns of a section's rules: each entry's keys computed once for all pools. */
+export function keyColumns(rules: readonly RuleSets[], fields: readonly MatchField[]): KeyColumn[] {
+  return fields.flatMap((field) =>
+    (field.analysis.indexKeys ?? []).map((key) => {
+      const k = key as IndexKey<unknown>;
+      const keys: KeyColumn['keys'] = [];
+      for (const r of rules) keys[r.rule.index] = r.byField.get(field)!.pos?.map(k);
+      return { field, keys };
+    }),
+  );
+}
+
+/** One key column over a pool: positions in the pool, ascending. */
 interface KeyIndex {
-  field: MatchField;
-  key: (entry: unknown) => string | null;
+  column: KeyColumn;
   /** The list is omitted or has an entry without a key: a candidate for every rule. */
   wild: number[];
   buckets: Map<string, number[]>;
 }
 
-function buildIndex(pool: readonly RuleSets[], field: MatchField, key: KeyIndex['key']): KeyIndex {
-  const ix: KeyIndex = { field, key, wild: [], buckets: new Map() };
+function buildIndex(pool: readonly RuleSets[], column: KeyColumn): KeyIndex {
+  const ix: KeyIndex = { column, wild: [], buckets: new Map() };
   pool.forEach((r, i) => {
-    const pos = r.byField.get(field)!.pos;
-    const keys = pos?.map(key);
+    // another field of the universe has the rule's positive list: it never covers or meets a
+    // rule with this one (the only rules this index is asked about)
+    if (r.byField.get(column.field)!.none) return;
+    const keys = column.keys[r.rule.index];
     if (keys === undefined || keys.includes(null)) {
       ix.wild.push(i);
       return;
     }
-    for (const k of new Set(keys as string[])) {
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j]!;
+      if (keys.indexOf(k) < j) continue;
       const b = ix.buckets.get(k);
       if (b) b.push(i);
       else ix.buckets.set(k, [i]);
@@ -63,26 +71,25 @@ function buildIndex(pool: readonly RuleSets[], field: MatchField, key: KeyIndex[
 const NONE: number[] = [];
 
 /** The candidate lists that may cover r, or null when this index cannot narrow them. */
-function coverLists(ix: KeyIndex, p: FieldSets): number[][] | null {
-  if (p.pos === undefined) return ix.field.analysis.part ? null : [ix.wild];
-  const live = p.pos.filter((a) => !(p.neg ?? []).some((m) => p.ops.covers(m, a)));
-  if (live.length === 0) return null; // an empty part: anything covers it
-  const keys = live.map(ix.key);
-  if (keys.includes(null)) return [ix.wild];
+function coverLists(ix: KeyIndex, r: RuleSets): number[][] | null {
+  const p = r.byField.get(ix.column.field)!;
+  if (p.pos === undefined) return ix.column.field.analysis.part ? null : [ix.wild];
+  const keys = ix.column.keys[r.rule.index]!;
   // every live entry must be covered: the smallest of their buckets will do
-  let best = NONE;
-  let first = true;
-  for (const k of keys as string[]) {
+  let best: number[] | null = null;
+  for (let j = 0; j < p.pos.length; j++) {
+    if ((p.neg ?? []).some((m) => p.ops.covers(m, p.pos![j]))) continue;
+    const k = keys[j];
+    if (k === null) return [ix.wild];
     const b = ix.buckets.get(k) ?? NONE;
-    if (first || b.length < best.length) best = b;
-    first = false;
+    if (best === null || b.length < best.length) best = b;
   }
-  return [ix.wild, best];
+  return best === null ? null : [ix.wild, best]; // no live entry: an empty part, anything covers it
 }
 
 /** The candidate lists that may meet r, or null when this index cannot narrow them. */
-function meetLists(ix: KeyIndex, p: FieldSets): number[][] | null {
-  const keys = p.pos?.map(ix.key);
+function meetLists(ix: KeyIndex, r: RuleSets): number[][] | null {
+  const keys = ix.column.keys[r.rule.index];
   if (keys === undefined || keys.includes(null)) return null;
   return [ix.wild, ...[...new Set(keys as string[])].map((k) => ix.buckets.get(k) ?? NONE)];
 }
@@ -100,10 +107,9 @@ export class RuleIndex {
 
   constructor(
     readonly pool: readonly RuleSets[],
-    fields: readonly MatchField[],
-    keys: KeyCache,
+    columns: readonly KeyColumn[],
   ) {
-    this.indexes = fields.flatMap((f) => (f.analysis.indexKeys ?? []).map((key) => buildIndex(pool, f, keys.keyer(key as IndexKey<unknown>))));
+    this.indexes = columns.map((c) => buildIndex(pool, c));
   }
 
   /** Pool rules that may match every request r matches, in pool order. */
@@ -116,11 +122,11 @@ export class RuleIndex {
     return this.pick(r, meetLists);
   }
 
-  private pick(r: RuleSets, lists: (ix: KeyIndex, p: FieldSets) => number[][] | null): RuleSets[] {
+  private pick(r: RuleSets, lists: (ix: KeyIndex, r: RuleSets) => number[][] | null): RuleSets[] {
     let best: number[][] | null = null;
     let size = Infinity;
     for (const ix of this.indexes) {
-      const l = lists(ix, r.byField.get(ix.field)!);
+      const l = lists(ix, r);
       if (l === null) continue;
       const n = l.reduce((s, x) => s + x.length, 0);
       if (n < size) [best, size] = [l, n];

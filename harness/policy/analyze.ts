@@ -29,7 +29,7 @@
  */
 import type { CompileResult } from './compile';
 import { sortDiagnostics, type Warning, type WarningCode } from './diagnostics';
-import { KeyCache, RuleIndex } from './analyze-index';
+import { keyColumns, RuleIndex } from './analyze-index';
 import { fieldsOf, listNames, listOf, listsOf, type RuleList } from './fields';
 import type { NormalizedPolicy, NormalizedRule, NormalizedSection, Role } from './model';
 import { dimensionsOf, disjoint, emptyReason, ruleSets, subset, type RuleSets } from './rule-sets';
@@ -156,9 +156,9 @@ function analyzeSection(policy: NormalizedPolicy, section: NormalizedSection, wa
   // pairs: each rule against the rules an index says can cover or meet it (analyze-index.ts)
   const live = section.rules.filter((r) => empty[r.index] === null);
   const liveSets = (pred: (r: NormalizedRule) => boolean) => live.filter(pred).map((r) => sets[r.index]);
-  const keys = new KeyCache();
-  const denies = new RuleIndex(liveSets((r) => r.mode === 'enforce' && r.action === 'deny'), fieldsOf(role), keys);
-  const allows = new RuleIndex(liveSets((r) => r.mode === 'enforce' && r.action === 'allow'), fieldsOf(role), keys);
+  const columns = keyColumns(liveSets(() => true), fieldsOf(role));
+  const denies = new RuleIndex(liveSets((r) => r.mode === 'enforce' && r.action === 'deny'), columns);
+  const allows = new RuleIndex(liveSets((r) => r.mode === 'enforce' && r.action === 'allow'), columns);
   const reported = new Set<number>();
 
   const firstWithMatchers = new Map<string, NormalizedRule>();
