@@ -11,6 +11,7 @@ import { FIELDS, isEntryError, listNames, listOf, type MatchField } from '../../
 import type { NormalizedRule, NormalizedSection, Role } from '../../../harness/policy/model';
 import { dimensionsOf, disjoint, emptyReason, ruleSets, subset } from '../../../harness/policy/rule-sets';
 import { dimEqual } from '../../../harness/policy/sets';
+import { largePolicy } from '../../../bench/validate-policies';
 import { clean, subList } from './analyze-arbitraries';
 
 const TD = 'example.org';
@@ -96,6 +97,14 @@ function checkSameFindings(role: Role, rules: Record<string, unknown>[]): void {
 }
 
 describe('the index finds what comparing every pair finds', () => {
+  it('on the generated 600-rule policy of the bench (bench/validate-policies.ts), findings of every pair kind', () => {
+    const r = compilePolicy(largePolicy(600), 'p');
+    expect(r.errors).toEqual([]);
+    const indexed = analyzeCompiled(r).filter((w) => PAIR_CODES.has(w.code));
+    expect(new Set(indexed.map((w) => w.code))).toEqual(PAIR_CODES);
+    const reference = (['inbound', 'egress'] as const).flatMap((role) => referencePairs(r.normalized![role]!, TD));
+    expect(indexed.map((w) => `${w.code} ${w.message}`).sort()).toEqual(reference.sort());
+  });
   it('inbound', () => {
     fc.assert(fc.property(rulesOf(inboundRule), (rules) => checkSameFindings('inbound', rules)), { numRuns: 300 });
   });
