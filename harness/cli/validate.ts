@@ -60,7 +60,7 @@ export function registerValidate(program: Command, io: Io): Command {
     .argument('<policy...>', 'policy YAML files (- reads stdin)')
     .option('--strict', 'treat warnings as errors (exit 1)')
     .option('--quiet', 'print errors only, no warnings and no summary')
-    .addOption(new Option('--format <format>', 'text (FILE:LINE:COL lines) or json (one object on stdout)').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'text (FILE:LINE:COL lines, the default) or json (one object on stdout)').choices(['text', 'json']))
     .action((files: string[], o: ValidateFlags) => {
       const verdicts = validateFiles(files);
       const errors = verdicts.reduce((n, v) => n + v.errors.length, 0);
