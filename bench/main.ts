@@ -24,6 +24,7 @@ import { autogroupNice, QuietGate, setAutogroupNice } from './proc';
 import { evaluateTargets, renderMarkdown, renderSvg, type BenchMeta, type BenchReport } from './report';
 import { SHAPES, type Shape } from './variants';
 import { runSniBench, type SniBenchOptions } from './sni-bench';
+import { runValidateBench, VALIDATE_PROFILES } from './validate-bench';
 
 export interface BenchOptions {
   quick: boolean;
@@ -151,6 +152,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     log('Envoy: egress by SNI, per connection (bench/sni-bench.ts)');
     const sni = await runSniBench({ ...profile.sni, sizes, rounds, seed, gate, nice: reniced ? nice : null, envoy, wasmFile: modules.meshgate, log });
     const inVm = await runInVm({ meshgate: modules.meshgate, fetch: modules.fetch, decide: modules.decide }, { ...profile.inVm, sizes, gate, log });
+    log('meshgate validate on large policies (bench/validate-bench.ts)');
+    const validate = runValidateBench({ sizes: [...VALIDATE_PROFILES[mode].sizes], rounds: VALIDATE_PROFILES[mode].rounds, log });
     if (reniced) notes.push(`Envoy (every thread, and its scheduler autogroup) and the load generator (and its autogroup) ran at nice ${nice}, ahead of other work on the machine.`);
     notes.push(
       `Quiet gate: before each measurement the run waited for other processes to use < 0.3 cores (${gate.calls} measurements, ${Math.round(gate.waitedMs / 1000)} s waited in all, ${gate.gaveUp} started anyway after the longest wait).`,
@@ -172,7 +175,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
       durationS: (Date.now() - started) / 1000,
       notes,
     };
-    const report: BenchReport = { meta, envoy: envoyResult, hostCalls, inVm, sni, targets: evaluateTargets(envoyResult, inVm, sizes) };
+    const report: BenchReport = { meta, envoy: envoyResult, hostCalls, inVm, sni, validate, targets: evaluateTargets(envoyResult, inVm, sizes, validate) };
     fs.mkdirSync(options.outDir, { recursive: true });
     const files = {
       json: path.join(options.outDir, `${stamp}.json`),

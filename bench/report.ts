@@ -6,6 +6,7 @@ import type { EnvoyBenchResult, ShapeResult, VariantSummary } from './envoy-benc
 import type { HostCallResult } from './hostcalls';
 import type { InVmResult } from './invm';
 import { sniMarkdown, type SniBenchResult } from './sni-bench';
+import { validateMarkdown, type ValidateBenchResult } from './validate-bench';
 import type { Shape } from './variants';
 
 export interface BenchMeta {
@@ -44,6 +45,8 @@ export interface BenchReport {
   inVm: InVmResult;
   /** Egress by SNI, per connection (bench/sni-bench.ts); absent in reports from before it. */
   sni?: SniBenchResult;
+  /** `meshgate validate` on large policies (bench/validate-bench.ts); absent in reports from before it. */
+  validate?: ValidateBenchResult;
   targets: Target[];
 }
 
@@ -63,7 +66,7 @@ function variant(shapes: ShapeResult[], id: string): VariantSummary | undefined 
 }
 
 /** Judges every target of issue 6 against the result; sizes not measured give met = null. */
-export function evaluateTargets(envoy: EnvoyBenchResult, inVm: InVmResult, sizes: number[]): Target[] {
+export function evaluateTargets(envoy: EnvoyBenchResult, inVm: InVmResult, sizes: number[], validate?: ValidateBenchResult): Target[] {
   const t: Target[] = [];
   const all = [10, 1000, 100_000];
   const cpuLimit = (n: number) => (n >= 100_000 ? 1.8 : 1.5);
@@ -175,6 +178,15 @@ export function evaluateTargets(envoy: EnvoyBenchResult, inVm: InVmResult, sizes
     measured: `${rc.checkpoints.map((c) => `#${c.after}: ${(c.moduleBytes / 2 ** 20).toFixed(1)} MiB`).join(', ')}`,
     value: rc.growthSecondHalfBytes,
     met: rc.allOk && rc.growthSecondHalfBytes === 0,
+  });
+  const v20k = validate?.sizes.find((x) => x.rules === 20_000);
+  t.push({
+    id: 'validate/20000',
+    what: '`meshgate validate` on a generated 20,000-rule policy (fresh process, median)',
+    limit: '≤ 3 s',
+    measured: v20k ? `${fmt(v20k.commandMs / 1000)} s` : 'not measured',
+    value: v20k ? v20k.commandMs : null,
+    met: v20k ? v20k.commandMs <= 3000 : null,
   });
   void sizes;
   return t;
@@ -289,6 +301,7 @@ export function renderMarkdown(r: BenchReport, files: { json: string; svg: strin
     L.push('');
   }
   if (r.sni) L.push(...sniMarkdown(r.sni));
+  if (r.validate) L.push(...validateMarkdown(r.validate));
   const hc = r.hostCalls;
   L.push('## Host calls in Envoy');
   L.push('');

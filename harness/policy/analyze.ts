@@ -29,100 +29,19 @@
  */
 import type { CompileResult } from './compile';
 import { sortDiagnostics, type Warning, type WarningCode } from './diagnostics';
-import { compileList, fieldsOf, listNames, listOf, listsOf, type MatchField, type RuleList } from './fields';
+import { keyColumns, RuleIndex } from './analyze-index';
+import { fieldsOf, listNames, listOf, listsOf, type RuleList } from './fields';
 import type { NormalizedPolicy, NormalizedRule, NormalizedSection, Role } from './model';
-import { dimDisjoint, dimEmpty, dimEqual, dimSubset, type Dim, type EntryOps } from './sets';
+import { dimensionsOf, disjoint, emptyReason, ruleSets, subset, type RuleSets } from './rule-sets';
 import type { PolicySource } from './source';
 
-// ---- a rule as dimensions -------------------------------------------------------------------
-
-/** One field's pair of lists in a rule, compiled, with the field's set operations. */
-interface FieldSets extends Dim<unknown> {
-  field: MatchField;
-  ops: EntryOps<unknown>;
-  /** Another field of its universe has a positive list: this part holds nothing. */
-  none: boolean;
-}
-
-/** A rule as a product of dimensions; a dimension is one field, or the parts of a universe
- *  that fields split (fields.ts FieldAnalysis.part): a request lies in one part. */
-interface RuleSets {
-  rule: NormalizedRule;
-  dims: FieldSets[][];
-  byField: Map<MatchField, FieldSets>;
-}
-
-/** The dimensions of a role's rules; a shared universe sits where its last part is. */
-function dimensionsOf(role: Role): MatchField[][] {
-  const fields = fieldsOf(role);
-  const universe = (f: MatchField) => f.analysis.part?.universe;
-  return fields.flatMap((f, i) => {
-    const u = universe(f);
-    if (u === undefined) return [[f]];
-    return fields.slice(i + 1).some((g) => universe(g) === u) ? [] : [fields.filter((g) => universe(g) === u)];
-  });
-}
-
-function ruleSets(rule: NormalizedRule, dims: MatchField[][], trustDomain: string): RuleSets {
-  const compiled = (f: MatchField, negated: boolean) => {
-    const list = listOf(rule, negated ? f.negation : f.name);
-    return list === undefined ? undefined : compileList(f, list, { action: rule.action, negated });
-  };
-  const byField = new Map<MatchField, FieldSets>();
-  const sets = dims.map((parts) =>
-    parts.map((field) => {
-      const none = parts.some((g) => g !== field && listOf(rule, g.name) !== undefined);
-      const fs: FieldSets = { field, ops: field.analysis.ops(trustDomain), pos: compiled(field, false), neg: compiled(field, true), none };
-      byField.set(field, fs);
-      return fs;
-    }),
-  );
-  return { rule, dims: sets, byField };
-}
-
-function partEmpty(p: FieldSets): boolean {
-  return p.none || dimEmpty(p.ops, p);
-}
-
-/** Why the rule matches nothing, or null. */
-function emptyReason(r: RuleSets): string | null {
-  for (const parts of r.dims) {
-    const given = parts.filter((p) => p.pos !== undefined);
-    if (given.length > 1) {
-      const names = given.map((p) => `\`${p.field.name}\``).join(' and ');
-      const kinds = given.map((p) => p.field.analysis.part!.as).join(' or ');
-      return `it has both ${names}, but a ${given[0].field.analysis.part!.universe} is either ${kinds} (use two rules)`;
-    }
-    if (parts.every(partEmpty)) {
-      const p = given[0] ?? parts[parts.length - 1];
-      return p.field.analysis.emptyMessage((p.neg ?? []).some((n) => p.ops.full(n)));
-    }
-  }
-  return null;
-}
-
-/** Every request rule a matches, rule b matches. */
-function subset(a: RuleSets, b: RuleSets): boolean {
-  return a.dims.every((parts, i) =>
-    parts.every((x, j) => {
-      const y = b.dims[i][j];
-      return partEmpty(x) || (!y.none && dimSubset(x.ops, x, y));
-    }),
-  );
-}
-
-/** No request matches both rules. */
-function disjoint(a: RuleSets, b: RuleSets): boolean {
-  return a.dims.some((parts, i) =>
-    parts.every((x, j) => {
-      const y = b.dims[i][j];
-      return partEmpty(x) || partEmpty(y) || dimDisjoint(x.ops, x, y);
-    }),
-  );
-}
-
-function sameMatchers(role: Role, a: NormalizedRule, b: NormalizedRule): boolean {
-  return listNames(role).every((f) => dimEqual(listOf(a, f), listOf(b, f)));
+/** Equal for two rules exactly when every list holds the same entries (as sets.ts dimEqual
+ *  compares them: by their JSON, order and repeats aside). */
+function matchersKey(role: Role, r: NormalizedRule): string {
+  return JSON.stringify(listNames(role).map((f) => {
+    const list = listOf(r, f);
+    return list === undefined ? null : [...new Set(list.map((x) => JSON.stringify(x)))].sort();
+  }));
 }
 
 /** No destination field limits the rule (each is omitted or has an entry covering everything). */
@@ -234,26 +153,32 @@ function analyzeSection(policy: NormalizedPolicy, section: NormalizedSection, wa
     warn('never-matches', r.path, `${what}: ${why}`);
   });
 
-  // pairs
+  // pairs: each rule against the rules an index says can cover or meet it (analyze-index.ts)
   const live = section.rules.filter((r) => empty[r.index] === null);
-  const enforcedDeny = live.filter((r) => r.mode === 'enforce' && r.action === 'deny');
-  const enforcedAllow = live.filter((r) => r.mode === 'enforce' && r.action === 'allow');
+  const liveSets = (pred: (r: NormalizedRule) => boolean) => live.filter(pred).map((r) => sets[r.index]);
+  const columns = keyColumns(liveSets(() => true), fieldsOf(role));
+  const denies = new RuleIndex(liveSets((r) => r.mode === 'enforce' && r.action === 'deny'), columns);
+  const allows = new RuleIndex(liveSets((r) => r.mode === 'enforce' && r.action === 'allow'), columns);
   const reported = new Set<number>();
 
+  const firstWithMatchers = new Map<string, NormalizedRule>();
   for (const r of live) {
-    const dup = live.find((o) => o.index < r.index && sameMatchers(role, o, r));
-    if (dup) {
-      const tail = dup.action !== r.action && dup.mode === 'enforce' && r.mode === 'enforce' ? '; the deny rule decides' : '';
-      warn('duplicate-rule', r.path, `rule ${q(r.name)} has the same matchers as ${ref(dup)}${tail}`);
-      reported.add(r.index);
+    const key = matchersKey(role, r);
+    const dup = firstWithMatchers.get(key);
+    if (!dup) {
+      firstWithMatchers.set(key, r);
+      continue;
     }
+    const tail = dup.action !== r.action && dup.mode === 'enforce' && r.mode === 'enforce' ? '; the deny rule decides' : '';
+    warn('duplicate-rule', r.path, `rule ${q(r.name)} has the same matchers as ${ref(dup)}${tail}`);
+    reported.add(r.index);
   }
 
   for (const r of live) {
     if (reported.has(r.index)) continue;
     if (r.mode === 'audit' && r.action === 'deny') continue; // evaluated on its own, never shadowed
-    const denies = enforcedDeny.filter((d) => d.index !== r.index && (r.action === 'allow' || d.index < r.index));
-    const shadow = denies.find((d) => subset(sets[r.index], sets[d.index]));
+    const rs = sets[r.index];
+    const shadow = denies.coverers(rs).find(({ rule: d }) => d.index !== r.index && (r.action === 'allow' || d.index < r.index) && subset(rs, sets[d.index]))?.rule;
     if (shadow) {
       const msg = r.action === 'allow'
         ? r.mode === 'audit'
@@ -264,13 +189,13 @@ function analyzeSection(policy: NormalizedPolicy, section: NormalizedSection, wa
       continue;
     }
     if (r.mode === 'enforce' && r.action === 'allow') {
-      const first = enforcedAllow.find((a) => a.index < r.index && subset(sets[r.index], sets[a.index]));
+      const first = allows.coverers(rs).find(({ rule: a }) => a.index < r.index && subset(rs, sets[a.index]))?.rule;
       if (first) {
         warn('unreachable', r.path, `rule ${q(r.name)} is unreachable: the earlier ${ref(first)} allows every request it matches first`);
         continue;
       }
-      for (const d of enforcedDeny) {
-        if (!disjoint(sets[r.index], sets[d.index])) {
+      for (const { rule: d } of denies.meeting(rs)) {
+        if (!disjoint(rs, sets[d.index])) {
           warn('allow-deny-overlap', r.path, `rule ${q(r.name)} overlaps ${ref(d)}: requests matching both are denied`);
         }
       }

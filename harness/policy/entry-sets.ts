@@ -157,3 +157,68 @@ export const cidrOps: EntryOps<Cidr> = {
   disjoint: (a, b) => !cidrContains(a, b) && !cidrContains(b, a),
   full: (b) => b.bits === 0,
 };
+
+// ---- index keys -------------------------------------------------------------------------------
+//
+// The analyzer compares rules pairwise only where it must (analyze-index.ts): it buckets a list's
+// entries by a key. A key function K of a field must agree with the field's EntryOps:
+//   - K(a), K(b) both non-null and different  ⇒  disjoint(a, b), and neither covers the other;
+//   - K(a) null, K(b) non-null                 ⇒  b does not cover a.
+// null means "no key" (the entry may overlap anything). Each kind offers keys at a few depths:
+// a deeper key separates more entries but leaves the shorter prefixes without one.
+
+export type IndexKey<E> = (entry: E) => string | null;
+
+/** The first `depth` '/'-separated segments of `text` (which starts with '/'), when they are
+ *  complete: `exact` text is whole (fewer segments: the text itself, marked with '#', a byte no
+ *  pattern or ID holds); otherwise (a prefix ending in '/') only its complete segments count. */
+function segmentKey(text: string, exact: boolean, depth: number): string | null {
+  const segs = text.slice(1).split('/');
+  if (!exact) segs.pop(); // the empty tail after a prefix's final '/'
+  if (segs.length >= depth) return segs.slice(0, depth).join('/');
+  return exact ? `${text}#` : null;
+}
+
+/** `from` entries: the trust domain and the first `depth` path segments of the ID or prefix. */
+export function identityKey(depth: number): IndexKey<FromEntry> {
+  return (e) => {
+    if (e.kind === 'any') return null;
+    const s = e.kind === 'exact' ? e.id : e.prefix;
+    const slash = s.indexOf('/', 'spiffe://'.length);
+    if (slash < 0) return `${s}#`; // a trust domain's own ID
+    const k = segmentKey(s.slice(slash), e.kind === 'exact', depth);
+    return k === null ? null : `${s.slice(0, slash)} ${k}`;
+  };
+}
+
+/** Methods, ports: the value itself. */
+export const valueKey: IndexKey<string | number> = (v) => String(v);
+
+/** Path entries: the first `depth` literal segments, lower-cased (so both foldings agree). */
+export function pathKey(depth: number): IndexKey<PathEntry> {
+  return ({ pat }) => {
+    switch (pat.kind) {
+      case 'any':
+      case 'suffix':
+        return null;
+      case 'exact':
+        return segmentKey(lower(pat.path), true, depth);
+      case 'prefix':
+        return segmentKey(lower(pat.prefix), false, depth);
+      case 'template': {
+        const lits = templateLead(pat);
+        return segmentKey(lower(lits), false, depth);
+      }
+    }
+  };
+}
+
+/** Host patterns: the last `depth` labels of the name (of the base, for a wildcard). */
+export function hostKey(depth: number): IndexKey<HostPattern> {
+  return (e) => {
+    const name = e.kind === 'exact' ? e.name : e.base;
+    const labels = name.split('.');
+    if (labels.length >= depth) return labels.slice(-depth).join('.');
+    return e.kind === 'exact' ? `${name}#` : null;
+  };
+}

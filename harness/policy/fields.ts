@@ -15,7 +15,7 @@
  * request (evaluate.ts fills it in).
  */
 import type { WarningCode } from './diagnostics';
-import { cidrOps, hostOps, identityOps, pathOps, valueOps } from './entry-sets';
+import { cidrOps, hostKey, hostOps, identityKey, identityOps, pathKey, pathOps, valueKey, valueOps, type IndexKey } from './entry-sets';
 import {
   matchCidr, matchFrom, matchHost, matchPath, methodError, parseCidr, parseFromEntry, parseHostPattern,
   parsePathPattern, pathFold, type ParsedAuthority,
@@ -72,6 +72,9 @@ export interface AllowRuleFacts {
 export interface FieldAnalysis<C> {
   /** Set operations on entries (`from` entries depend on the trust domain). */
   ops(trustDomain: string): EntryOps<C>;
+  /** Keys that bucket entries so the analyzer compares only rules that can meet (entry-sets.ts
+   *  "index keys" states what a key must agree with); none: the field is not indexed. */
+  indexKeys?: readonly IndexKey<C>[];
   /** Why a rule whose negated list empties its positive list matches nothing; `coversAll`: the
    *  negated list has an entry that covers everything. */
   emptyMessage(coversAll: boolean): string;
@@ -144,6 +147,7 @@ const from = field({
   matches: (entry, request) => matchFrom(entry, request.identity, request.trustDomain),
   analysis: {
     ops: identityOps,
+    indexKeys: [identityKey(2), identityKey(4)],
     emptyMessage: () => 'every identity in `from` is also excluded by `notFrom`',
     allowRuleWarnings(list, f) {
       const out: Array<FieldWarning & { path: string }> = [];
@@ -176,6 +180,7 @@ const methods = field({
   matches: (method, request) => request.method === method,
   analysis: {
     ops: () => valueOps,
+    indexKeys: [valueKey],
     emptyMessage: () => 'every method in `methods` is also in `notMethods`',
   },
   rbac: { side: 'permission', entry: methodPermission, predicate: methodPredicate },
@@ -194,6 +199,7 @@ const paths = field({
   matches: (entry, request) => matchPath(entry.pat, request.path!, { caseInsensitive: entry.fold }),
   analysis: {
     ops: () => pathOps,
+    indexKeys: [pathKey(1), pathKey(2), pathKey(3)],
     emptyMessage: (coversAll) => (coversAll ? '`notPaths` excludes every path' : 'every path in `paths` is also excluded by `notPaths`'),
     destination: true,
   },
@@ -210,6 +216,7 @@ const hosts = field({
   matches: (entry, request) => matchHost(entry, request.target!),
   analysis: {
     ops: () => hostOps,
+    indexKeys: [hostKey(2), hostKey(3)],
     emptyMessage: () => 'every host in `hosts` is also excluded by `notHosts`',
     part: { universe: 'target', as: 'a name' },
     destination: true,
@@ -229,6 +236,7 @@ const ports = field({
   matches: (port, request) => (request.target as { port: number }).port === port,
   analysis: {
     ops: () => valueOps,
+    indexKeys: [valueKey],
     emptyMessage: () => 'every port in `ports` is also in `notPorts`',
   },
 });

@@ -12,6 +12,7 @@ import { formatWarning, type Warning } from '../../../harness/policy/diagnostics
 import { ruleMatches } from '../../../harness/policy/evaluate';
 import type { NormalizedPolicy, Role } from '../../../harness/policy/model';
 import { parseAuthority } from '../../../harness/policy/patterns';
+import { clean, subList } from './analyze-arbitraries';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const warningsOf = (name: string): string[] => {
@@ -129,8 +130,6 @@ const CIDRS = ['10.0.0.0/8', '10.1.0.0/16', '0.0.0.0/0', '::/0', '::1/128', '192
 const AUTHORITIES = ['a.com', 'b.a.com', 'c.b.a.com', 'x.com', 'x.org', '10.1.2.3', '10.2.0.1', '192.168.1.1', '[::1]', '[2001:db8::1]', '8.8.8.8'];
 const PORTS = [80, 443, 8080];
 
-const subList = <T>(pool: readonly T[]) => fc.option(fc.uniqueArray(fc.constantFrom(...pool), { minLength: 1, maxLength: 3 }), { nil: undefined });
-
 const inboundRule = fc.record({
   action: fc.constantFrom('allow', 'deny'),
   from: subList(ID_ENTRIES),
@@ -151,12 +150,6 @@ const egressRule = fc.record({
   cidrs: subList(CIDRS),
   notCidrs: subList(CIDRS),
 });
-
-const clean = (r: Record<string, unknown>, name: string) => {
-  const out: Record<string, unknown> = { name };
-  for (const [k, v] of Object.entries(r)) if (v !== undefined) out[k] = v;
-  return out;
-};
 
 /** Checks every claim the analyzer makes about a two-rule section against all sample requests. */
 function checkClaims(role: Role, a: Record<string, unknown>, b: Record<string, unknown>): void {
