@@ -1,6 +1,7 @@
 /**
  * `meshgate validate <policy...>`: errors as FILE:LINE:COL: message, then static-analysis
- * warnings; `-` reads the policy from stdin; `--format json` prints one JSON object instead:
+ * warnings; `-` reads the policy from stdin; a WasmPlugin/TrafficExtension manifest has each
+ * meshgate pluginConfig in it checked, with positions in the manifest; `--format json` prints one JSON object instead:
  *
  *   { "files": [{ "file", "ok", "digest", "digest12", "errors": [Diagnostic], "warnings": [Warning] }],
  *     "errors": N, "warnings": N }
@@ -12,6 +13,7 @@ import { Option, type Command } from 'commander';
 import { compilePolicyFile, compilePolicyText, type CompileResult } from '../policy/compile';
 import { formatDiagnostic, formatWarning, type Diagnostic, type Warning } from '../policy/diagnostics';
 import { analyzeCompiled } from '../policy/analyze';
+import { compileIstioManifest, looksLikeIstioResource } from '../render/istio-input';
 import { EXIT_PROBLEM, Exit, type Io } from './io';
 
 export interface ValidateFlags {
@@ -40,16 +42,24 @@ function verdict(file: string, r: CompileResult): FileVerdict {
 
 /** Compiles and analyzes each file (`-`: stdin, read once). */
 export function validateFiles(files: string[]): FileVerdict[] {
-  return files.map((file) => {
-    if (file !== '-') return verdict(file, compilePolicyFile(file));
+  return files.flatMap((file) => {
+    if (file !== '-') {
+      // A WasmPlugin / TrafficExtension manifest: check each meshgate pluginConfig in it.
+      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+      if (text !== undefined && looksLikeIstioResource(text)) {
+        // (a manifest without a meshgate plugin comes back as one failed result saying so)
+        return compileIstioManifest(file, text).map((r) => verdict(file, r));
+      }
+      return [verdict(file, compilePolicyFile(file))];
+    }
     let text: string;
     try {
       text = fs.readFileSync(0, 'utf8');
     } catch (e) {
       const message = `cannot read the policy: ${(e as Error).message}`;
-      return { file: STDIN_NAME, ok: false, digest: '', digest12: '', errors: [{ file: STDIN_NAME, line: 0, col: 0, path: '', message }], warnings: [] };
+      return [{ file: STDIN_NAME, ok: false, digest: '', digest12: '', errors: [{ file: STDIN_NAME, line: 0, col: 0, path: '', message }], warnings: [] }];
     }
-    return verdict(STDIN_NAME, compilePolicyText(text, STDIN_NAME));
+    return [verdict(STDIN_NAME, compilePolicyText(text, STDIN_NAME))];
   });
 }
 

@@ -68,3 +68,32 @@ describe('meshgate validate', () => {
     expect(JSON.parse(ok.stdout).files[0]).toEqual(expect.objectContaining({ file: '<stdin>', ok: true }));
   });
 });
+
+describe('meshgate validate on an Istio manifest', () => {
+  const manifest = (pluginConfig: string) =>
+    `apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata: {name: meshgate-inbound-billing, namespace: shop}\nspec:\n  selector: {matchLabels: {app: billing}}\n  url: file:///opt/meshgate.wasm\n  pluginName: meshgate_inbound\n  pluginConfig:\n${pluginConfig}`;
+
+  it('checks the pluginConfig and names its place in the manifest', async () => {
+    const f = path.join(dir, 'wasmplugin.yaml');
+    fs.writeFileSync(f, manifest('    trustDomain: example.org\n    inbound:\n      rules:\n        - {name: a, methds: [GET]}\n'));
+    const r = await run(['validate', f]);
+    expect(r.code).toBe(EXIT_PROBLEM);
+    expect(r.err).toEqual([`${f}:12:21: inbound.rules[0].methds: unknown field`]);
+  });
+
+  it('a good pluginConfig passes with its digest', async () => {
+    const f = path.join(dir, 'wasmplugin-ok.yaml');
+    fs.writeFileSync(f, manifest('    trustDomain: example.org\n    inbound:\n      rules:\n        - {name: a, methods: [GET]}\n'));
+    const r = await run(['validate', f]);
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.out).toEqual([expect.stringMatching(new RegExp(`^${f}: ok \\(policy [0-9a-f]{12}`))]);
+  });
+
+  it('a manifest with no meshgate plugin is an error, not a silent pass', async () => {
+    const f = path.join(dir, 'other.yaml');
+    fs.writeFileSync(f, 'apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata: {name: x}\nspec: {url: file:///x.wasm, pluginName: other}\n');
+    const r = await run(['validate', f]);
+    expect(r.code).toBe(EXIT_PROBLEM);
+    expect(r.err.join('\n')).toMatch(/no WasmPlugin or TrafficExtension loading meshgate/);
+  });
+});
