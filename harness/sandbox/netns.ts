@@ -1,0 +1,40 @@
+/**
+ * A private user + network namespace for an unprivileged run (`unshare --user --map-root-user
+ * --net`): inside, the process is root of its own network stack, so it may bind 443 and every
+ * 127.x address, and no other process on the machine (a running demo, another user's tests)
+ * shares those ports. Loopback starts down in a new namespace; `ip link set lo up` raises it
+ * before the command runs. Files keep the real user's ownership; the pid space is shared.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+
+/** Set in the environment of everything that runs inside the sandbox (value: the outer pid). */
+export const SANDBOX_ENV = 'MESHGATE_NETNS_OF';
+
+const RAISE_LOOPBACK = 'ip link set lo up && exec "$@"';
+
+/** The argv that runs `command` inside a fresh sandbox. */
+export function sandboxArgv(command: string[]): string[] {
+  return ['unshare', '--user', '--map-root-user', '--net', '--', 'sh', '-c', RAISE_LOOPBACK, 'meshgate-netns', ...command];
+}
+
+export function insideSandbox(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env[SANDBOX_ENV]);
+}
+
+/** Why a sandbox cannot be made here, or undefined when it can (tried once with `true`). */
+export function sandboxUnavailable(): string | undefined {
+  const r = spawnSync(sandboxArgv(['true'])[0], sandboxArgv(['true']).slice(1), { encoding: 'utf8' });
+  if (r.error) return `${r.error.message} (unshare from util-linux and ip from iproute2 are needed)`;
+  if (r.status !== 0) return (r.stderr.trim().split('\n').at(-1) ?? '') || `unshare exited ${r.status}`;
+  return undefined;
+}
+
+/** This process's network namespace, e.g. `net:[4026531840]` ('' where there is none to read). */
+export function networkNamespace(): string {
+  try {
+    return fs.readlinkSync('/proc/self/ns/net');
+  } catch {
+    return '';
+  }
+}
