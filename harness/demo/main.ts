@@ -20,6 +20,7 @@ import { InboundStack } from '../stack/inbound';
 import { EgressStack } from '../stack/egress';
 import { request, type ClientTls } from '../services/client';
 import { locateEnvoy } from '../envoy/locate';
+import { HOLDS_UNTIL_STOPPED_ENV } from '../services/portlock';
 import { insideSandbox } from '../sandbox/netns';
 import { runInSandboxIfNeeded } from '../sandbox/reexec';
 
@@ -59,6 +60,8 @@ async function waitLog(read: () => Record<string, string>[], n: number): Promise
 
 export async function runDemo(argv: string[]): Promise<number> {
   const once = argv.includes('--once');
+  // Kept running, the demo holds 443 until Ctrl-C: tests that want it should say so at once.
+  if (!once) process.env[HOLDS_UNTIL_STOPPED_ENV] = 'the demo (npm start)';
   const policyFile = path.join(repoRoot(), 'examples', 'shop', 'policy.yaml');
   const compiled = compilePolicyFile(policyFile);
   if (!compiled.ok) {
