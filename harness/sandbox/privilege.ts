@@ -27,3 +27,8 @@ function readOr(file: string, fallback: string): string {
     return fallback;
   }
 }
+
+/** Root of the initial user namespace (which maps every uid to itself), not a sandbox's root. */
+export function isRealRoot(): boolean {
+  return process.getuid?.() === 0 && /^\s*0\s+0\s+4294967295\s*$/.test(readOr('/proc/self/uid_map', '0 0 4294967295'));
+}

@@ -23,6 +23,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isRealRoot } from '../sandbox/privilege';
 import { commandOf, describeHolder, findPortHolder, userName } from '../sandbox/port-holder';
 
 export interface PortLock {
@@ -84,7 +85,7 @@ function lockDir(port: number, address: string): string {
   const uid = process.getuid?.() ?? 0;
   // Real root (the initial user namespace maps every uid to itself) keeps the old names; a
   // sandbox's root is a user namespace's, and its network namespace is its own.
-  const realRoot = uid === 0 && /^\s*0\s+0\s+4294967295\s*$/.test(readOr('/proc/self/uid_map', '0 0 4294967295'));
+  const realRoot = isRealRoot();
   const scope = realRoot ? '' : `u${uid}-net${netns ?? '0'}-`;
   // 127.0.0.1 keeps the lock name every checkout has always used.
   const where = realRoot && address === '127.0.0.1' ? '' : `${address}-`;
@@ -184,10 +185,3 @@ function readlink(p: string): string | undefined {
   }
 }
 
-function readOr(p: string, fallback: string): string {
-  try {
-    return fs.readFileSync(p, 'utf8');
-  } catch {
-    return fallback;
-  }
-}
