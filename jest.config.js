@@ -12,6 +12,7 @@
  * Root runs are untouched. This needs the build (dist/); without it jest runs as it is.
  */
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }] };
@@ -50,6 +51,9 @@ function selectsE2e(argv) {
 module.exports = async () => {
   const reexec = path.join(__dirname, 'dist', 'harness', 'sandbox', 'reexec.js');
   if (!selectsE2e(process.argv) || !fs.existsSync(reexec)) return config;
+  const { insideSandbox, hostUid } = require('./dist/harness/sandbox/netns.js');
+  // jest's default cache dir is per getuid(), which is 0 in here: real root's /tmp/jest_0.
+  if (insideSandbox()) return { ...config, cacheDirectory: path.join(os.tmpdir(), `jest_${hostUid().toString(36)}`) };
   const { runInSandboxIfNeeded } = require(reexec);
   const { installE2ePrerequisites } = require('./dist/harness/sandbox/prerequisites.js');
   const code = await runInSandboxIfNeeded([process.execPath, ...process.execArgv, ...process.argv.slice(1)], {

@@ -38,3 +38,16 @@ export function networkNamespace(): string {
     return '';
   }
 }
+
+/**
+ * The uid this process has on the host: inside a sandbox `getuid()` is 0, and per-uid paths
+ * derived from it (jest's cache, /tmp/jest_0) would be real root's, which this user may not write.
+ */
+export function hostUid(): number {
+  try {
+    const [inside, outside] = fs.readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).map(Number);
+    return outside + ((process.getuid?.() ?? 0) - inside);
+  } catch {
+    return process.getuid?.() ?? 0;
+  }
+}
