@@ -39,13 +39,16 @@ const config = {
   ],
 };
 
-/** False only for runs that select the unit project alone (`--selectProjects unit`). */
+/** False for runs that surely run no e2e test: `--selectProjects unit`, or only test/unit paths. */
 function selectsE2e(argv) {
   const i = argv.indexOf('--selectProjects');
-  if (i < 0) return true;
-  const chosen = [];
-  for (let j = i + 1; j < argv.length && !argv[j].startsWith('-'); j++) chosen.push(argv[j]);
-  return chosen.includes('e2e');
+  if (i >= 0) {
+    const chosen = [];
+    for (let j = i + 1; j < argv.length && !argv[j].startsWith('-'); j++) chosen.push(argv[j]);
+    return chosen.includes('e2e');
+  }
+  const args = argv.slice(2);
+  return !(args.some((a) => a.includes('test/unit')) && !args.some((a) => a.includes('e2e')));
 }
 
 module.exports = async () => {
@@ -53,7 +56,11 @@ module.exports = async () => {
   if (!selectsE2e(process.argv) || !fs.existsSync(reexec)) return config;
   const { insideSandbox, hostUid } = require('./dist/harness/sandbox/netns.js');
   // jest's default cache dir is per getuid(), which is 0 in here: real root's /tmp/jest_0.
-  if (insideSandbox()) return { ...config, cacheDirectory: path.join(os.tmpdir(), `jest_${hostUid().toString(36)}`) };
+  // cacheDirectory is a project option: set it in each project.
+  if (insideSandbox()) {
+    const cacheDirectory = path.join(os.tmpdir(), `jest_${hostUid().toString(36)}`);
+    return { ...config, projects: config.projects.map((p) => ({ ...p, cacheDirectory })) };
+  }
   const { runInSandboxIfNeeded } = require(reexec);
   const { installE2ePrerequisites } = require('./dist/harness/sandbox/prerequisites.js');
   const code = await runInSandboxIfNeeded([process.execPath, ...process.execArgv, ...process.argv.slice(1)], {

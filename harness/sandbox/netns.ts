@@ -8,8 +8,9 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
-/** Set in the environment of everything that runs inside the sandbox (value: the outer pid). */
-export const SANDBOX_ENV = 'MESHGATE_NETNS_OF';
+/** Set in the environment of everything that runs inside the sandbox; the value is the network
+ *  namespace it was entered from (the host's, as networkNamespace() read it outside). */
+export const SANDBOX_ENV = 'MESHGATE_SANDBOX_FROM';
 
 const RAISE_LOOPBACK = 'ip link set lo up && exec "$@"';
 

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import * as os from 'node:os';
 import { canBindLowPorts } from './privilege';
-import { SANDBOX_ENV, insideSandbox, sandboxArgv, sandboxUnavailable } from './netns';
+import { SANDBOX_ENV, insideSandbox, networkNamespace, sandboxArgv, sandboxUnavailable } from './netns';
 
 export interface ReexecOptions {
   /** What runs, for messages (e.g. `the demo`, `the e2e tests`). */
@@ -34,7 +34,7 @@ export async function runInSandboxIfNeeded(command: string[], o: ReexecOptions):
   }
   await o.before?.();
   const argv = sandboxArgv(command);
-  const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, [SANDBOX_ENV]: String(process.pid) } });
+  const child = spawn(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, [SANDBOX_ENV]: networkNamespace() || 'unknown' } });
   // Ctrl-C reaches the child from the terminal; this process only waits for it to finish.
   const ignore = () => undefined;
   const forward = () => child.kill('SIGTERM');
