@@ -54,6 +54,7 @@ it('a live holder that keeps its ports until stopped is reported at once, with p
     await expect(acquirePort(port, ADDRESS)).rejects.toThrow(new RegExp(`held by the demo \\(npm start\\), pid ${holder.pid} of user ${ME} \\(uid \\d+\\).*until it is stopped`));
   } finally {
     await killed(holder);
+    (await acquirePort(port, ADDRESS)).release(); // takes over the killed holder's lock, and removes it
   }
 });
 
