@@ -5,6 +5,10 @@
  * examples/shop/policy.yaml. Four headline requests are driven and tabulated; then the mesh keeps
  * running with ready-to-paste curl commands until Ctrl-C (`--once`: exit after the table, status 0
  * iff every outcome is the expected one).
+ *
+ * A user who may not bind 443 gets the same mesh inside a private user + network namespace
+ * (harness/sandbox): the demo re-runs itself there, and the curl lines it prints enter that
+ * namespace with `nsenter`, since its loopback is not the host's.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +20,9 @@ import { InboundStack } from '../stack/inbound';
 import { EgressStack } from '../stack/egress';
 import { request, type ClientTls } from '../services/client';
 import { locateEnvoy } from '../envoy/locate';
+import { HOLDS_UNTIL_STOPPED_ENV } from '../services/portlock';
+import { insideSandbox } from '../sandbox/netns';
+import { runInSandboxIfNeeded } from '../sandbox/reexec';
 
 const TD = 'example.org';
 const ID = {
@@ -53,6 +60,8 @@ async function waitLog(read: () => Record<string, string>[], n: number): Promise
 
 export async function runDemo(argv: string[]): Promise<number> {
   const once = argv.includes('--once');
+  // Kept running, the demo holds 443 until Ctrl-C: tests that want it should say so at once.
+  if (!once) process.env[HOLDS_UNTIL_STOPPED_ENV] = 'the demo (npm start)';
   const policyFile = path.join(repoRoot(), 'examples', 'shop', 'policy.yaml');
   const compiled = compilePolicyFile(policyFile);
   if (!compiled.ok) {
@@ -116,11 +125,13 @@ export async function runDemo(argv: string[]): Promise<number> {
     const web = await files('web', inbound.clientTls(ID.web));
     const billing = await files('billing', egress.clientTls(ID.billing));
     const ca$ = path.join(dir, 'ca.pem');
+    const curl = insideSandbox() ? `nsenter --preserve-credentials --user --net --target ${process.pid} curl` : 'curl';
     console.log('\nThe mesh keeps running. Try (Ctrl-C to stop):');
-    console.log(`  curl -sk --cert ${store.cert} --key ${store.key} -X POST https://127.0.0.1:${inbound.port}/charges`);
-    console.log(`  curl -sk --cert ${web.cert} --key ${web.key} -X POST https://127.0.0.1:${inbound.port}/charges`);
-    console.log(`  curl -sk --cert ${billing.cert} --key ${billing.key} -H 'Host: api.stripe.com' https://127.0.0.1:${egress.port}/v1/charges`);
-    console.log(`  curl -s ${inbound.envoy.adminUrl}/stats | grep meshgate`);
+    if (insideSandbox()) console.log(`  (it runs in its own network namespace, as this user may not bind port 443: nsenter enters it)`);
+    console.log(`  ${curl} -sk --cert ${store.cert} --key ${store.key} -X POST https://127.0.0.1:${inbound.port}/charges`);
+    console.log(`  ${curl} -sk --cert ${web.cert} --key ${web.key} -X POST https://127.0.0.1:${inbound.port}/charges`);
+    console.log(`  ${curl} -sk --cert ${billing.cert} --key ${billing.key} -H 'Host: api.stripe.com' https://127.0.0.1:${egress.port}/v1/charges`);
+    console.log(`  ${curl} -s ${inbound.envoy.adminUrl}/stats | grep meshgate`);
     console.log(`  (trust bundle: ${ca$})`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
@@ -144,8 +155,16 @@ function printTable(rows: Row[]): void {
   for (const c of cells) console.log(line(c));
 }
 
+async function main(argv: string[]): Promise<number> {
+  const sandboxed = await runInSandboxIfNeeded([process.execPath, ...process.execArgv, __filename, ...argv], {
+    what: 'the demo',
+    before: async () => void (await locateEnvoy()), // a first install needs the network
+  });
+  return sandboxed ?? runDemo(argv);
+}
+
 if (require.main === module) {
-  runDemo(process.argv.slice(2)).then(
+  main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e) => {
       console.error(`demo failed: ${(e as Error).message}`);
