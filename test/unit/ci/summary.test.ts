@@ -65,3 +65,25 @@ test('no report at all is a failure', () => {
   expect(lines[lines.length - 1]).toBe('0 passed, 1 failed');
   expect(rc).toBe(1);
 });
+
+/** The script with any arguments (several report/exit-code pairs, --step label=rc). */
+function summaryOf(args: string[]): { lines: string[]; rc: number } {
+  const r = spawnSync(process.execPath, [path.join(repo, '.ci/summary.js'), ...args], { encoding: 'utf8' });
+  return { lines: r.stdout.trim().split('\n'), rc: r.status ?? -1 };
+}
+
+test('two reports (the root run and the unprivileged one) are summed into one closing line', () => {
+  const { report, jestRc } = jestReport('passing.spec.js');
+  const { lines, rc } = summaryOf([report, String(jestRc), report, String(jestRc)]);
+  expect(lines[lines.length - 1]).toBe('2 passed, 0 failed');
+  expect(rc).toBe(0);
+});
+
+test('a step counts as one test: a failing one is a failure in the closing line', () => {
+  const { report, jestRc } = jestReport('passing.spec.js');
+  const ok = summaryOf([report, String(jestRc), '--step', 'npm start -- --once as nobody=0']);
+  expect(ok.lines[ok.lines.length - 1]).toBe('2 passed, 0 failed');
+  const bad = summaryOf([report, String(jestRc), '--step', 'npm start -- --once as nobody=1']);
+  expect(bad.lines[bad.lines.length - 1]).toBe('1 passed, 1 failed');
+  expect(bad.rc).toBe(1);
+});
