@@ -15,6 +15,8 @@ export interface Diagnostic {
   path: string;
   /** The whole message, path first. */
   message: string;
+  /** A suggestion for the fix, printed after the message (`did you mean "methods"?`). */
+  hint?: string;
 }
 
 export type WarningCode =
@@ -38,7 +40,8 @@ export interface Warning extends Diagnostic {
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
-  return d.line > 0 ? `${d.file}:${d.line}:${d.col}: ${d.message}` : `${d.file}: ${d.message}`;
+  const message = d.hint !== undefined ? `${d.message} (${d.hint})` : d.message;
+  return d.line > 0 ? `${d.file}:${d.line}:${d.col}: ${message}` : `${d.file}: ${message}`;
 }
 
 export function formatWarning(w: Warning): string {

@@ -17,6 +17,7 @@ import { quoteValue, sortDiagnostics, type Diagnostic } from './diagnostics';
 import { FIELDS, isEntryError, listNames, listOf, listsOf, type MatchField } from './fields';
 import { EGRESS_RULE_OPTIONS, type Role } from './model';
 import { formatPath, type PathSegment, type PolicySource } from './source';
+import { nearest } from './did-you-mean';
 import { spiffeErrorMessage, trustDomainOf, validateSpiffeId, validateTrustDomain } from './spiffe';
 
 /** A problem in the document; `at` says which part of the source it points at. */
@@ -27,6 +28,9 @@ export interface Problem {
   /** `key`: the member's key (unknown or duplicate fields); `value`: the value; a missing field
    *  points at its parent (the path does not exist). */
   at: 'key' | 'value';
+  /** A suggestion for the fix (`did you mean "methods"?`), kept apart from the message, which
+   *  is the filter's own words (the differential tests compare messages). */
+  hint?: string;
 }
 
 export interface ValidateOptions {
@@ -132,7 +136,9 @@ function schemaProblem(e: ErrorObject, root: unknown): Problem | null {
       if (def === 'inboundRule' && ROLE_FIELDS.egress.has(field)) return p(where, `unknown field (${field} is an egress field)`, 'key');
       if (def === 'inboundRule' && (EGRESS_RULE_OPTIONS as readonly string[]).includes(field)) return p(where, `unknown field (${field} is an egress rule option)`, 'key');
       if (def === 'egressRule' && ROLE_FIELDS.inbound.has(field)) return p(where, `unknown field (${field} is an inbound field)`, 'key');
-      return p(where, 'unknown field', 'key');
+      const known = Object.keys((e.parentSchema as { properties?: Record<string, unknown> }).properties ?? {});
+      const near = nearest(field, known);
+      return { ...p(where, 'unknown field', 'key'), ...(near !== undefined ? { hint: `did you mean "${near}"?` } : {}) };
     }
     case 'required':
       return p(formatPath([...segs, String((e.params as { missingProperty: string }).missingProperty)]), 'required');
@@ -298,7 +304,7 @@ export function validateSource(src: PolicySource, options: ValidateOptions = {})
   if (src.errors.length > 0) return sortDiagnostics([...src.errors]);
   const diags = validatePolicyValue(src.value, options).map((pr) => {
     const { line, col } = src.locate(pr.path, pr.at);
-    return { file: src.file, line, col, path: pr.path, message: pr.message };
+    return { file: src.file, line, col, path: pr.path, message: pr.message, ...(pr.hint !== undefined ? { hint: pr.hint } : {}) };
   });
   return sortDiagnostics(diags);
 }

@@ -17,7 +17,7 @@ import type { BadCertKind, FirstFlight, Protocol, ProtocolPin, Scenario, Scenari
 import { rawAsH2 } from './targets/raw-as-h2';
 import { loadAuthorities, loadCertificates } from './certificates';
 import { REFUSAL_LABELS } from './labels';
-import { nearest } from './did-you-mean';
+import { nearest } from '../policy/did-you-mean';
 
 export class ScenarioError extends Error {
   constructor(readonly messages: string[]) {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadScenario, ScenarioError } from '../../../harness/scenario/load';
 import { REFUSAL_LABELS } from '../../../harness/scenario/labels';
-import { nearest } from '../../../harness/scenario/did-you-mean';
+import { nearest } from '../../../harness/policy/did-you-mean';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const SHOP = path.join(ROOT, 'test/scenarios/policies/shop-inbound.yaml');

@@ -78,7 +78,7 @@ describe('meshgate validate on an Istio manifest', () => {
     fs.writeFileSync(f, manifest('    trustDomain: example.org\n    inbound:\n      rules:\n        - {name: a, methds: [GET]}\n'));
     const r = await run(['validate', f]);
     expect(r.code).toBe(EXIT_PROBLEM);
-    expect(r.err).toEqual([`${f}:12:21: inbound.rules[0].methds: unknown field`]);
+    expect(r.err).toEqual([`${f}:12:21: inbound.rules[0].methds: unknown field (did you mean "methods"?)`]);
   });
 
   it('a good pluginConfig passes with its digest', async () => {
@@ -95,5 +95,27 @@ describe('meshgate validate on an Istio manifest', () => {
     const r = await run(['validate', f]);
     expect(r.code).toBe(EXIT_PROBLEM);
     expect(r.err.join('\n')).toMatch(/no WasmPlugin or TrafficExtension loading meshgate/);
+  });
+});
+
+describe('did you mean', () => {
+  it('a misspelled field gets the nearest known field of its place, after the filter\'s own message', async () => {
+    const f = path.join(dir, 'typos.yaml');
+    fs.writeFileSync(f, 'trustDomain: example.org\nidentty: {from: local}\ninbound:\n  rules:\n    - {name: a, methds: [GET], zzz: 1}\n');
+    const r = await run(['validate', f]);
+    expect(r.code).toBe(EXIT_PROBLEM);
+    expect(r.err).toEqual([
+      `${f}:2:1: identty: unknown field (did you mean "identity"?)`,
+      `${f}:5:17: inbound.rules[0].methds: unknown field (did you mean "methods"?)`,
+      `${f}:5:32: inbound.rules[0].zzz: unknown field`,
+    ]);
+  });
+
+  it('--format json keeps the hint apart from the message', async () => {
+    const f = path.join(dir, 'typos.yaml');
+    const r = await run(['validate', '--format', 'json', f]);
+    const errors = JSON.parse(r.out.join('\n')).files[0].errors;
+    expect(errors[1]).toMatchObject({ message: 'inbound.rules[0].methds: unknown field', hint: 'did you mean "methods"?' });
+    expect(errors[2].hint).toBeUndefined();
   });
 });

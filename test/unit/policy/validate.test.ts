@@ -45,7 +45,7 @@ describe('invalid policy files: exact output', () => {
       'invalid-fields.yaml:21:57: inbound.rules[0].paths[5]: a suffix pattern ("*.json") cannot contain \'/\': "*.js/x"',
       "invalid-fields.yaml:21:67: inbound.rules[0].paths[6]: path pattern has a '.' or '..' segment: \"/a/../b\"",
       "invalid-fields.yaml:21:78: inbound.rules[0].paths[7]: path pattern has a character outside [A-Za-z0-9-._~!$&'()+,;=:@]: \"/a%20b\"",
-      'invalid-fields.yaml:23:7: inbound.rules[1].name2: unknown field',
+      'invalid-fields.yaml:23:7: inbound.rules[1].name2: unknown field (did you mean "name"?)',
       'invalid-fields.yaml:24:14: inbound.rules[2].name: duplicate rule name (also rules[1]): "ok"',
       'invalid-fields.yaml:24:24: inbound.rules[2].from: must not be empty',
       'invalid-fields.yaml:24:38: inbound.rules[2].notPaths: must not be empty',
@@ -142,7 +142,7 @@ describe('messages', () => {
       'p.yaml:1:80: inbound.rules[0].methods[0]: method must be 1 to 32 upper-case letters: "get"',
     ]],
     ['YAML 1.2: on and yes are strings', 'trustDomain: example.org\nmode: on\n', undefined, ['p.yaml:2:7: mode: must be "enforce" or "audit": "on"']],
-    ['a key that only looks like a field', 'trustDomain: example.org\n"inbound ": {}\n', undefined, ['p.yaml:2:1: inbound : unknown field']],
+    ['a key that only looks like a field', 'trustDomain: example.org\n"inbound ": {}\n', undefined, ['p.yaml:2:1: inbound : unknown field (did you mean "inbound"?)']],
     ['a key named __proto__ is just an unknown field', 'trustDomain: example.org\n__proto__: {}\n', undefined, ['p.yaml:2:1: __proto__: unknown field']],
   ] as const)('%s', (_n, text, role, expected) => {
     const r = compilePolicyText(text, 'p.yaml', role ? { role } : {});
