@@ -63,7 +63,7 @@ describe('meshgate validate', () => {
       expect.arrayContaining([
         `${f}:5:14: inbound.rules[0].from[0]: trust domain has a character outside [a-z0-9._-]: "spiffe://Example.ORG/x"`,
         `${f}:6:17: inbound.rules[0].methods[0]: method must be 1 to 32 upper-case letters: "post"`,
-        `${f}:7:7: inbound.rules[0].pathz: unknown field`,
+        `${f}:7:7: inbound.rules[0].pathz: unknown field (did you mean "paths"?)`,
       ]),
     );
     expect(lines.some((l) => l.startsWith(`${f}:8:`) && l.includes('duplicate'))).toBe(true);
