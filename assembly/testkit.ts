@@ -31,7 +31,9 @@ import { canonicalPathLength, parsePathPattern, PathSet, PathFacts, PathPattern 
 import { EgressTarget, targetReasonName, formatIp, hostPatternError, HostSet, CidrSet, CidrEntry, parseCidr } from "./policy/host";
 import {
   Decision, decideInbound, decideEgress, decideSni, decisionName, invalidReasonName, MAX_AUDIT, BY_DEFAULT, BY_INVALID,
+  BY_RULE, DECISION_ALLOW, DECISION_DENY, REASON_NOT_TLS, REASON_CLIENT_HELLO_TOO_LARGE,
 } from "./policy/decide";
+import { TunnelCheck, judgeTunnel, TUNNEL_PASS, TUNNEL_NEED_MORE } from "./egress/tunnel";
 import { ClientHelloReader, helloStatusName } from "./tls/client-hello";
 import { helloRefusal } from "./egress/sni-facts";
 
@@ -501,4 +503,66 @@ export function tk_cidr_match(cPtr: usize, cLen: i32, aPtr: usize, aLen: i32): i
 /** Fails an assertion: the abort handler logs through env.proxy_log, then the VM traps. */
 export function tk_trap(): void {
   assert(false, "testkit trap");
+}
+
+// ---- replay ---------------------------------------------------------------------------------
+// What `meshgate replay` needs besides tk_decide_inbound/egress: a TLS passthrough decision from
+// a record's judged name (or refusal) and port, and the check of an allowed CONNECT's first
+// tunnel bytes — both through the filter's own code (decideSni, judgeTunnel).
+
+/** The hello refusal code (REASON_*) of a label the SNI filter records, or 0. */
+function helloRefusalCode(ptr: usize, len: i32): i32 {
+  if (len <= 0) return 0;
+  const label = String.UTF8.decodeUnsafe(ptr, <usize>len);
+  for (let r = REASON_NOT_TLS; r <= REASON_CLIENT_HELLO_TOO_LARGE; r++) {
+    if (invalidReasonName(r) == label) return r;
+  }
+  return 0;
+}
+
+/**
+ * decideSni on a recorded connection: `refusal` = the record's rule when it is a hello refusal
+ * (not_tls, no_sni, ech, malformed_client_hello, client_hello_too_large; anything else is
+ * ignored), else the judged `name` (as recorded) and the destination `port`. Writes the decision
+ * line (the header's format).
+ */
+export function tk_decide_sni(refusalPtr: usize, refusalLen: i32, namePtr: usize, nameLen: i32, port: i32): i32 {
+  const p = policy;
+  if (p === null) { out.clear().str("no policy"); return done(); }
+  const refusal = helloRefusalCode(refusalPtr, refusalLen);
+  ev.facts.setServerName(refusal, namePtr, nameLen < 0 ? 0 : nameLen, port);
+  decideSni(p, ev, decision);
+  writeDecision(p);
+  return done();
+}
+
+const tunnelCheck = new TunnelCheck();
+const innerName = new EgressTarget();
+
+/**
+ * After tk_decide_egress on a CONNECT that was not denied: the filter's tunnel check on the first
+ * tunnel bytes at ptr (`endOfStream`: no more came). Writes "pass", "wait" (an incomplete hello),
+ * or the refusal label (tunnel_not_tls, ...); "no tunnel" when the last decision armed none.
+ */
+export function tk_decide_tunnel(ptr: usize, len: i32, endOfStream: bool): i32 {
+  const p = policy;
+  out.clear();
+  if (p === null || !ev.facts.connect || decision.decision == DECISION_DENY) { out.str("no tunnel"); return done(); }
+  const tunnelAny = decision.by == BY_RULE && decision.decision == DECISION_ALLOW && p.rule(decision.rule).tunnelAny;
+  const t = ev.facts.target;
+  tunnelCheck.arm(t.name, t.isIp ? 0 : t.nameLen, t.isIp, tunnelAny);
+  let h = hello;
+  if (h === null) { h = new ClientHelloReader(); hello = h; }
+  const verdict = judgeTunnel(tunnelCheck, h, innerName, ptr, len < 0 ? 0 : len, endOfStream);
+  tunnelCheck.disarm();
+  if (verdict == TUNNEL_PASS) out.str("pass");
+  else if (verdict == TUNNEL_NEED_MORE) out.str("wait");
+  else out.str(invalidReasonName(verdict));
+  return done();
+}
+
+/** Whether the kept policy is in global audit mode (a refusal is then audit_deny). */
+export function tk_policy_audit_mode(): i32 {
+  const p = policy;
+  return p !== null && p.auditMode ? 1 : 0;
 }

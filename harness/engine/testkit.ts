@@ -46,6 +46,14 @@ export interface Testkit {
   setIdentity(id: string | null): void;
   decideInbound(identity: string | null, method: string, path: string): string;
   decideEgress(identity: string | null, authority: string, scheme?: string, connect?: boolean): string;
+  /** TLS passthrough (compiled as `egress-sni`): a hello refusal label (not_tls, no_sni, ech,
+   *  malformed_client_hello, client_hello_too_large), else the judged server name, and the port. */
+  decideSni(identity: string | null, refusal: string | null, serverName: string | null, port: number): string;
+  /** After decideEgress on a CONNECT: the filter's check of the first tunnel bytes —
+   *  "pass", "wait", "no tunnel" (the CONNECT was denied), or the refusal label. */
+  decideTunnel(firstBytes: Uint8Array, endOfStream: boolean): string;
+  /** Whether the compiled policy is in global audit mode. */
+  auditMode(): boolean;
 }
 
 export interface CompileOut {
@@ -136,6 +144,16 @@ export function loadTestkit(wasmFile: string = TESTKIT_WASM): Testkit {
     decideEgress(identity, authority, scheme = 'https', connect = false) {
       tk.setIdentity(identity);
       return tk.call('tk_decide_egress', authority, scheme, connect);
+    },
+    decideSni(identity, refusal, serverName, port) {
+      tk.setIdentity(identity);
+      return tk.call('tk_decide_sni', refusal, serverName, port);
+    },
+    decideTunnel(firstBytes, endOfStream) {
+      return tk.call('tk_decide_tunnel', firstBytes, endOfStream);
+    },
+    auditMode() {
+      return tk.num('tk_policy_audit_mode') === 1;
     },
   };
   return tk;
