@@ -25,6 +25,7 @@ import { evaluateTargets, renderMarkdown, renderSvg, type BenchMeta, type BenchR
 import { SHAPES, type Shape } from './variants';
 import { runSniBench, type SniBenchOptions } from './sni-bench';
 import { runValidateBench, VALIDATE_PROFILES } from './validate-bench';
+import { replayBenchNote } from './replay-bench';
 
 export interface BenchOptions {
   quick: boolean;
@@ -154,6 +155,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     const inVm = await runInVm({ meshgate: modules.meshgate, fetch: modules.fetch, decide: modules.decide }, { ...profile.inVm, sizes, gate, log });
     log('meshgate validate on large policies (bench/validate-bench.ts)');
     const validate = runValidateBench({ sizes: [...VALIDATE_PROFILES[mode].sizes], rounds: VALIDATE_PROFILES[mode].rounds, log });
+    notes.push(await replayBenchNote(mode, log));
     if (reniced) notes.push(`Envoy (every thread, and its scheduler autogroup) and the load generator (and its autogroup) ran at nice ${nice}, ahead of other work on the machine.`);
     notes.push(
       `Quiet gate: before each measurement the run waited for other processes to use < 0.3 cores (${gate.calls} measurements, ${Math.round(gate.waitedMs / 1000)} s waited in all, ${gate.gaveUp} started anyway after the longest wait).`,
