@@ -52,7 +52,9 @@ export class RecordDecider {
     const tk = this.kit(r.role);
     if (r.role === 'inbound') return outcome(tk.decideInbound(r.identity, r.method!, r.path!));
     if (r.role === 'egress-sni') {
-      const refusal = r.sni === '-' ? r.rule : null;
+      // a hello refusal (not_tls, ech, ...) is passed on as such; the module ignores other labels.
+      // (ech keeps the outer name in sni=, so the name alone does not tell.)
+      const refusal = r.decision === 'allow' ? null : r.rule;
       return outcome(tk.decideSni(r.identity, refusal, r.sni === '-' ? null : r.sni!, r.port!));
     }
     const first = outcome(tk.decideEgress(r.identity, r.authority ?? '', r.scheme ?? '', r.connect));

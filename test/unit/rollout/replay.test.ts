@@ -49,9 +49,10 @@ describe('RecordDecider (the module)', () => {
     ['CONNECT, ECH in the tunnel', rec({ method: 'CONNECT', connect: true, authority: 'api.stripe.com:443', rule: 'tunnel_ech', sni: 'api.stripe.com' }), 'deny', 'tunnel_ech'],
     ['SNI', rec({ role: 'egress-sni', sni: 'api.stripe.com', port: 443 }), 'allow', 'billing-to-stripe'],
     ['SNI, another port', rec({ role: 'egress-sni', sni: 'api.stripe.com', port: 8443 }), 'deny', 'default'],
-    ['SNI, no server name', rec({ role: 'egress-sni', rule: 'no_sni', sni: '-', port: 443 }), 'deny', 'no_sni'],
-    ['SNI, not TLS', rec({ role: 'egress-sni', rule: 'not_tls', sni: '-', port: 443 }), 'deny', 'not_tls'],
-    ['SNI, a name that is no host name', rec({ role: 'egress-sni', rule: 'bad_sni', sni: 'a?b', port: 443 }), 'deny', 'bad_sni'],
+    ['SNI, no server name', rec({ role: 'egress-sni', decision: 'deny', rule: 'no_sni', sni: '-', port: 443 }), 'deny', 'no_sni'],
+    ['SNI, not TLS', rec({ role: 'egress-sni', decision: 'deny', rule: 'not_tls', sni: '-', port: 443 }), 'deny', 'not_tls'],
+    ['SNI, ECH (the record keeps the outer name)', rec({ role: 'egress-sni', decision: 'deny', rule: 'ech', sni: 'api.stripe.com', port: 443 }), 'deny', 'ech'],
+    ['SNI, a name that is no host name', rec({ role: 'egress-sni', decision: 'deny', rule: 'bad_sni', sni: 'a?b', port: 443 }), 'deny', 'bad_sni'],
   ])('%s', (_what, r, decision, rule) => {
     expect(d.decide(r)).toEqual({ decision, rule });
   });
