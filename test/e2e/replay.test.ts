@@ -131,6 +131,8 @@ describe('decision records through real Envoy', () => {
     const files = [path.join(tmp, 'learned.inbound.yaml'), path.join(tmp, 'learned.egress.yaml')];
     const tested = await cli('test', ...files, '--require-coverage', '--target', 'both');
     expect([tested.code, tested.err]).toEqual([0, []]);
+    expect(tested.out.filter((l) => l.startsWith('PASS [envoy]')).length).toBe(tested.out.filter((l) => l.startsWith('PASS [emulator]')).length);
+    expect(tested.out.some((l) => l.startsWith('PASS [envoy]'))).toBe(true);
     const replayed = await cli('replay', ...sources, '--policy', proposal, '--fail-on', 'allow-to-deny', '--format', 'json');
     expect(replayed.code).toBe(0);
     expect(JSON.parse(replayed.out.join('\n')).changes['allow-to-deny']).toBe(0);
