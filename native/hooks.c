@@ -1,6 +1,6 @@
 /*
- * The dynamic-module event hooks of an HTTP filter (Envoy 1.40 requires every hook below to be
- * exported, even those meshgate does nothing in), mapped onto the module's proxy-wasm exports:
+ * The dynamic-module event hooks of an HTTP filter that meshgate uses (the others: noop-hooks.h),
+ * mapped onto the module's proxy-wasm exports:
  *
  *   config_new      (main thread)  keep name + policy; run a first instance to refuse a bad policy
  *                                  (NULL: Envoy rejects the configuration) and to define the
@@ -16,11 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "noop-hooks.h"
 #include "shim.h"
 #include "wasm-rt-exceptions.h"
 #include "wasm-rt-impl.h"
-
-#define EXPORT __attribute__((visibility("default")))
 
 typedef struct {
   mg_env *env;
@@ -172,22 +171,3 @@ EXPORT void envoy_dynamic_module_on_http_filter_destroy(const void *stream) {
     w2c_meshgate_proxy_on_delete(&env->module, s->context);
   free(s);
 }
-
-/* ---- hooks Envoy 1.40 requires that meshgate has no use for ---------------------------------- */
-
-EXPORT int envoy_dynamic_module_on_http_filter_request_trailers(void *f, const void *s) { (void)f; (void)s; return 0; }
-EXPORT int envoy_dynamic_module_on_http_filter_response_headers(void *f, const void *s, bool e) { (void)f; (void)s; (void)e; return 0; }
-EXPORT int envoy_dynamic_module_on_http_filter_response_body(void *f, const void *s, bool e) { (void)f; (void)s; (void)e; return 0; }
-EXPORT int envoy_dynamic_module_on_http_filter_response_trailers(void *f, const void *s) { (void)f; (void)s; return 0; }
-EXPORT void envoy_dynamic_module_on_http_filter_stream_complete(void *f, const void *s) { (void)f; (void)s; }
-EXPORT void envoy_dynamic_module_on_http_filter_http_callout_done(void) {}
-EXPORT void envoy_dynamic_module_on_http_filter_http_stream_headers(void) {}
-EXPORT void envoy_dynamic_module_on_http_filter_http_stream_data(void) {}
-EXPORT void envoy_dynamic_module_on_http_filter_http_stream_trailers(void) {}
-EXPORT void envoy_dynamic_module_on_http_filter_http_stream_complete(void) {}
-EXPORT void envoy_dynamic_module_on_http_filter_http_stream_reset(void) {}
-EXPORT void envoy_dynamic_module_on_http_filter_scheduled(void) {}
-EXPORT void envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark(void) {}
-EXPORT void envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark(void) {}
-EXPORT const void *envoy_dynamic_module_on_http_filter_per_route_config_new(void) { return NULL; }
-EXPORT void envoy_dynamic_module_on_http_filter_per_route_config_destroy(void) {}

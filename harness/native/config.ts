@@ -13,14 +13,28 @@
  * Counters then show in /stats as `dynamicmodulescustom.meshgate.*` (Envoy 1.40's fixed prefix
  * for dynamic-module metrics) instead of `wasmcustom.meshgate.*`.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Json } from '../envoy/bootstrap';
 import { hcmOf } from '../envoy/reference';
 import { repoRoot } from '../envoy/paths';
+import { NativeBuildError } from './errors';
 
 /** The library `npm run build:native` writes. */
 export function nativeLibraryPath(): string {
   return path.join(repoRoot(), 'build', 'libmeshgate.so');
+}
+
+/** The library, or an error saying how to build it: missing, or older than build/meshgate.wasm
+ *  (it would run an old policy engine). */
+export function requireNativeLibrary(): string {
+  const lib = nativeLibraryPath();
+  const wasm = path.join(repoRoot(), 'build', 'meshgate.wasm');
+  if (!fs.existsSync(lib)) throw new NativeBuildError('NATIVE_LIBRARY_MISSING', `${lib} is missing: run npm run build:native`);
+  if (fs.existsSync(wasm) && fs.statSync(wasm).mtimeMs > fs.statSync(lib).mtimeMs) {
+    throw new NativeBuildError('NATIVE_LIBRARY_MISSING', `${lib} is older than ${wasm}: run npm run build:native`);
+  }
+  return lib;
 }
 
 /** Filter state key the shim reads the peer certificate from (native/shim.h MG_PEER_CERTIFICATE_KEY). */

@@ -9,7 +9,7 @@ import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import { EnvoyInboundTarget } from './envoy-inbound';
 import { envoyRuleCounts } from './rule-counts';
-import { asWasmStatNames, nativeHttpFilters } from '../../native/config';
+import { asWasmStatNames, nativeHttpFilters, requireNativeLibrary } from '../../native/config';
 import type { EnvoyProcess } from '../../envoy/process';
 
 export class EnvoyNativeTarget implements TargetExecutor {
@@ -22,7 +22,8 @@ export class EnvoyNativeTarget implements TargetExecutor {
 
   static async start(scenario: Scenario): Promise<EnvoyNativeTarget> {
     if (scenario.role !== 'inbound') throw new Error(`target envoy-native: ${scenario.role} scenarios are not served natively yet (inbound only)`);
-    const inner = await EnvoyInboundTarget.start(scenario, nativeHttpFilters({ rootId: 'meshgate_inbound', policyJson: scenario.policyJson }));
+    const library = requireNativeLibrary();
+    const inner = await EnvoyInboundTarget.start(scenario, nativeHttpFilters({ rootId: 'meshgate_inbound', policyJson: scenario.policyJson, library }));
     return new EnvoyNativeTarget(inner, await nativeStats(inner.stack.envoy).stats());
   }
 
