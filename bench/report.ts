@@ -381,6 +381,8 @@ const COLORS: Record<string, string> = {
   'wasm-null': '#7570b3',
   'wasm-fetch': '#66a61e',
   meshgate: '#1b9e77',
+  'native-null': '#a6761d',
+  'meshgate-native': '#e7298a',
 };
 
 function esc(s: string): string {

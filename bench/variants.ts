@@ -12,6 +12,7 @@
  *   wasm-null     build/bench-null.wasm: returns Continue (the VM floor)
  *   wasm-fetch    build/bench-fetch.wasm: reads identity, method, path; decides nothing (the crossing floor)
  *   meshgate      build/meshgate.wasm with the policy
+ *   native-null, meshgate-native   the same as Envoy dynamic modules (bench/native-variants.ts)
  *
  * Shapes:
  *   mtls    identity from the peer certificate: 8 connections, each with its own client SVID from the
@@ -36,10 +37,11 @@ import {
   requestBytes, spreadPositions,
 } from './policies';
 import { renderRbacClassic, renderRbacMatcher } from './rbac';
+import { nativeVariantFilters } from './native-variants';
 
 export type Shape = 'mtls' | 'xfcc' | 'egress';
-export type VariantKind = 'none' | 'rbac-classic' | 'rbac-matcher' | 'wasm-null' | 'wasm-fetch' | 'meshgate';
-export const VARIANT_KINDS: readonly VariantKind[] = ['none', 'rbac-classic', 'rbac-matcher', 'wasm-null', 'wasm-fetch', 'meshgate'];
+export type VariantKind = 'none' | 'rbac-classic' | 'rbac-matcher' | 'wasm-null' | 'wasm-fetch' | 'meshgate' | 'native-null' | 'meshgate-native';
+export const VARIANT_KINDS: readonly VariantKind[] = ['none', 'rbac-classic', 'rbac-matcher', 'wasm-null', 'wasm-fetch', 'meshgate', 'native-null', 'meshgate-native'];
 export const SHAPES: readonly Shape[] = ['mtls', 'xfcc', 'egress'];
 
 export interface VariantDef {
@@ -158,7 +160,7 @@ export async function buildVariants(shape: Shape, sizes: number[], pki: BenchPki
       size,
       bootstrap: listenerBootstrap(pki, filters, hcmExtra),
       connections: await conns(size ?? refSize),
-      denyProbe: kind === 'none' || kind === 'wasm-null' || kind === 'wasm-fetch' ? null : deny,
+      denyProbe: kind === 'none' || kind === 'wasm-null' || kind === 'wasm-fetch' || kind === 'native-null' ? null : deny,
       configBytes,
     });
   };
@@ -166,6 +168,8 @@ export async function buildVariants(shape: Shape, sizes: number[], pki: BenchPki
   await add('wasm-null', null, [wasmFilter({ pluginName: 'bench_null', rootId: 'bench_null', wasmFile: wasm.null, configuration: '' })], 0);
   // wasm-fetch ignores its configuration (it reads the same headers for every identity source).
   await add('wasm-fetch', null, [wasmFilter({ pluginName: 'bench_fetch', rootId: 'bench_fetch', wasmFile: wasm.fetch, configuration: refConfig })], refConfig.length);
+  const native = nativeVariantFilters();
+  if (native) await add('native-null', null, native.null, 0);
   for (const n of sizes) {
     const doc = inboundPolicy(n, source);
     const json = JSON.stringify(doc);
@@ -177,6 +181,7 @@ export async function buildVariants(shape: Shape, sizes: number[], pki: BenchPki
       await add('rbac-matcher', n, [matcher as unknown as Json], JSON.stringify(matcher).length);
     }
     await add('meshgate', n, [wasmFilter({ pluginName: 'meshgate_inbound', rootId: 'meshgate_inbound', wasmFile: wasm.meshgate, configuration: json })], json.length);
+    if (native) await add('meshgate-native', n, native.meshgate(json), json.length);
   }
   return out;
 }

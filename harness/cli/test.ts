@@ -29,7 +29,7 @@ export function registerTest(program: Command, io: Io): Command {
     .command('test')
     .description('run scenario files against the emulator, real Envoy, or both; last line: N passed, N failed')
     .argument('<scenario...>', 'scenario YAML files (- reads one from stdin; its policy path is then relative to the working directory)')
-    .addOption(new Option('--target <target>', 'where requests go').choices(['emulator', 'envoy', 'both']).default('emulator'))
+    .addOption(new Option('--target <target>', 'where requests go').choices(['emulator', 'envoy', 'both', 'envoy-native']).default('emulator'))
     .addOption(new Option('--protocol <protocol>', 'send every request over this protocol (both: each file twice); default: as each file says').choices(['http1', 'h2', 'both']))
     .option('--coverage', 'report, per policy across all files, how often each rule decided (audit rules: matched)')
     .option('--require-coverage', 'fail when a rule of a policy was exercised by no request of any file')

@@ -132,7 +132,7 @@ export interface Scenario {
   warnings: string[];
 }
 
-export type Target = 'emulator' | 'envoy';
+export type Target = 'emulator' | 'envoy' | 'envoy-native';
 
 /** Who answered: the service (allowed), meshgate's 403, Envoy before or after the filter, the TLS
  *  handshake, a filter that crashed, or the post-resolution guard (harness/envoy/address-guard.ts)

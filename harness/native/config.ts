@@ -1,0 +1,116 @@
+/**
+ * Envoy config for meshgate as a native dynamic module (build/libmeshgate.so, native/): the same
+ * policy, root id and position in the filter chain as the Wasm filter it replaces.
+ *
+ * Each `envoy.filters.http.wasm` filter becomes two HTTP filters:
+ *  1. `envoy.filters.http.set_filter_state` puts `%DOWNSTREAM_PEER_CERT%` (the URL-encoded PEM of
+ *     the peer's leaf, exactly what the Wasm host serves as `connection.peer_certificate`) into
+ *     filter state `meshgate.peer_certificate`. Envoy 1.40's HTTP dynamic-module ABI exposes only
+ *     the FIRST URI SAN of the peer (attribute connection.uri_san_peer_certificate), which cannot
+ *     enforce the multi-URI-SAN refusal or the X.509-SVID leaf rules; the whole leaf can.
+ *  2. `envoy.filters.http.dynamic_modules` with the library, the root id as `filter_name` and the
+ *     policy JSON as `filter_config` (a StringValue: handed to the module verbatim).
+ * Counters then show in /stats as `dynamicmodulescustom.meshgate.*` (Envoy 1.40's fixed prefix
+ * for dynamic-module metrics) instead of `wasmcustom.meshgate.*`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Json } from '../envoy/bootstrap';
+import { hcmOf } from '../envoy/reference';
+import { repoRoot } from '../envoy/paths';
+import { NativeBuildError } from './errors';
+
+/** The library `npm run build:native` writes. */
+export function nativeLibraryPath(): string {
+  return path.join(repoRoot(), 'build', 'libmeshgate.so');
+}
+
+/** The library, or an error saying how to build it: missing, or older than build/meshgate.wasm
+ *  (it would run an old policy engine). */
+export function requireNativeLibrary(): string {
+  const lib = nativeLibraryPath();
+  const wasm = path.join(repoRoot(), 'build', 'meshgate.wasm');
+  if (!fs.existsSync(lib)) throw new NativeBuildError('NATIVE_LIBRARY_MISSING', `${lib} is missing: run npm run build:native`);
+  if (fs.existsSync(wasm) && fs.statSync(wasm).mtimeMs > fs.statSync(lib).mtimeMs) {
+    throw new NativeBuildError('NATIVE_LIBRARY_MISSING', `${lib} is older than ${wasm}: run npm run build:native`);
+  }
+  return lib;
+}
+
+/** Filter state key the shim reads the peer certificate from (native/shim.h MG_PEER_CERTIFICATE_KEY). */
+export const PEER_CERTIFICATE_KEY = 'meshgate.peer_certificate';
+
+/** Envoy 1.40 names dynamic-module metrics `dynamicmodulescustom.<name>`. */
+export const NATIVE_STAT_PREFIX = 'dynamicmodulescustom.';
+
+export interface NativeFilterOptions {
+  /** The root id (meshgate_inbound, meshgate_egress, ...). */
+  rootId: string;
+  /** The plugin configuration: the compiled policy JSON. */
+  policyJson: string;
+  /** Default: nativeLibraryPath(). */
+  library?: string;
+}
+
+/** The HTTP filters that run meshgate natively in place of one Wasm filter. */
+export function nativeHttpFilters(o: NativeFilterOptions): Json[] {
+  return [
+    {
+      name: 'meshgate.peer_certificate',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.set_filter_state.v3.Config',
+        on_request_headers: [
+          {
+            object_key: PEER_CERTIFICATE_KEY,
+            factory_key: 'envoy.string',
+            format_string: { text_format_source: { inline_string: '%DOWNSTREAM_PEER_CERT%' } },
+          },
+        ],
+      },
+    },
+    {
+      name: 'meshgate.native',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter',
+        dynamic_module_config: { module: { local: { filename: o.library ?? nativeLibraryPath() } } },
+        filter_name: o.rootId,
+        filter_config: { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: o.policyJson },
+      },
+    },
+  ];
+}
+
+/** The native filters for one Wasm filter of a rendered config: its root id and configuration. */
+export function nativeFiltersFor(wasmFilter: Json, library?: string): Json[] {
+  const plugin = (wasmFilter.typed_config as Json).config as Json;
+  const configuration = plugin.configuration as Json | undefined;
+  const rootId = plugin.root_id;
+  if (typeof rootId !== 'string' || typeof configuration?.value !== 'string') {
+    throw new Error(`native config: Wasm filter ${String(plugin.name)} has no root_id or StringValue configuration`);
+  }
+  return nativeHttpFilters({ rootId, policyJson: configuration.value, library });
+}
+
+/**
+ * Replaces every `envoy.filters.http.wasm` filter of every listener's HCM in a rendered config
+ * (in place) with its native equivalent. Returns the number of filters replaced.
+ */
+export function toNative(cfg: Json, library?: string): number {
+  let replaced = 0;
+  for (const l of (cfg.static_resources as Json).listeners as Json[]) {
+    const hcm = hcmOf(l);
+    hcm.http_filters = (hcm.http_filters as Json[]).flatMap((f) => {
+      if (f.name !== 'envoy.filters.http.wasm') return [f];
+      replaced++;
+      return nativeFiltersFor(f, library);
+    });
+  }
+  return replaced;
+}
+
+/** Stats with native counter names renamed to the Wasm ones, so one set of readers serves both. */
+export function asWasmStatNames(stats: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(stats)) out[k.startsWith(NATIVE_STAT_PREFIX) ? `wasmcustom.${k.slice(NATIVE_STAT_PREFIX.length)}` : k] = v;
+  return out;
+}
