@@ -11,6 +11,7 @@ import { registerRenderRbac } from './render-rbac';
 import { registerPackageOci } from './package-oci';
 import { registerEval } from './eval';
 import { registerTest } from './test';
+import { registerExplain } from './explain';
 import { packageVersion } from './version';
 import { resolvePackageDefaults } from './package-paths';
 
@@ -30,6 +31,7 @@ export function buildProgram(io: Io): Command {
   registerPackageOci(program.command('package').description('package the module for distribution'), io);
   registerEval(program, io);
   registerTest(program, io);
+  registerExplain(program, io);
   resolvePackageDefaults(program);
   return program;
 }
