@@ -52,7 +52,8 @@ export function requestOfRecord(record: string | Record<string, unknown>, role?:
   } else {
     request.connect = connect === 'true' || connect === '1' || get('method') === 'CONNECT';
     request.scheme = get('scheme') ?? 'https';
-    const authority = get('authority');
+    // an empty :authority is a fact the filter judges (bad_host), not a missing value
+    const authority = r.authority === '' ? '' : get('authority');
     if (authority === undefined) throw new Error('an egress record needs authority');
     request.authority = authority;
   }
