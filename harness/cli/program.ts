@@ -12,6 +12,7 @@ import { registerPackageOci } from './package-oci';
 import { registerEval } from './eval';
 import { registerTest } from './test';
 import { registerExplain } from './explain';
+import { registerDiff } from './diff';
 import { packageVersion } from './version';
 import { resolvePackageDefaults } from './package-paths';
 
@@ -32,6 +33,7 @@ export function buildProgram(io: Io): Command {
   registerEval(program, io);
   registerTest(program, io);
   registerExplain(program, io);
+  registerDiff(program, io);
   resolvePackageDefaults(program);
   return program;
 }
