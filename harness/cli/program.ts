@@ -13,6 +13,7 @@ import { registerEval } from './eval';
 import { registerTest } from './test';
 import { registerExplain } from './explain';
 import { registerDiff } from './diff';
+import { registerStats } from './stats';
 import { packageVersion } from './version';
 import { resolvePackageDefaults } from './package-paths';
 
@@ -34,6 +35,7 @@ export function buildProgram(io: Io): Command {
   registerTest(program, io);
   registerExplain(program, io);
   registerDiff(program, io);
+  registerStats(program, io);
   resolvePackageDefaults(program);
   return program;
 }
