@@ -4,9 +4,9 @@
  * (harness/rollout/stats.ts). `-` reads the saved stats from stdin; `--format json` too.
  */
 import * as fs from 'node:fs';
-import { CommanderError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { formatStats, parseStats, policyStats } from '../rollout/stats';
-import { compileOrReport, EXIT_PROBLEM, FORMATS, STDIN, readStdin, type Format, type Io } from './io';
+import { compileOrReport, FORMATS, STDIN, readStdin, type Format, type Io } from './io';
 
 export interface StatsFlags {
   policy: string;
@@ -20,13 +20,13 @@ async function readStats(source: string, io: Io): Promise<string> {
     const url = new URL(source);
     if (url.pathname === '/' || url.pathname === '') url.pathname = '/stats';
     const res = await fetch(url);
-    if (!res.ok) throw new CommanderError(EXIT_PROBLEM, 'meshgate.stats', `${url}: HTTP ${res.status}`);
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
     return res.text();
   }
   try {
     return fs.readFileSync(source, 'utf8');
   } catch (e) {
-    throw new CommanderError(EXIT_PROBLEM, 'meshgate.stats', `${source}: ${(e as Error).message}`);
+    throw new Error(`cannot read ${source}: ${(e as Error).message}`);
   }
 }
 
