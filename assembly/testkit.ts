@@ -600,8 +600,9 @@ export function tk_explain_sni(namePtr: usize, nameLen: i32, port: i32): i32 {
   return explained(p);
 }
 
-/** The decision line for a TLS passthrough connection's server name and port (cf. tk_explain_sni). */
-export function tk_decide_sni(namePtr: usize, nameLen: i32, port: i32): i32 {
+/** The decision line for a TLS passthrough connection's server name and port, no refusal (explain's check of
+ *  tk_explain_sni; replay's tk_decide_sni takes a refusal label too). */
+export function tk_decide_server_name(namePtr: usize, nameLen: i32, port: i32): i32 {
   const p = policy;
   if (p === null) { out.clear().str("no policy"); return done(); }
   ev.facts.setServerName(0, namePtr, nameLen, port);

@@ -184,7 +184,7 @@ export function loadTestkit(wasmFile: string = TESTKIT_WASM): Testkit {
     decide(r) {
       if (r.role === 'inbound') return tk.call('tk_decide_inbound', r.method, r.path);
       if (r.role === 'egress') return tk.call('tk_decide_egress', r.authority, r.scheme, r.connect);
-      return tk.call('tk_decide_sni', r.serverName, r.port);
+      return tk.call('tk_decide_server_name', r.serverName, r.port);
     },
   };
   return tk;

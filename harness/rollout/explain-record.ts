@@ -14,6 +14,10 @@ export interface RecordedRequest {
   logged: { decision?: string; rule?: string; policy?: string };
 }
 
+/** The SNI filter's refusals of a ClientHello (assembly/policy/decide.ts): decided from bytes a
+ *  record does not keep, before any rule. */
+const SNI_REFUSALS = new Set(['not_tls', 'no_sni', 'ech', 'malformed_client_hello', 'client_hello_too_large']);
+
 function value(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   const s = String(v);
@@ -46,6 +50,8 @@ export function requestOfRecord(record: string | Record<string, unknown>, role?:
   if (theRole === 'inbound') {
     request.method = get('method') ?? 'GET';
     request.path = get('path') ?? '/';
+  } else if (get('method') === undefined && SNI_REFUSALS.has(get('rule') ?? '')) {
+    throw new Error(`the connection was refused for its first bytes (${get('rule')}) before any rule was evaluated: nothing to trace`);
   } else if (get('sni') !== undefined && get('method') === undefined) {
     request.sni = get('sni');
     if (port !== undefined) request.port = Number(port);

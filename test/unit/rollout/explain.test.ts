@@ -142,3 +142,12 @@ it('refuses a trace that disagrees with the module\'s decision', () => {
   const lying = { ...tk, decide: () => 'deny rule=default nearest=- field=- audit=-' };
   expect(() => explainRequest(lying, shop, { role: 'inbound', peer: STORE, method: 'POST', path: '/charges' })).toThrow(/disagrees with the module's decision/);
 });
+
+it('an SNI record: the judged server name and port; a ClientHello refusal has nothing to trace', () => {
+  const p = compilePolicy({ trustDomain: 'example.org', egress: { rules: [{ name: 'stripe', from: [BILLING], hosts: ['api.stripe.com'], ports: [443] }] } }, 'inline');
+  const state = (rule: string, sni: string) => `decision=${rule === 'stripe' ? 'allow' : 'deny'} rule=${rule} identity=${BILLING} policy=abc sni=${sni}`;
+  const ok = requestOfRecord({ role: 'egress-sni', port: '443', meshgate: state('stripe', 'api.stripe.com') });
+  expect(ok.request).toEqual({ role: 'egress', resolved: { id: BILLING }, sni: 'api.stripe.com', port: 443 });
+  expect(explainRequest(tk, p, ok.request)).toMatchObject({ decision: 'allow', rule: 'stripe', request: 'TLS server_name api.stripe.com port 443' });
+  expect(() => requestOfRecord({ role: 'egress-sni', port: '443', meshgate: state('ech', 'api.stripe.com') })).toThrow(/ech.*nothing to trace/);
+});
