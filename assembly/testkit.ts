@@ -566,3 +566,111 @@ export function tk_policy_audit_mode(): i32 {
   const p = policy;
   return p !== null && p.auditMode ? 1 : 0;
 }
+
+// ---- explain --------------------------------------------------------------------------------
+// `meshgate explain` and `diff` (harness/rollout/): the canonical policy digest, the caller as the
+// policy's identity source resolves it, and the decision's trace (policy/trace.ts).
+
+import { policyDigest, writeCanonical } from "./policy/digest";
+import { writeTrace } from "./policy/trace";
+import { DirectPeer } from "./spiffe/sources";
+
+/** The policy digest of a configuration (policy/digest.ts), as the filter computes it. */
+export function tk_policy_digest(ptr: usize, len: i32): i32 {
+  out.clear().str(policyDigest(ptr, len, parseJson(ptr, len)));
+  return done();
+}
+
+/** {"ok":true,"canonical":"<the canonical form>"} or {"ok":false,"error":..}. */
+export function tk_policy_canonical(ptr: usize, len: i32): i32 {
+  const doc = parseJson(ptr, len);
+  out.clear();
+  if (doc.error !== null) { out.str("{\"ok\":false,\"error\":").jsonStr(doc.error!).str("}"); return done(); }
+  const b = new StrBuf(len + 16);
+  writeCanonical(doc, 0, b);
+  out.str("{\"ok\":true,\"canonical\":").json(b.ptr, b.len).str("}");
+  return done();
+}
+
+/** A direct peer given by its SPIFFE ID (a valid X.509-SVID carrying it is presumed). */
+class GivenPeer extends DirectPeer {
+  readonly id: Identity = new Identity();
+  identity(): Identity { return this.id; }
+}
+const givenPeer = new GivenPeer();
+
+/** The caller, resolved by the kept policy's identity source: the direct peer's SPIFFE ID (len < 0:
+ *  no client certificate) and the request's x-forwarded-client-cert (len < 0: absent). Sets the
+ *  identity the decide and explain functions use; writes the identity JSON. */
+export function tk_explain_caller(peerPtr: usize, peerLen: i32, xfccPtr: usize, xfccLen: i32): i32 {
+  out.clear();
+  const p = policy;
+  if (p === null) { out.str("{\"error\":\"no policy\"}"); return done(); }
+  if (peerLen < 0) givenPeer.id.fail(ID_NO_PEER_CERTIFICATE);
+  else givenPeer.id.setId(peerPtr, peerLen);
+  identity.copyFrom(p.identity!.caller(givenPeer, xfccPtr, xfccLen));
+  writeIdentity();
+  return done();
+}
+
+/** An unauthenticated caller for the reason named (a record's identity_reason); 0 when the name
+ *  is not a reason (the identity is then no_peer_certificate). */
+export function tk_explain_unauthenticated(ptr: usize, len: i32): i32 {
+  const name = String.UTF8.decodeUnsafe(ptr, <usize>len);
+  for (let code = 1; code < 64; code++) {
+    if (identityReasonName(code) == name) { identity.fail(code); return 1; }
+  }
+  identity.fail(ID_NO_PEER_CERTIFICATE);
+  return 0;
+}
+
+/** {"line":<the tk_decide_* line>,"identity":{..},"trace":{policy/trace.ts}} for the decision just
+ *  made; the trace is refused ({"error":..}) when it does not describe that decision. */
+function explained(p: Policy): i32 {
+  writeDecision(p);
+  const line = out.toString();
+  const t = new StrBuf(1024);
+  const consistent = writeTrace(p, ev, decision, t);
+  out.clear().str("{\"line\":").jsonStr(line).str(",\"identity\":");
+  writeIdentity();
+  if (!consistent) out.str(",\"error\":\"the trace disagrees with the decision\"");
+  out.str(",\"trace\":").bytes(t.ptr, t.len).byte(0x7D);
+  return done();
+}
+
+export function tk_explain_inbound(methodPtr: usize, methodLen: i32, pathPtr: usize, pathLen: i32): i32 {
+  const p = policy;
+  if (p === null) { out.clear().str("{\"error\":\"no policy\"}"); return done(); }
+  ev.facts.setInbound(methodPtr, methodLen, pathPtr, pathLen);
+  decideInbound(p, ev, decision);
+  return explained(p);
+}
+
+export function tk_explain_egress(authPtr: usize, authLen: i32, schemePtr: usize, schemeLen: i32, connect: bool): i32 {
+  const p = policy;
+  if (p === null) { out.clear().str("{\"error\":\"no policy\"}"); return done(); }
+  ev.facts.setEgress(authPtr, authLen, schemePtr, schemeLen, connect);
+  decideEgress(p, ev, decision);
+  return explained(p);
+}
+
+/** A TLS passthrough connection judged by its server name (the SNI filter's facts without a
+ *  refusal) and destination port. */
+export function tk_explain_sni(namePtr: usize, nameLen: i32, port: i32): i32 {
+  const p = policy;
+  if (p === null) { out.clear().str("{\"error\":\"no policy\"}"); return done(); }
+  ev.facts.setServerName(0, namePtr, nameLen, port);
+  decideSni(p, ev, decision);
+  return explained(p);
+}
+
+/** The decision line for a TLS passthrough connection's server name and port, no refusal (explain's check of
+ *  tk_explain_sni; replay's tk_decide_sni takes a refusal label too). */
+export function tk_decide_server_name(namePtr: usize, nameLen: i32, port: i32): i32 {
+  const p = policy;
+  if (p === null) { out.clear().str("no policy"); return done(); }
+  ev.facts.setServerName(0, namePtr, nameLen, port);
+  decideSni(p, ev, decision);
+  writeDecision(p);
+  return done();
+}

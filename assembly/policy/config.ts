@@ -2,7 +2,7 @@
 //
 //   const r = compilePolicy(ptr, len, ROLE_INBOUND);   // config time: allocates freely
 //   if (r.policy === null) for (e of r.errors) logError(e);   // then fail proxy_on_configure
-//   r.digest                                            // sha256 hex of the bytes, always set
+//   r.digest                                            // digest.ts: sha256 hex of the canonical form, always set
 //
 // The whole document is validated (both `inbound` and `egress`, so both filters agree on what is
 // valid); only the section of `role` is compiled, and it must be present. ALL problems are
@@ -31,7 +31,7 @@
 //   role says so).
 
 import { JsonDoc, parseJson, J_STRING, J_ARRAY, J_OBJECT, jsonKindName } from "../util/json";
-import { sha256Hex } from "../util/sha256";
+import { policyDigest } from "./digest";
 import { StrBuf } from "../util/strbuf";
 import { validateSpiffeId, validateTrustDomain, spiffeCodeMessage, SPIFFE_OK, SCHEME_LEN, trustDomainEnd } from "../spiffe/id";
 import { IDENTITY_SOURCES, SourceKind } from "../spiffe/sources";
@@ -45,7 +45,7 @@ export class CompileResult {
   /** The compiled policy, or null when there were errors. */
   policy: Policy | null = null;
   errors: string[] = [];
-  /** Lowercase hex sha256 of the configuration bytes. */
+  /** The policy digest (digest.ts): sha256 of the canonical form, or of the bytes when not JSON. */
   digest: string = "";
 }
 
@@ -495,8 +495,8 @@ function ruleNameOk(p: usize, n: i32): bool {
  *  `connection`: for a network filter (meshgate_egress_sni), which has no request headers. */
 export function compilePolicy(ptr: usize, len: i32, role: i32, connection: bool = false): CompileResult {
   const res = new CompileResult();
-  res.digest = sha256Hex(ptr, len);
   const doc = parseJson(ptr, len);
+  res.digest = policyDigest(ptr, len, doc);
   if (doc.error !== null) {
     res.errors.push("json: " + doc.error! + " at byte " + doc.errorOffset.toString());
     return res;

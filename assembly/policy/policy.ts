@@ -73,7 +73,7 @@ export class Policy {
   role: i32 = ROLE_INBOUND;
   /** Tags results cached for this policy (Identity verdicts); unique per Policy object. */
   readonly generation: u32 = nextGeneration();
-  /** Lowercase hex sha256 of the exact configuration bytes, and its first 12 digits. */
+  /** The policy digest (digest.ts: sha256 of the canonical form), and its first 12 digits. */
   digest: string = "";
   digest12: string = "";
   auditMode: bool = false;

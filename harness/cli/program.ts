@@ -13,6 +13,9 @@ import { registerEval } from './eval';
 import { registerTest } from './test';
 import { registerReplay } from './replay';
 import { registerLearn } from './learn';
+import { registerExplain } from './explain';
+import { registerDiff } from './diff';
+import { registerStats } from './stats';
 import { packageVersion } from './version';
 import { resolvePackageDefaults } from './package-paths';
 
@@ -34,6 +37,9 @@ export function buildProgram(io: Io): Command {
   registerTest(program, io);
   registerReplay(program, io);
   registerLearn(program, io);
+  registerExplain(program, io);
+  registerDiff(program, io);
+  registerStats(program, io);
   resolvePackageDefaults(program);
   return program;
 }

@@ -54,6 +54,40 @@ export interface Testkit {
   decideTunnel(firstBytes: Uint8Array, endOfStream: boolean): string;
   /** Whether the compiled policy is in global audit mode. */
   auditMode(): boolean;
+
+  // explain, diff (harness/rollout/)
+  /** The policy digest of a configuration (assembly/policy/digest.ts): what the filter logs. */
+  policyDigest(configuration: string): string;
+  /** The caller as the compiled policy's identity source resolves it: the direct peer's SPIFFE ID
+   *  (null: no client certificate) and the request's x-forwarded-client-cert (null: absent). */
+  resolveCaller(peer: string | null, xfcc: string | null): IdentityOut;
+  /** An unauthenticated caller for a named reason (an access-log record's identity_reason). */
+  setUnauthenticated(reason: string): void;
+  /** Decides with the identity already set (resolveCaller, setIdentity, setUnauthenticated) and
+   *  traces the decision (assembly/policy/trace.ts). `sni`: a TLS passthrough connection. */
+  explain(request: ExplainInput): ExplainOut;
+  /** The decision line for the request, with the identity already set (no trace). */
+  decide(request: ExplainInput): string;
+}
+
+export interface IdentityOut {
+  authenticated: boolean;
+  id?: string;
+  reason: string;
+}
+
+export type ExplainInput =
+  | { role: 'inbound'; method: string; path: string }
+  | { role: 'egress'; authority: string; scheme: string; connect: boolean }
+  | { role: 'sni'; serverName: string; port: number };
+
+/** What tk_explain_* write: the decision line, the identity, the trace (harness/rollout/explain.ts
+ *  types it), and an error when the trace does not describe the decision. */
+export interface ExplainOut {
+  line: string;
+  identity: IdentityOut;
+  trace: any;
+  error?: string;
 }
 
 export interface CompileOut {
@@ -155,8 +189,32 @@ export function loadTestkit(wasmFile: string = TESTKIT_WASM): Testkit {
     auditMode() {
       return tk.num('tk_policy_audit_mode') === 1;
     },
+    policyDigest: (configuration) => tk.call('tk_policy_digest', configuration),
+    resolveCaller: (peer, xfcc) => tk.json<IdentityOut>('tk_explain_caller', peer, xfcc),
+    setUnauthenticated(reason) {
+      tk.num('tk_explain_unauthenticated', reason);
+    },
+    explain(r) {
+      if (r.role === 'inbound') return tk.json<ExplainOut>('tk_explain_inbound', r.method, r.path);
+      if (r.role === 'egress') return tk.json<ExplainOut>('tk_explain_egress', r.authority, r.scheme, r.connect);
+      return tk.json<ExplainOut>('tk_explain_sni', r.serverName, r.port);
+    },
+    decide(r) {
+      if (r.role === 'inbound') return tk.call('tk_decide_inbound', r.method, r.path);
+      if (r.role === 'egress') return tk.call('tk_decide_egress', r.authority, r.scheme, r.connect);
+      return tk.call('tk_decide_server_name', r.serverName, r.port);
+    },
   };
   return tk;
+}
+
+let shared: Testkit | undefined;
+
+/** One testkit per process for the tools that only compile and decide (validate's digest,
+ *  explain, diff): loading compiles the module, so it is done once. */
+export function sharedTestkit(): Testkit {
+  shared ??= loadTestkit();
+  return shared;
 }
 
 /** The decision line's fields as an object: { decision, rule, nearest, field, audit }. */

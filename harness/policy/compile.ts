@@ -1,8 +1,9 @@
 /**
  * Policy → plugin configuration (docs/internals.md §1): the document, validated, serialized as
  * compact JSON with its keys in document order and nothing added (no defaults: the filter applies
- * them), and the policy digest — lowercase hex sha256 of exactly those bytes, whose first 12
- * digits the filter logs at configure time and puts in filter state.
+ * them), and the policy digest — lowercase hex sha256 of its canonical form, computed by the
+ * module itself (assembly/policy/digest.ts through the testkit), so it equals what the filter logs
+ * at configure time and puts in filter state however the JSON is re-serialized (Istio sorts keys).
  *
  *   const r = compilePolicyFile('policy.yaml');
  *   if (!r.ok) for (const e of r.errors) console.error(formatDiagnostic(e));
@@ -15,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { isNode, type LineCounter, type Node } from 'yaml';
+import { sharedTestkit } from '../engine/testkit';
 import type { Diagnostic } from './diagnostics';
 import { normalizePolicy, type NormalizedPolicy, type PolicyDocument } from './model';
 import { parsePolicySource, sourceFromNode, sourceFromValue, type PolicySource } from './source';
@@ -30,7 +32,7 @@ export interface CompileResult {
   policy: PolicyDocument | null;
   /** The plugin configuration ("" when the YAML could not be read). */
   json: string;
-  /** Lowercase hex sha256 of the UTF-8 bytes of `json`, and its first 12 digits. */
+  /** The policy digest of `json` (the filter's: sha256 of the canonical form), and its first 12 digits. */
   digest: string;
   digest12: string;
   /** With every default filled in (only when `ok`): what analyze/rbac/evaluate read. */
@@ -41,6 +43,11 @@ export interface CompileResult {
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex');
+}
+
+/** The policy digest the filter computes for a configuration (assembly/policy/digest.ts). */
+export function policyDigest(json: string): string {
+  return sharedTestkit().policyDigest(json);
 }
 
 /** Reads, validates and compiles a policy file. A file that cannot be read is an error result. */
@@ -79,7 +86,7 @@ function finish(src: PolicySource, preErrors: Diagnostic[] | undefined, options:
   const errors = preErrors ?? validateSource(src, options);
   const readable = src.errors.length === 0 && preErrors === undefined;
   const json = readable ? JSON.stringify(src.value) : '';
-  const digest = readable ? sha256Hex(json) : '';
+  const digest = readable ? policyDigest(json) : '';
   const ok = errors.length === 0;
   return {
     ok,

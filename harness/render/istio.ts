@@ -21,8 +21,8 @@
  *   - `failStrategy: FAIL_CLOSE`: a module Istio cannot fetch or start denies traffic;
  *   - `pluginConfig` = the compiled policy (the JSON text parsed into an object; Istio sends it to
  *     the module as JSON text, re-serialized from a protobuf Struct — key order and number
- *     formatting may differ from `policyJson`, so the policy digest the module logs is over
- *     Istio's bytes, not over `policyJson`);
+ *     formatting may differ from `policyJson`; the policy digest is over the canonical form
+ *     (assembly/policy/digest.ts), so the module logs the digest `meshgate validate` prints);
  *   - what it applies to, so that `kubectl apply` never widens a default-deny policy by accident:
  *     `selector.matchLabels` from `selector`, or `targetRefs` (Gateway, GatewayClass, Service,
  *     ServiceEntry; never both, as the CRD says). Inbound requires one of them, or `allWorkloads`

@@ -61,7 +61,7 @@ async function refused(argv: string[]): Promise<{ code: string; printed: string 
 describe('meshgate command tree', () => {
   it('has one leaf per command module', () => {
     const program = buildProgram({ out: () => undefined, err: () => undefined });
-    expect(leaves(program).map(([n]) => n).sort()).toEqual(['eval', 'package oci', 'render envoy', 'render istio', 'render rbac', 'test', 'validate']);
+    expect(leaves(program).map(([n]) => n).sort()).toEqual(['diff', 'eval', 'explain', 'learn', 'package oci', 'render envoy', 'render istio', 'render rbac', 'replay', 'stats', 'test', 'validate']);
   });
 });
 

@@ -51,6 +51,11 @@ describe('the exit-code table', () => {
     'package oci': { problem: ['package', 'oci', '--out', path.join(tmp, 'oci'), '--wasm', path.join(tmp, 'missing.wasm')], usage: ['package', 'oci'] },
     eval: { problem: ['eval', bad, '--role', 'inbound'], usage: ['eval', SHOP, '--role', 'egress'] },
     test: { problem: ['test', failing], usage: ['test', failing, '--target', 'staging'] },
+    explain: { problem: ['explain', '--policy', bad, '--role', 'inbound'], usage: ['explain', '--policy', SHOP] },
+    replay: { problem: ['replay', path.join(tmp, 'missing.log'), '--policy', SHOP], usage: ['replay', path.join(tmp, 'missing.log')] },
+    learn: { problem: ['learn', path.join(tmp, 'missing.log')], usage: ['learn', SHOP, '--scenarios', path.join(tmp, 's.yaml')] },
+    diff: { problem: ['diff', bad, SHOP], usage: ['diff', SHOP] },
+    stats: { problem: ['stats', path.join(tmp, 'missing-stats.txt'), '--policy', SHOP], usage: ['stats', path.join(tmp, 'missing-stats.txt')] },
   };
 
   it('covers every command', () => {

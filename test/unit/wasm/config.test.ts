@@ -182,9 +182,11 @@ describe('invalid documents: every error, with its field path and value', () => 
 });
 
 describe('digest', () => {
-  it('is the sha256 of the exact configuration bytes, valid or not', () => {
-    for (const text of ['{"trustDomain":"example.org","inbound":{}}', '{ "trustDomain": "example.org", "inbound": {} }\n', 'garbage']) {
-      expect(tk.compile('inbound', text).digest).toBe(createHash('sha256').update(text).digest('hex'));
+  it('is the sha256 of the canonical form (keys sorted, no whitespace), or of the bytes when not JSON', () => {
+    const canonical = '{"inbound":{},"trustDomain":"example.org"}';
+    for (const text of [canonical, '{"trustDomain":"example.org","inbound":{}}', '{ "trustDomain": "example.org", "inbound": {} }\n']) {
+      expect(tk.compile('inbound', text).digest).toBe(createHash('sha256').update(canonical).digest('hex'));
     }
+    expect(tk.compile('inbound', 'garbage').digest).toBe(createHash('sha256').update('garbage').digest('hex'));
   });
 });
