@@ -106,9 +106,9 @@ describe('waitForEntry: a slow access log', () => {
 describe('--target both: outcome, status and rule must agree', () => {
   const s = scenario(['{as: store, method: POST, path: /charges, expect: allow, rule: store-creates-charges}']);
   /** Executors that answer every request with a fixed observation. */
-  const fixed = (by: Record<Target, Observation>) => async (_s: Scenario, target: Target): Promise<TargetExecutor> => ({
+  const fixed = (by: Partial<Record<Target, Observation>>) => async (_s: Scenario, target: Target): Promise<TargetExecutor> => ({
     name: target,
-    run: async () => by[target],
+    run: async () => by[target]!,
     stop: async () => undefined,
   });
   const allowed: Observation = { outcome: 'allow', status: 200, layer: 'upstream', rule: 'store-creates-charges' };
