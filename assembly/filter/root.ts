@@ -15,7 +15,7 @@ import {
   RootContext, HttpContext, TcpContext, Bytes, HostKey, LogLevel, FilterHeadersStatus, FilterDataStatus, FilterStatus,
   StreamType, BufferType, CONTEXT_TCP,
   getPluginConfiguration, log, logBytes, getLogLevel, setTickPeriod, setProperty, sendLocalResponse,
-  closeStream, getBufferBytes, setEnvoyFilterState,
+  closeStream, getBufferBytes, setBufferBytes, setEnvoyFilterState,
 } from "../proxywasm";
 import { compilePolicy } from "../policy/config";
 import { Policy, roleName } from "../policy/policy";
@@ -23,6 +23,7 @@ import { Decision, DECISION_DENY, DECISION_ALLOW, BY_RULE, invalidReasonName } f
 import { EgressTarget } from "../policy/host";
 import { ClientHelloReader, MAX_CLIENT_HELLO } from "../tls/client-hello";
 import { TunnelCheck, judgeTunnel, TUNNEL_PASS, TUNNEL_NEED_MORE } from "../egress/tunnel";
+import { writeTunnelPrefix } from "../egress/tunnel-exit-prefix";
 import { RequestFacts } from "../policy/facts";
 import { Evaluation } from "../policy/evaluation";
 import { Identity } from "../spiffe/identity";
@@ -59,6 +60,7 @@ export class PolicyRoot extends RootContext {
   private hello: ClientHelloReader | null = null; // 64 KiB: made on the first CONNECT tunnel
   private readonly inner: EgressTarget = new EgressTarget();
   private readonly body: Bytes = new Bytes();
+  private readonly prefix: StrBuf = new StrBuf(640);
 
   constructor(id: u32, rootId: string, private readonly spec: PolicyFilterSpec) {
     super(id, rootId, spec.streamKind);
@@ -130,8 +132,7 @@ export class PolicyRoot extends RootContext {
       if (this.spec.checksTunnels && ev.facts.connect) {
         // the tunnel's first bytes come in on_request_body (egress/tunnel.ts)
         const tunnelAny = d.by == BY_RULE && d.decision == DECISION_ALLOW && policy.rule(d.rule).tunnelAny;
-        const t = ev.facts.target;
-        stream.tunnel.arm(t.name, t.isIp ? 0 : t.nameLen, t.isIp, tunnelAny);
+        stream.tunnel.arm(ev.facts.target, tunnelAny);
         stream.keepRecord(this.line);
       }
       return FilterHeadersStatus.Continue;
@@ -201,7 +202,13 @@ export class PolicyRoot extends RootContext {
     writeServerName(this.inner, hello.sniPtr, hello.sniLen, line);
     setProperty(FILTER_STATE_KEY, line.ptr, line.len);
     if (this.logLevel <= LogLevel.Debug) logBytes(LogLevel.Debug, line.ptr, line.len);
-    if (verdict == TUNNEL_PASS || p.auditMode) return FilterDataStatus.Continue;
+    // A passing tunnel's bytes go to the exit (egress/tunnel-exit.ts) behind the judged host:port.
+    if (verdict == TUNNEL_PASS || p.auditMode) {
+      const prefix = this.prefix;
+      writeTunnelPrefix(check.exitHost.ptr, check.exitHost.len, check.port, line.ptr, line.len, prefix);
+      if (setBufferBytes(BufferType.HttpRequestBody, 0, 0, prefix.ptr, prefix.len)) return FilterDataStatus.Continue;
+      log(LogLevel.Error, this.spec.rootId + ": the tunnel line could not be written: stream reset");
+    }
     closeStream(StreamType.HttpRequest);
     return FilterDataStatus.StopIterationNoBuffer;
   }
