@@ -88,6 +88,15 @@ describe.each([
     expect(exit.meshgate).toBe(x.entry.meshgate);
   });
 
+  it('the tunnel exit has no socket address: only Envoy itself can write to it (so its line cannot be forged)', async () => {
+    const body = JSON.parse(await stack.envoy.admin('GET', '/listeners?format=json')) as {
+      listener_statuses: Array<{ name: string; local_address?: Record<string, unknown> }>;
+    };
+    const exit = body.listener_statuses.find((l) => l.name === 'tunnel_exit');
+    expect(exit?.local_address).toEqual({ envoy_internal_address: { server_listener_name: 'tunnel_exit' } });
+    await expect(stack.envoy.listenerPort('tunnel_exit')).rejects.toThrow(/no listener "tunnel_exit"/);
+  });
+
   it('a first flight larger than one TLS record (> 16 KiB) reaches the service byte for byte', async () => {
     const hello = clientHello({ sni: 'big.stripe.com', padTo: 20_000 });
     expect(hello.length).toBeGreaterThan(16_384 + 5);
