@@ -111,7 +111,8 @@ describe('meshgate_egress runs before the dynamic forward proxy (envoy/egress.ya
     expect(x.dns.map((q) => q.name)).toEqual(['a.b.stripe.com']);
     expect(x.received).toHaveLength(1);
     expect(x.received[0].servername).toBe('a.b.stripe.com'); // the workload's own TLS, inside the tunnel
-    expect(x.entry).toMatchObject({ method: 'CONNECT', authority: 'a.b.stripe.com:443', upstream: '127.0.0.1:443' });
+    // the CONNECT went to the internal listener; its exit dialed the judged name (the exit's log)
+    expect(x.entry).toMatchObject({ method: 'CONNECT', authority: 'a.b.stripe.com:443', upstream: 'envoy://tunnel_exit/' });
     expect(x.delta('cluster.dfp_tcp.upstream_cx_total')).toBe(1);
   });
 
@@ -227,7 +228,7 @@ describe('what Envoy does around the filter (envoy/egress.yaml, global audit mod
 
   it('CONNECT: the request target becomes :authority; Host is ignored', async () => {
     const x = await exchange(stack, connect(stack, BILLING, 'api.stripe.com:443', { host: 'evil.example:443' }));
-    expect(x.entry).toMatchObject({ method: 'CONNECT', authority: 'api.stripe.com:443', upstream: '127.0.0.1:443' });
+    expect(x.entry).toMatchObject({ method: 'CONNECT', authority: 'api.stripe.com:443', upstream: 'envoy://tunnel_exit/' });
     expect(x.received).toHaveLength(1);
     expect(x.dns.map((q) => q.name)).not.toContain('evil.example');
   });
