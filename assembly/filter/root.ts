@@ -15,7 +15,7 @@ import {
   RootContext, HttpContext, TcpContext, Bytes, HostKey, LogLevel, FilterHeadersStatus, FilterDataStatus, FilterStatus,
   StreamType, BufferType, CONTEXT_TCP,
   getPluginConfiguration, log, logBytes, getLogLevel, setTickPeriod, setProperty, sendLocalResponse,
-  closeStream, getBufferBytes, setBufferBytes, setEnvoyFilterState,
+  closeStream, getBufferBytes, setEnvoyFilterState,
 } from "../proxywasm";
 import { compilePolicy } from "../policy/config";
 import { Policy, roleName } from "../policy/policy";
@@ -23,7 +23,7 @@ import { Decision, DECISION_DENY, DECISION_ALLOW, BY_RULE, invalidReasonName } f
 import { EgressTarget } from "../policy/host";
 import { ClientHelloReader, MAX_CLIENT_HELLO } from "../tls/client-hello";
 import { TunnelCheck, judgeTunnel, TUNNEL_PASS, TUNNEL_NEED_MORE } from "../egress/tunnel";
-import { writeTunnelPrefix } from "../egress/tunnel-exit-prefix";
+import { releaseTunnel } from "../egress/tunnel-release";
 import { RequestFacts } from "../policy/facts";
 import { Evaluation } from "../policy/evaluation";
 import { Identity } from "../spiffe/identity";
@@ -60,7 +60,6 @@ export class PolicyRoot extends RootContext {
   private hello: ClientHelloReader | null = null; // 64 KiB: made on the first CONNECT tunnel
   private readonly inner: EgressTarget = new EgressTarget();
   private readonly body: Bytes = new Bytes();
-  private readonly prefix: StrBuf = new StrBuf(640);
 
   constructor(id: u32, rootId: string, private readonly spec: PolicyFilterSpec) {
     super(id, rootId, spec.streamKind);
@@ -204,9 +203,7 @@ export class PolicyRoot extends RootContext {
     if (this.logLevel <= LogLevel.Debug) logBytes(LogLevel.Debug, line.ptr, line.len);
     // A passing tunnel's bytes go to the exit (egress/tunnel-exit.ts) behind the judged host:port.
     if (verdict == TUNNEL_PASS || p.auditMode) {
-      const prefix = this.prefix;
-      writeTunnelPrefix(check.exitHost.ptr, check.exitHost.len, check.port, line.ptr, line.len, prefix);
-      if (setBufferBytes(BufferType.HttpRequestBody, 0, 0, prefix.ptr, prefix.len)) return FilterDataStatus.Continue;
+      if (releaseTunnel(check, line)) return FilterDataStatus.Continue;
       log(LogLevel.Error, this.spec.rootId + ": the tunnel line could not be written: stream reset");
     }
     closeStream(StreamType.HttpRequest);

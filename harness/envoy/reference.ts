@@ -146,6 +146,9 @@ export function networkFilters(cfg: Json, role = 'config'): Json[] {
 
 /** The root id of the CONNECT tunnels' exit on the internal listener: no policy, no configuration. */
 export const TUNNEL_EXIT_ROOT_ID = 'meshgate_tunnel_exit';
+/** The CONNECT route's cluster, the internal listener's name; meshgate_egress writes the exit's line
+ *  only for this cluster (assembly/egress/tunnel-release.ts). */
+export const TUNNEL_EXIT_CLUSTER = 'tunnel_exit';
 
 /** The PluginConfig of the (first) meshgate policy filter: the network one, or the HTTP one. */
 export function wasmPluginConfig(cfg: Json, role = 'config'): Json {

@@ -18,7 +18,7 @@ import { ProxyWasmVm, type HttpStream, type PluginHandle } from '../../emulator/
 import { TestPki, mintDescribed } from '../../pki/pki';
 import { clientHandshake, peerValidatorFor, type PeerValidator } from '../../pki/handshake';
 import { repoRoot } from '../../envoy/paths';
-import { TUNNEL_EXIT_ROOT_ID } from '../../envoy/reference';
+import { TUNNEL_EXIT_CLUSTER, TUNNEL_EXIT_ROOT_ID } from '../../envoy/reference';
 import { grantsOf, guardRefusal } from '../../envoy/address-guard';
 import { FAKE_INTERNET } from '../../stack/egress';
 import { parseIpv4Strict } from '../../policy/ip';
@@ -235,8 +235,11 @@ export class EmulatorTarget implements TargetExecutor {
    * client waiting in Envoy: that is a failure of its own.
    */
   private decide(peer: PeerCertificate | undefined, request: Omit<EnvoyRequest, 'connectionId' | 'peer'>, tunnelFirst?: Buffer): Exchange | Observation {
-    const stream = this.plugin.newHttpStream(presentRequest({ ...request, connectionId: ++connectionIds, peer }));
     const connect = request.method === 'CONNECT';
+    const presented = presentRequest({ ...request, connectionId: ++connectionIds, peer });
+    // The route's cluster (envoy/egress*.yaml): CONNECT goes to the internal listener.
+    if (connect && this.exit) presented.properties['xds.cluster_name'] = TUNNEL_EXIT_CLUSTER;
+    const stream = this.plugin.newHttpStream(presented);
     const r = stream.sendRequestHeaders({ endOfStream: !connect });
     // The forward proxy resolves what the filter let through; the guard after it may refuse the
     // address before anything is dialed (RBAC 403). Not for CONNECT: its route's cluster is the
