@@ -341,7 +341,8 @@ export function destinationKnobs(cfg: Json): string[] {
 /** Removes an HTTP filter by name from every listener (e.g. to see what Envoy does without meshgate). */
 export function removeHttpFilter(cfg: Json, name: string): void {
   for (const l of listeners(cfg, 'config')) {
-    const hcm = hcmOf(l);
+    const hcm = findHcm(l, 'config');
+    if (!hcm) continue; // the tunnel exit (network filters only)
     hcm.http_filters = asArray(hcm.http_filters, 'config', 'http_filters').filter((f) => f.name !== name);
   }
 }
