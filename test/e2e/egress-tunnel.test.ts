@@ -135,6 +135,18 @@ describe.each([
     expect(x.delta('wasmcustom.meshgate.egress.tunnel_denied')).toBe(1);
   });
 
+  it('an allowed host that does not resolve: the 200 (from the internal listener), then the tunnel closes', async () => {
+    const exits = stack.tunnelLog().length;
+    const x = await exchange(stack, tunnel('gone.stripe.com:443', { first: clientHello({ sni: 'gone.stripe.com' }) }));
+    expect(x.res.connect.status).toBe(200);
+    expect(x.res.tunnel).toEqual({ closed: true, bytesReceived: 0 });
+    expect(x.entry.meshgate).toMatch(/^decision=allow rule=billing-to-stripe .* sni=gone\.stripe\.com$/);
+    expect(x.dns.map((q) => q.name)).toContain('gone.stripe.com'); // asked on the exit, after the check
+    expect(x.accepted).toBe(0);
+    const exit = await tunnelEntry(stack, exits);
+    expect(exit).toMatchObject({ upstream: null, bytes_sent: 0 });
+  });
+
   it('a real TLS client whose SNI differs from the CONNECT host gets no handshake', async () => {
     const x = await exchange(stack, () => tunnel('files.stripe.com:443', { servername: 'evil.example' })().catch((e: Error) => e));
     // Either the client reports the reset, or the tunnel ends with no response at all.
