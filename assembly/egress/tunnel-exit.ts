@@ -13,9 +13,8 @@
 // made on the HTTP stream; this filter takes no configuration.
 import {
   RootContext, TcpContext, Bytes, HostKey, LogLevel, FilterStatus, StreamType, BufferType, CONTEXT_TCP,
-  getBufferBytes, setBufferBytes, setProperty, setEnvoyFilterState, closeStream, log,
+  getBufferBytes, setBufferBytes, setProperty, setEnvoyFilterState, closeStream, log, registerRootContext,
 } from "../proxywasm";
-import { registerRootContext } from "../proxywasm";
 import { TunnelPrefix, parseTunnelPrefix, MAX_PREFIX, PREFIX_NEED_MORE, PREFIX_MALFORMED } from "./tunnel-exit-prefix";
 
 export const TUNNEL_EXIT_ROOT_ID = "meshgate_tunnel_exit";
@@ -32,8 +31,8 @@ class TunnelExitRoot extends RootContext {
   createTcpContext(id: u32): TcpContext | null { return new TunnelExitConnection(id, this); }
 
   /**
-   * The connection's first bytes: FilterStatus, or -1 while the line is incomplete. Closes the
-   * connection on a malformed line or a refused filter state.
+   * The connection's first bytes: Continue once the line is read and stripped; StopIteration while
+   * it is incomplete, or after closing the connection (a malformed line, refused filter state).
    */
   onData(dataSize: i32, endOfStream: bool): i32 {
     const want = dataSize < MAX_PREFIX ? dataSize : MAX_PREFIX;
@@ -41,7 +40,7 @@ class TunnelExitRoot extends RootContext {
     if (want <= 0 || !getBufferBytes(BufferType.DownstreamData, 0, <u32>want, d)) d.clear();
     const p = this.prefix;
     const n = parseTunnelPrefix(d.ptr, d.len, !endOfStream, p);
-    if (n == PREFIX_NEED_MORE) return -1;
+    if (n == PREFIX_NEED_MORE) return FilterStatus.StopIteration;
     if (n == PREFIX_MALFORMED) return this.close("no valid tunnel line");
     const base = d.ptr;
     const portAt = base + <usize>(p.hostAt + p.hostLen + 1);
@@ -62,25 +61,20 @@ class TunnelExitRoot extends RootContext {
   }
 }
 
-/** One internal connection (one tunnel): held until its line is read. */
+/** One internal connection (one tunnel): held until its line is read, then passed through. A
+ *  malformed line closed it, and Envoy delivers nothing after a close. */
 class TunnelExitConnection extends TcpContext {
-  private decided: bool = false;
-  private allowed: bool = false;
+  private passed: bool = false;
 
-  onCreate(): void {
-    this.decided = false;
-    this.allowed = false;
-  }
+  onCreate(): void { this.passed = false; }
 
   onNewConnection(): i32 { return FilterStatus.StopIteration; }
 
   onDownstreamData(dataSize: i32, endOfStream: bool): i32 {
-    if (this.decided) return this.allowed ? FilterStatus.Continue : FilterStatus.StopIteration;
+    if (this.passed) return FilterStatus.Continue;
     const r = changetype<TunnelExitRoot>(this.root).onData(dataSize, endOfStream);
-    if (r < 0) return FilterStatus.StopIteration;
-    this.decided = true;
-    this.allowed = r == FilterStatus.Continue;
-    return r;
+    this.passed = r == FilterStatus.Continue;
+    return this.passed ? r : FilterStatus.StopIteration;
   }
 }
 
