@@ -457,4 +457,27 @@ describe('the reference configs as written', () => {
     const opts = (tlsCluster.typed_extension_protocol_options as Json)['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'] as Json;
     expect(opts.upstream_http_protocol_options).toEqual({ auto_sni: true, auto_san_validation: true });
   });
+
+  it.each(['egress', 'egress-sidecar'] as const)('envoy/%s.yaml: CONNECT goes to the internal listener, whose exit holds, resolves the judged name, guards, then dials', (role) => {
+    const cfg = loadReferenceConfig(role);
+    const sr = cfg.static_resources as Json;
+    const routes = ((hcmOf((sr.listeners as Json[])[0], role).route_config as Json).virtual_hosts as Json[]).flatMap((v) => v.routes as Json[]);
+    expect(routes.find((r) => r.name === 'connect')?.route).toMatchObject({ cluster: 'tunnel_exit' });
+    const cluster = (sr.clusters as Json[]).find((c) => c.name === 'tunnel_exit') as Json;
+    expect(JSON.stringify(cluster.load_assignment)).toContain('{"envoy_internal_address":{"server_listener_name":"tunnel_exit"}}');
+    expect((cfg.bootstrap_extensions as Json[]).map((e) => e.name)).toEqual(['envoy.bootstrap.internal_listener']);
+    const exit = (sr.listeners as Json[]).find((l) => l.name === 'tunnel_exit') as Json;
+    expect(exit.address).toBeUndefined();
+    const filters = ((exit.filter_chains as Json[])[0].filters as Json[]).map((f) => ({ name: f.name, c: f.typed_config as Json }));
+    expect(filters.map((f) => f.name)).toEqual([
+      'envoy.filters.network.wasm',
+      'envoy.filters.network.sni_dynamic_forward_proxy',
+      'envoy.filters.network.rbac',
+      'envoy.filters.network.tcp_proxy',
+    ]);
+    expect(filters[0].c.config).toMatchObject({ root_id: 'meshgate_tunnel_exit', failure_policy: 'FAIL_CLOSED', vm_config: { vm_id: 'meshgate' } });
+    expect(filters[1].c.save_upstream_address).toBe(true);
+    expect(filters[2].c.rules).toEqual(addressGuardRules({ grants: [] }));
+    expect(filters[3].c).toMatchObject({ cluster: 'dfp_tcp', max_early_data_bytes: 65536 });
+  });
 });
