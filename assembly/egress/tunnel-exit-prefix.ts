@@ -16,8 +16,9 @@ import { formatIp, isV4Mapped } from "../policy/host";
 
 const MAGIC = "meshgate-tunnel ";
 const MAGIC_LEN: i32 = 16;
-/** The longest line accepted; a longer one (or no "\n" within it) closes the connection. */
-export const MAX_PREFIX: i32 = 1024;
+/** The longest line accepted; a longer one (or no "\n" within it) closes the connection. Room
+ *  for the longest record: a SPIFFE ID may have 2048 bytes, a server name 253. */
+export const MAX_PREFIX: i32 = 4096;
 /** parseTunnelPrefix: no complete line yet (wait for more bytes). */
 export const PREFIX_NEED_MORE: i32 = 0;
 /** parseTunnelPrefix: not a valid line (close the connection). */

@@ -87,6 +87,13 @@ describe('meshgate_tunnel_exit', () => {
     expect(conn.filterState['wasm.meshgate']).toBe(line.slice(line.indexOf('decision='), -1));
   });
 
+  it('takes the longest record (a 2048-byte SPIFFE ID)', () => {
+    const long = `meshgate-tunnel api.stripe.com 443 decision=allow rule=out identity=spiffe://example.org/${'a'.repeat(2020)} policy=0123456789ab sni=api.stripe.com\n`;
+    const { conn, step } = exitConnection([Buffer.concat([Buffer.from(long), hello])]);
+    expect(step.action).toBe('continue');
+    expect(Buffer.concat(conn.forwarded).equals(hello)).toBe(true);
+  });
+
   it('waits for a line split across reads', () => {
     const bytes = Buffer.concat([Buffer.from(line), hello]);
     const { conn, step } = exitConnection([bytes.subarray(0, 20), bytes.subarray(20, 60), bytes.subarray(60)]);
@@ -102,7 +109,7 @@ describe('meshgate_tunnel_exit', () => {
     ['a space in the host', [Buffer.from('meshgate-tunnel api.stripe.com  443 x\n')], false],
     ['an upper-case host', [Buffer.from('meshgate-tunnel API.stripe.com 443 x\n')], false],
     ['a control byte in the record', [Buffer.from('meshgate-tunnel api.stripe.com 443 x\ty\n')], false],
-    ['no newline within 1024 bytes', [Buffer.from(`meshgate-tunnel api.stripe.com 443 ${'x'.repeat(1100)}`)], false],
+    ['no newline within 4096 bytes', [Buffer.from(`meshgate-tunnel api.stripe.com 443 ${'x'.repeat(4100)}`)], false],
     ['end of stream before the newline', [Buffer.from('meshgate-tunnel api.stripe.com 443 x')], true],
   ] as const)('closes the connection on %s: nothing named, nothing passed on', (_what, chunks, eos) => {
     const { conn, step } = exitConnection([...chunks], eos);
