@@ -1,7 +1,9 @@
-// build/meshgate.wasm: one module, three root ids (PluginConfig.root_id picks one per filter
-// instance): `meshgate_inbound` and `meshgate_egress` (HTTP filters), `meshgate_egress_sni` (a
-// network filter: envoy.filters.network.wasm). Registration runs in `_initialize`. (The
-// binding's reference pass-through filter is a module of its own: assembly/passthrough.ts.)
+// build/meshgate.wasm: one module, four root ids (PluginConfig.root_id picks one per filter
+// instance): `meshgate_inbound` and `meshgate_egress` (HTTP filters), `meshgate_egress_sni` and
+// `meshgate_tunnel_exit` (network filters: envoy.filters.network.wasm; the second is the far end
+// of an allowed CONNECT tunnel on Envoy's internal listener, egress/tunnel-exit.ts). Registration
+// runs in `_initialize`. (The binding's reference pass-through filter is a module of its own:
+// assembly/passthrough.ts.)
 //
 // Exports: only the callbacks these filters use. Envoy skips callbacks a module does not export,
 // and each exported per-request callback costs a VM crossing on every request of every filter in
@@ -20,10 +22,12 @@ import { refuseUnknownStream, refuseUnknownConnection } from "./filter/root";
 import { registerInbound } from "./inbound/filter";
 import { registerEgress } from "./egress/filter";
 import { registerEgressSni } from "./egress/sni";
+import { registerTunnelExit } from "./egress/tunnel-exit";
 
 registerInbound();
 registerEgress();
 registerEgressSni();
+registerTunnelExit();
 // A stream or connection without a policy behind it is refused, never continued (filter/root.ts).
 onUnknownStream(refuseUnknownStream);
 onUnknownConnection(refuseUnknownConnection);

@@ -6,9 +6,11 @@
  *   sni/none              envoy/egress-sni-sidecar.yaml without the Wasm filter (the SNI forward
  *                         proxy takes the TLS inspector's name; port_value = the listener's port)
  *   sni/meshgate/<n>      meshgate_egress_sni first, a policy of n allowed host entries (identity local)
- *   tunnel/none           envoy/egress-sidecar.yaml without the Wasm filter: CONNECT host:port,
- *                         then a ClientHello through the tunnel
- *   tunnel/meshgate/<n>   meshgate_egress judging the CONNECT and then the tunnel's inner SNI
+ *   tunnel/none           envoy/egress-sidecar.yaml without the Wasm filter and without the
+ *                         internal listener (CONNECT routed to the forward proxy): CONNECT
+ *                         host:port, then a ClientHello through the tunnel
+ *   tunnel/meshgate/<n>   meshgate_egress judging the CONNECT and then the tunnel's inner SNI,
+ *                         the tunnel through the internal listener and meshgate_tunnel_exit
  *
  * Each connection is what a workload's SDK does to a new host: connect, send a ClientHello
  * (harness/tls/client-hello.ts, SNI cycling over hosts spread across the policy), wait for the
@@ -27,7 +29,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { EnvoyProcess } from '../harness/envoy/process';
 import { locateEnvoy, type LocatedEnvoy } from '../harness/envoy/locate';
-import { hcmOf, removeHttpFilter, renderReference, type ReferencePatch } from '../harness/envoy/reference';
+import { hcmOf, isInternalListener, networkFilters, removeHttpFilter, renderReference, TUNNEL_EXIT_CLUSTER, type ReferencePatch } from '../harness/envoy/reference';
 import { FAKE_INTERNET } from '../harness/stack/egress';
 import type { Json } from '../harness/envoy/bootstrap';
 import { repoRoot } from '../harness/envoy/paths';
@@ -50,6 +52,8 @@ export interface SniBenchOptions {
   envoy: LocatedEnvoy;
   wasmFile: string;
   log: (s: string) => void;
+  /** Which shapes to run (default both). */
+  shapes?: BenchShape[];
 }
 
 export interface SniSlot {
@@ -82,7 +86,7 @@ export interface SniBenchResult {
 
 const HOSTS_PER_VARIANT = 64;
 
-type BenchShape = 'sni' | 'tunnel';
+export type BenchShape = 'sni' | 'tunnel';
 
 /** What one connection of a variant sends: (the CONNECT request head, then) a ClientHello. */
 interface Opening {
@@ -145,13 +149,31 @@ async function tunnelVariant(id: string, size: number | null, o: SniBenchOptions
   const { server, port } = await startService();
   const n = size ?? Math.min(...o.sizes);
   const cfg = renderReference('egress-sidecar', { wasmFile: o.wasmFile, policyJson: benchPolicy(n), certs, dnsPort, treatAsPublic: [FAKE_INTERNET] });
-  if (size === null) removeHttpFilter(cfg, 'envoy.filters.http.wasm');
+  if (size === null) withoutMeshgate(cfg);
   delete hcmOf(((cfg.static_resources as Json).listeners as Json[])[0]).access_log;
+  for (const f of networkFilters(cfg)) delete (f.typed_config as Json).access_log; // the tunnel exit's
   const openings = spreadPositions(n, HOSTS_PER_VARIANT).map((i) => ({
     connect: Buffer.from(`CONNECT ${hostAt(i)}:${port} HTTP/1.1\r\nHost: ${hostAt(i)}:${port}\r\n\r\n`),
     hello: clientHello({ sni: hostAt(i) }),
   }));
   return { id, shape: 'tunnel', size, openings, bootstrap: cfg, service: server, port: 0 };
+}
+
+/**
+ * The sidecar as Envoy alone would tunnel: no meshgate_egress, and CONNECT routed straight to the
+ * dynamic forward proxy (dialed before the 200) instead of the internal listener, whose exit
+ * needs meshgate_egress's line — the cost meshgate's way adds is all in the delta.
+ */
+function withoutMeshgate(cfg: Json): void {
+  removeHttpFilter(cfg, 'envoy.filters.http.wasm');
+  const sr = cfg.static_resources as Json;
+  sr.listeners = (sr.listeners as Json[]).filter((l) => !isInternalListener(l));
+  sr.clusters = (sr.clusters as Json[]).filter((c) => c.name !== TUNNEL_EXIT_CLUSTER);
+  delete cfg.bootstrap_extensions;
+  const routes = ((hcmOf((sr.listeners as Json[])[0]).route_config as Json).virtual_hosts as Json[]).flatMap((v) => v.routes as Json[]);
+  const connect = routes.find((r) => r.name === 'connect');
+  if (!connect) throw new Error('envoy/egress-sidecar.yaml: no route `connect`');
+  (connect.route as Json).cluster = 'dfp_tcp';
 }
 
 /**
@@ -231,6 +253,7 @@ export async function runSniBench(o: SniBenchOptions): Promise<SniBenchResult> {
     const ca = path.join(repoRoot(), 'build', 'certs', 'ca.pem');
     const certs = { caFile: ca, certFile: ca, keyFile: ca };
     for (const [shape, build] of [['sni', sniVariant], ['tunnel', tunnelVariant]] as const) {
+      if (o.shapes && !o.shapes.includes(shape)) continue;
       variants.push(await build(`${shape}/none`, null, o, dns.port, certs));
       for (const n of o.sizes) variants.push(await build(`${shape}/meshgate/${n}`, n, o, dns.port, certs));
     }

@@ -11,6 +11,8 @@
 // allocates nothing.
 import { ClientHelloReader, HELLO_OK, HELLO_NEED_MORE, HELLO_NOT_TLS, SNI_NONE, SNI_ONE } from "../tls/client-hello";
 import { EgressTarget, TARGET_OK } from "../policy/host";
+import { StrBuf } from "../util/strbuf";
+import { writeAddress } from "./tunnel-exit-prefix";
 import {
   REASON_TUNNEL_NOT_TLS, REASON_TUNNEL_NO_SNI, REASON_TUNNEL_ECH, REASON_TUNNEL_SNI_MISMATCH,
   REASON_TUNNEL_MALFORMED_CLIENT_HELLO,
@@ -35,12 +37,22 @@ export class TunnelCheck {
   readonly host: usize = changetype<usize>(this.hostBuf);
   hostLen: i32 = 0;
 
-  /** Arms the check for a CONNECT to `name` (judged bytes) allowed by a rule with `tunnelAny`. */
-  arm(name: usize, nameLen: i32, ipTarget: bool, tunnelAny: bool): void {
+  /** The judged port, and the host as the tunnel's exit names it (tunnel-exit-prefix.ts). */
+  port: i32 = 0;
+  readonly exitHost: StrBuf = new StrBuf(260);
+
+  /** Arms the check for an allowed CONNECT to the judged `target`, the rule saying `tunnelAny`. */
+  arm(target: EgressTarget, tunnelAny: bool): void {
+    const ipTarget = target.isIp;
     this.ipTarget = ipTarget;
+    const nameLen = ipTarget ? 0 : target.nameLen;
     const n = nameLen < 256 ? nameLen : 256;
-    memory.copy(this.host, name, <usize>n);
+    memory.copy(this.host, target.name, <usize>n);
     this.hostLen = n;
+    this.port = target.port;
+    const exit = this.exitHost.clear();
+    if (ipTarget) writeAddress(target.ip, exit);
+    else exit.bytes(this.host, n);
     this.tunnelAny = tunnelAny;
     this.pending = true;
   }

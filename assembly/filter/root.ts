@@ -23,6 +23,7 @@ import { Decision, DECISION_DENY, DECISION_ALLOW, BY_RULE, invalidReasonName } f
 import { EgressTarget } from "../policy/host";
 import { ClientHelloReader, MAX_CLIENT_HELLO } from "../tls/client-hello";
 import { TunnelCheck, judgeTunnel, TUNNEL_PASS, TUNNEL_NEED_MORE } from "../egress/tunnel";
+import { releaseTunnel } from "../egress/tunnel-release";
 import { RequestFacts } from "../policy/facts";
 import { Evaluation } from "../policy/evaluation";
 import { Identity } from "../spiffe/identity";
@@ -130,8 +131,7 @@ export class PolicyRoot extends RootContext {
       if (this.spec.checksTunnels && ev.facts.connect) {
         // the tunnel's first bytes come in on_request_body (egress/tunnel.ts)
         const tunnelAny = d.by == BY_RULE && d.decision == DECISION_ALLOW && policy.rule(d.rule).tunnelAny;
-        const t = ev.facts.target;
-        stream.tunnel.arm(t.name, t.isIp ? 0 : t.nameLen, t.isIp, tunnelAny);
+        stream.tunnel.arm(ev.facts.target, tunnelAny);
         stream.keepRecord(this.line);
       }
       return FilterHeadersStatus.Continue;
@@ -201,7 +201,11 @@ export class PolicyRoot extends RootContext {
     writeServerName(this.inner, hello.sniPtr, hello.sniLen, line);
     setProperty(FILTER_STATE_KEY, line.ptr, line.len);
     if (this.logLevel <= LogLevel.Debug) logBytes(LogLevel.Debug, line.ptr, line.len);
-    if (verdict == TUNNEL_PASS || p.auditMode) return FilterDataStatus.Continue;
+    // A passing tunnel's bytes go to the exit (egress/tunnel-exit.ts) behind the judged host:port.
+    if (verdict == TUNNEL_PASS || p.auditMode) {
+      if (releaseTunnel(check, line)) return FilterDataStatus.Continue;
+      log(LogLevel.Error, this.spec.rootId + ": the tunnel line could not be written: stream reset");
+    }
     closeStream(StreamType.HttpRequest);
     return FilterDataStatus.StopIterationNoBuffer;
   }

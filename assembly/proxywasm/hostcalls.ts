@@ -110,6 +110,20 @@ export function getBufferBytes(type: BufferType, start: u32, maxSize: u32, out: 
 }
 
 /**
+ * Replaces `size` bytes of buffer `type` from offset `start` with `len` bytes at `ptr`, inside
+ * that buffer's callback. Envoy 1.40 (Buffer::copyFrom) supports two edits: start 0 (drain
+ * `size` bytes, then prepend the data — so size 0 prepends, and len 0 strips a prefix) and
+ * start ≥ the buffer's length (append). Ok → true; NotFound (no such buffer in this callback) or
+ * BadArgument (any other edit) → false.
+ */
+export function setBufferBytes(type: BufferType, start: u32, size: u32, ptr: usize, len: i32): bool {
+  const s = raw.proxy_set_buffer_bytes(type, start, size, ptr, <usize>len);
+  if (s == WasmResult.Ok) return true;
+  if (s != WasmResult.NotFound && s != WasmResult.BadArgument) unexpected("proxy_set_buffer_bytes", s);
+  return false;
+}
+
+/**
  * The plugin configuration (PluginConfig.configuration; `size` = on_configure's argument) into
  * `out`. Readable ONLY inside on_configure. false: not readable now. size 0 → true, len 0.
  */

@@ -29,6 +29,9 @@ export declare function proxy_set_tick_period_milliseconds(periodMs: u32): i32;
 @external("env", "proxy_get_buffer_bytes")
 export declare function proxy_get_buffer_bytes(bufferType: i32, start: u32, maxSize: u32, retPtr: usize, retSize: usize): i32;
 
+@external("env", "proxy_set_buffer_bytes")
+export declare function proxy_set_buffer_bytes(bufferType: i32, start: u32, size: u32, dataPtr: usize, dataSize: usize): i32;
+
 // ---- header maps --------------------------------------------------------------------------
 
 @external("env", "proxy_get_header_map_pairs")

@@ -25,7 +25,7 @@ export { Bytes, HostKey, PairsReader } from "./views";
 export {
   wasmResultName,
   log, logBytes, getLogLevel, currentTimeNanos, setTickPeriod,
-  getBufferBytes, getPluginConfiguration, getVmConfiguration,
+  getBufferBytes, setBufferBytes, getPluginConfiguration, getVmConfiguration,
   getHeader, getHeaderPairs, setHeaderPairs, getHeaderMapByteSize, addHeader, replaceHeader, removeHeader,
   getProperty, getPropertyU64, setProperty,
   sendLocalResponse, closeStream, callForeignFunction,

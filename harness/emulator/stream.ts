@@ -115,6 +115,8 @@ export class HttpStream {
   private readonly state: StreamState;
   private created = false;
   private completed = false;
+  /** Body bytes the filter let through to the filters after it, as it left them ([request, response]). */
+  readonly forwarded: [Buffer[], Buffer[]] = [[], []];
   /**
    * What Envoy acted on after the last callback, after cpp-host's clamping (e.g. StopIteration
    * from headers → 4 StopAllIterationAndWatermark; anything after a local reply → stop).
@@ -310,6 +312,7 @@ export class HttpStream {
     const buffered = Buffer.concat([this.state.body[which], toBytes(chunk)]);
     this.state.body[which] = buffered;
     const r = this.step(fn, [buffered.length, endOfStream ? 1 : 0], undefined, HttpStream.dataClamp);
+    if (r.action === 'continue') this.forwarded[which].push(this.state.body[which]); // as the filter left it
     if (this.lastHostStatus !== FilterDataStatus.StopIterationAndBuffer) this.state.body[which] = Buffer.alloc(0);
     return r;
   }

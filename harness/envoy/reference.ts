@@ -144,21 +144,33 @@ export function networkFilters(cfg: Json, role = 'config'): Json[] {
   return out;
 }
 
-/** The PluginConfig of the (first) meshgate filter: the HTTP Wasm filter, or the network one. */
+/** The root id of the CONNECT tunnels' exit on the internal listener: no policy, no configuration. */
+export const TUNNEL_EXIT_ROOT_ID = 'meshgate_tunnel_exit';
+/** The CONNECT route's cluster, the internal listener's name; meshgate_egress writes the exit's line
+ *  only for this cluster (assembly/egress/tunnel-release.ts). */
+export const TUNNEL_EXIT_CLUSTER = 'tunnel_exit';
+
+/** The PluginConfig of the (first) meshgate policy filter: the network one, or the HTTP one. */
 export function wasmPluginConfig(cfg: Json, role = 'config'): Json {
-  const f =
-    networkFilters(cfg, role).find((x) => x.name === 'envoy.filters.network.wasm') ??
-    httpFilters(cfg, role).find((x) => x.name === 'envoy.filters.http.wasm');
-  if (!f) fail(role, 'no envoy.filters.http.wasm or envoy.filters.network.wasm filter');
-  return (f.typed_config as Json).config as Json;
+  return wasmPluginConfigs(cfg, role).find((c) => c.root_id !== TUNNEL_EXIT_ROOT_ID) ?? fail(role, 'no meshgate policy filter');
 }
 
-/** Every meshgate PluginConfig (one per listener copy for the SNI roles). */
-function wasmPluginConfigs(cfg: Json, role: string): Json[] {
-  const network = networkFilters(cfg, role).filter((x) => x.name === 'envoy.filters.network.wasm');
-  const found = network.length ? network : httpFilters(cfg, role).filter((x) => x.name === 'envoy.filters.http.wasm');
+/**
+ * Every meshgate PluginConfig: the network filters first (one per listener copy for the SNI roles;
+ * the tunnel exit on the internal listener), then the HTTP ones.
+ */
+export function wasmPluginConfigs(cfg: Json, role = 'config'): Json[] {
+  const found = [
+    ...networkFilters(cfg, role).filter((x) => x.name === 'envoy.filters.network.wasm'),
+    ...httpFilters(cfg, role).filter((x) => x.name === 'envoy.filters.http.wasm'),
+  ];
   if (!found.length) fail(role, 'no envoy.filters.http.wasm or envoy.filters.network.wasm filter');
   return found.map((f) => (f.typed_config as Json).config as Json);
+}
+
+/** Envoy internal listeners (`internal_listener`) have no socket address: only Envoy reaches them. */
+export function isInternalListener(listener: Json): boolean {
+  return listener.internal_listener !== undefined;
 }
 
 /** Returns a patched copy of envoy/<role>.yaml ready for EnvoyProcess.start(). */
@@ -168,12 +180,13 @@ export function renderReference(role: Role, p: ReferencePatch): Json {
   else if (p.admin) cfg.admin = { ...(cfg.admin as Json), address: socketAddress(p.admin) };
   if (p.sniListeners) copyListenerPerPort(cfg, role, p.sniListeners);
   if (p.listen) {
-    const list = listeners(cfg, role);
+    const list = listeners(cfg, role).filter((l) => !isInternalListener(l));
     if (list.length !== 1) fail(role, `expected one listener to move to ${p.listen.address}:${p.listen.port}, found ${list.length}`);
     list[0].address = socketAddress(p.listen);
   }
   for (const l of listeners(cfg, role)) {
-    const sa = ((l.address as Json).socket_address as Json) ?? fail(role, 'listener without socket_address');
+    if (isInternalListener(l)) continue;
+    const sa = ((l.address as Json | undefined)?.socket_address as Json) ?? fail(role, 'listener without socket_address');
     if (!p.keepPorts && !p.sniListeners && !p.listen) sa.port_value = 0;
     for (const chain of asArray(l.filter_chains, role, 'filter_chains')) {
       const ts = chain.transport_socket as Json | undefined;
@@ -193,6 +206,7 @@ export function renderReference(role: Role, p: ReferencePatch): Json {
 
   for (const plugin of wasmPluginConfigs(cfg, role)) {
     (plugin.vm_config as Json).code = { local: { filename: p.wasmFile } };
+    if (plugin.root_id === TUNNEL_EXIT_ROOT_ID) continue; // the exit takes no policy
     plugin.configuration = { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: p.policyJson };
     if (p.pluginName) plugin.name = p.pluginName;
   }
@@ -327,7 +341,8 @@ export function destinationKnobs(cfg: Json): string[] {
 /** Removes an HTTP filter by name from every listener (e.g. to see what Envoy does without meshgate). */
 export function removeHttpFilter(cfg: Json, name: string): void {
   for (const l of listeners(cfg, 'config')) {
-    const hcm = hcmOf(l);
+    const hcm = findHcm(l, 'config');
+    if (!hcm) continue; // the tunnel exit (network filters only)
     hcm.http_filters = asArray(hcm.http_filters, 'config', 'http_filters').filter((f) => f.name !== name);
   }
 }

@@ -176,9 +176,9 @@ function record(summary: RunSummary, r: RequestResult, opts: RunOptions): void {
  * `expect`, and its pins hold: `status` whatever the outcome, `rule` against the rule or reason
  * the filter's own record names. A deny pinned by status alone claims a refusal before the
  * filter, so the filter must not have decided it. A meshgate denial, and any denied connection,
- * must have caused no DNS query and no external connection — except a tunnel refused for its
- * inner SNI (rule `tunnel_…`): its CONNECT was allowed and dialed, so there no tunnel byte may
- * have reached the service. An allowed connection must have been dialed to the name it judged.
+ * must have caused no DNS query and no external connection — a tunnel refused for its inner SNI
+ * (rule `tunnel_…`) too: its CONNECT went to Envoy's internal listener, never to the host. An
+ * allowed connection must have been dialed to the name it judged.
  * A refusal by the post-resolution guard (layer `guard`) must be pinned with `guard:` and must
  * have caused no external connection (its DNS query is how the address became known).
  */
@@ -188,7 +188,6 @@ export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, 
   if (obs.outcome !== req.expect) {
     problems.push(req.expect === 'deny' ? 'reached the upstream but the scenario expects deny' : `denied (${describe(obs, req.tls !== undefined)}) but the scenario expects allow`);
   }
-  const innerRefusal = innerSniRefusal(req, obs);
   if (obs.layer === 'guard') {
     // meshgate allowed the name; Envoy resolved it and refused the address before dialing.
     if (req.guard === undefined) problems.push(`refused by the post-resolution guard (${obs.guard}): pin guard: ${obs.guard}`);
@@ -198,12 +197,7 @@ export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, 
     problems.push(`expected the post-resolution guard to refuse it (${req.guard}), but: ${describe(obs, req.tls !== undefined)}`);
   }
   if (req.expect === 'deny' && obs.outcome === 'deny' && obs.layer !== 'guard' && (obs.layer === 'meshgate' || req.tls !== undefined)) {
-    if (innerRefusal) {
-      // Its CONNECT was allowed: Envoy resolved and dialed the host before answering 200.
-      if ((obs.tunnelBytes ?? 0) > 0 || (obs.externalConnections ?? 0) > 0) {
-        problems.push(`refused for its inner SNI, yet the external service received ${obs.tunnelBytes ?? 'some'} tunnel bytes (${obs.externalConnections ?? 0} completed handshakes)`);
-      }
-    } else if ((obs.dnsQueries ?? 0) > 0 || (obs.externalConnections ?? 0) > 0) {
+    if ((obs.dnsQueries ?? 0) > 0 || (obs.externalConnections ?? 0) > 0) {
       problems.push(`denied, yet it caused ${obs.dnsQueries} DNS queries and ${obs.externalConnections} external connections`);
     }
   }
@@ -229,13 +223,8 @@ export function judge(scenario: Scenario, req: ScenarioRequest, target: Target, 
     observed: obs,
     passed: problems.length === 0,
     bypass: req.expect === 'deny' && obs.outcome === 'allow',
-    message: problems.length ? `${problems.join('; ')} [${req.where}]` : describe(obs, req.tls !== undefined) + (innerRefusal ? '; the CONNECT was resolved and dialed, no tunnel byte reached the service' : ''),
+    message: problems.length ? `${problems.join('; ')} [${req.where}]` : describe(obs, req.tls !== undefined),
   };
-}
-
-/** A CONNECT tunnel the filter reset for its first bytes (rule `tunnel_…`), after allowing the CONNECT. */
-function innerSniRefusal(req: ScenarioRequest, obs: Observation): boolean {
-  return req.connect === true && obs.outcome === 'deny' && obs.layer === 'meshgate' && (obs.rule ?? '').startsWith('tunnel_');
 }
 
 /** The name an allowed connection must be dialed to: its SNI in lower case, one trailing dot off. */

@@ -187,9 +187,23 @@ export class EgressStack {
     return [...this.services.values()].reduce((n, s) => n + s.bytesReceived(), 0);
   }
 
-  /** Access-log entries so far. */
+  /**
+   * Access-log entries so far: the HTTP connection manager's (one per request or CONNECT) for the
+   * HTTP roles, the connection log for the SNI roles. The HTTP roles' CONNECT tunnels also end in
+   * a connection log on the internal listener: tunnelLog().
+   */
   accessLog(): Record<string, string>[] {
-    return accessLogEntries(this.envoy);
+    const all = accessLogEntries(this.envoy);
+    return this.sni ? all : all.filter((e) => 'method' in e);
+  }
+
+  /** HTTP roles: the connection log of the tunnels' exit (envoy/egress*.yaml `tunnel_exit`). */
+  tunnelLog(): Record<string, string>[] {
+    return this.sni ? [] : accessLogEntries(this.envoy).filter((e) => !('method' in e));
+  }
+
+  private get sni(): boolean {
+    return this.sniListeners.size > 0;
   }
 
   async stop(): Promise<void> {

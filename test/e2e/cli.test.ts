@@ -135,6 +135,13 @@ describe('meshgate render', () => {
     const { locateEnvoy } = await import('../../harness/envoy/locate');
     const v = spawnSync((await locateEnvoy()).bin, ['--mode', 'validate', '-c', path.join(out, 'envoy.yaml'), '--disable-hot-restart'], { encoding: 'utf8', timeout: 60_000 });
     expect(v.status).toBe(0);
+    // CONNECT goes to the internal listener `tunnel_exit`, whose filter is the same module
+    const cfg = parse(fs.readFileSync(path.join(out, 'envoy.yaml'), 'utf8'));
+    const exit = cfg.static_resources.listeners.find((l: { name: string }) => l.name === 'tunnel_exit');
+    expect(exit.internal_listener).toEqual({});
+    const plugin = exit.filter_chains[0].filters[0].typed_config.config;
+    expect(plugin.root_id).toBe('meshgate_tunnel_exit');
+    expect(plugin.vm_config.code.local.filename).toBe(path.resolve('build/meshgate.wasm'));
   });
   it('render envoy writes a bootstrap Envoy accepts, with certificates', async () => {
     const out = path.join(tmp, 'envoy-inbound');

@@ -64,7 +64,6 @@ describe('post-resolution guard at the egress gateway (envoy/egress.yaml)', () =
   describe.each([
     ['plain HTTP', plain],
     ['TLS origination', origination],
-    ['CONNECT', tunnel],
   ])('%s', (_path, send) => {
     test.each(GUARDED)('%s: resolved, then refused before any dial', async (_what, host) => {
       const x = await exchange(stack, send(host));
@@ -79,7 +78,27 @@ describe('post-resolution guard at the egress gateway (envoy/egress.yaml)', () =
       expect(x.delta('http.egress.rbac.meshgate_address_guard.denied')).toBe(1);
     });
   });
+  // A CONNECT's 200 comes from the internal listener (nothing resolved yet); the host is resolved
+  // on the tunnel's exit once the first bytes passed meshgate, and the guard there closes the tunnel.
+  test.each(GUARDED)('CONNECT %s: the 200, then resolved on the exit and closed before any dial', async (_what, host) => {
+    const exits = stack.tunnelLog().length;
+    const x = await exchange(stack, tunnel(host));
+    expect(x.res.status).toBe(200);
+    expect(x.entry.meshgate).toMatch(/^decision=allow rule=billing-out .* sni=/);
+    expect(x.dns.map((q) => q.name)).toEqual(x.dns.length ? [host] : []);
+    expect(dialed(x.delta)).toBe(0);
+    expect(x.accepted).toBe(0);
+    expect(x.delta('http.egress.rbac.meshgate_address_guard.denied')).toBe(0);
+    expect(x.delta('meshgate_address_guard.rbac.denied')).toBe(1);
+    await waitFor(() => stack.tunnelLog().length > exits);
+    expect(stack.tunnelLog()[exits]).toMatchObject({ termination: `rbac_access_denied_matched_policy[${GUARD_POLICY}]`, upstream: null });
+  });
 });
+
+async function waitFor(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 150 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
+  expect(ok()).toBe(true);
+}
 
 describe('post-resolution guard in SNI passthrough (envoy/egress-sni-sidecar.yaml)', () => {
   let stack: EgressStack;
@@ -140,6 +159,14 @@ describe('grants: a rule that names the private networks it may reach (privateAd
     expect(x.res.status).toBe(200);
     expect(x.accepted).toBe(1);
     expect(x.entry.meshgate).toMatch(/^decision=allow rule=loopback-granted /);
+  });
+
+  test('over CONNECT too: the tunnel exit carries the rule to the guard (wasm.meshgate)', async () => {
+    const x = await exchange(stack, async () => connectThrough({ proxyPort: stack.port, proxyTls: await stack.clientTls(BILLING), target: 'granted.example:443', innerServername: 'granted.example', innerCa: stack.ca.certPem }));
+    expect(x.res.inner?.status).toBe(200);
+    expect(x.accepted).toBe(1);
+    const refused = await exchange(stack, async () => connectThrough({ proxyPort: stack.port, proxyTls: await stack.clientTls(BILLING), target: 'wrong-grant.example:443', innerServername: 'wrong-grant.example', innerCa: stack.ca.certPem, timeoutMs: 3000 }).catch((e: Error) => e));
+    expect(refused.accepted).toBe(0);
   });
 
   test.each([

@@ -111,7 +111,8 @@ describe('meshgate_egress runs before the dynamic forward proxy (envoy/egress.ya
     expect(x.dns.map((q) => q.name)).toEqual(['a.b.stripe.com']);
     expect(x.received).toHaveLength(1);
     expect(x.received[0].servername).toBe('a.b.stripe.com'); // the workload's own TLS, inside the tunnel
-    expect(x.entry).toMatchObject({ method: 'CONNECT', authority: 'a.b.stripe.com:443', upstream: '127.0.0.1:443' });
+    // the CONNECT went to the internal listener; its exit dialed the judged name (the exit's log)
+    expect(x.entry).toMatchObject({ method: 'CONNECT', authority: 'a.b.stripe.com:443', upstream: 'envoy://tunnel_exit/' });
     expect(x.delta('cluster.dfp_tcp.upstream_cx_total')).toBe(1);
   });
 
@@ -227,7 +228,7 @@ describe('what Envoy does around the filter (envoy/egress.yaml, global audit mod
 
   it('CONNECT: the request target becomes :authority; Host is ignored', async () => {
     const x = await exchange(stack, connect(stack, BILLING, 'api.stripe.com:443', { host: 'evil.example:443' }));
-    expect(x.entry).toMatchObject({ method: 'CONNECT', authority: 'api.stripe.com:443', upstream: '127.0.0.1:443' });
+    expect(x.entry).toMatchObject({ method: 'CONNECT', authority: 'api.stripe.com:443', upstream: 'envoy://tunnel_exit/' });
     expect(x.received).toHaveLength(1);
     expect(x.dns.map((q) => q.name)).not.toContain('evil.example');
   });
@@ -455,5 +456,28 @@ describe('the reference configs as written', () => {
     const tlsCluster = ((cfg.static_resources as Json).clusters as Json[]).find((c) => c.name === 'dfp_tls') as Json;
     const opts = (tlsCluster.typed_extension_protocol_options as Json)['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'] as Json;
     expect(opts.upstream_http_protocol_options).toEqual({ auto_sni: true, auto_san_validation: true });
+  });
+
+  it.each(['egress', 'egress-sidecar'] as const)('envoy/%s.yaml: CONNECT goes to the internal listener, whose exit holds, resolves the judged name, guards, then dials', (role) => {
+    const cfg = loadReferenceConfig(role);
+    const sr = cfg.static_resources as Json;
+    const routes = ((hcmOf((sr.listeners as Json[])[0], role).route_config as Json).virtual_hosts as Json[]).flatMap((v) => v.routes as Json[]);
+    expect(routes.find((r) => r.name === 'connect')?.route).toMatchObject({ cluster: 'tunnel_exit' });
+    const cluster = (sr.clusters as Json[]).find((c) => c.name === 'tunnel_exit') as Json;
+    expect(JSON.stringify(cluster.load_assignment)).toContain('{"envoy_internal_address":{"server_listener_name":"tunnel_exit"}}');
+    expect((cfg.bootstrap_extensions as Json[]).map((e) => e.name)).toEqual(['envoy.bootstrap.internal_listener']);
+    const exit = (sr.listeners as Json[]).find((l) => l.name === 'tunnel_exit') as Json;
+    expect(exit.address).toBeUndefined();
+    const filters = ((exit.filter_chains as Json[])[0].filters as Json[]).map((f) => ({ name: f.name, c: f.typed_config as Json }));
+    expect(filters.map((f) => f.name)).toEqual([
+      'envoy.filters.network.wasm',
+      'envoy.filters.network.sni_dynamic_forward_proxy',
+      'envoy.filters.network.rbac',
+      'envoy.filters.network.tcp_proxy',
+    ]);
+    expect(filters[0].c.config).toMatchObject({ root_id: 'meshgate_tunnel_exit', failure_policy: 'FAIL_CLOSED', vm_config: { vm_id: 'meshgate' } });
+    expect(filters[1].c.save_upstream_address).toBe(true);
+    expect(filters[2].c.rules).toEqual(addressGuardRules({ grants: [] }));
+    expect(filters[3].c).toMatchObject({ cluster: 'dfp_tcp', max_early_data_bytes: 65536 });
   });
 });

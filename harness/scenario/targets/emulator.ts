@@ -18,6 +18,7 @@ import { ProxyWasmVm, type HttpStream, type PluginHandle } from '../../emulator/
 import { TestPki, mintDescribed } from '../../pki/pki';
 import { clientHandshake, peerValidatorFor, type PeerValidator } from '../../pki/handshake';
 import { repoRoot } from '../../envoy/paths';
+import { TUNNEL_EXIT_CLUSTER, TUNNEL_EXIT_ROOT_ID } from '../../envoy/reference';
 import { grantsOf, guardRefusal } from '../../envoy/address-guard';
 import { FAKE_INTERNET } from '../../stack/egress';
 import { parseIpv4Strict } from '../../policy/ip';
@@ -97,6 +98,8 @@ export class EmulatorTarget implements TargetExecutor {
     private readonly pki: TestPki,
     /** How the reference listener validates client certificates for this scenario's bundles. */
     private readonly validator: PeerValidator,
+    /** Egress over HTTP: meshgate_tunnel_exit, the CONNECT tunnels' exit on the internal listener. */
+    private readonly exit?: PluginHandle,
   ) {}
 
   static async start(scenario: Scenario, module: FilterModule = {}): Promise<EmulatorTarget> {
@@ -108,7 +111,10 @@ export class EmulatorTarget implements TargetExecutor {
       throw new Error(`the filter refused the policy of ${scenario.file}:\n${vm.logs.map((l) => `  ${l.level}: ${l.message}`).join('\n')}`);
     }
     const pki = await TestPki.create({ trustDomains: [scenario.normalized.trustDomain, ...(scenario.federatesWith ?? [])], extra: scenario.authorities });
-    return new EmulatorTarget(scenario, vm, plugin, pki, peerValidatorFor(pki.bundles()));
+    // The same VM serves the exit, as Envoy's shared vm_id does (envoy/egress*.yaml `tunnel_exit`).
+    const exit = rootId === 'meshgate_egress' ? vm.startPlugin({ rootId: TUNNEL_EXIT_ROOT_ID, configuration: '' }) : undefined;
+    if (exit && !exit.ok) throw new Error(`${TUNNEL_EXIT_ROOT_ID} did not start:\n${vm.logs.map((l) => `  ${l.level}: ${l.message}`).join('\n')}`);
+    return new EmulatorTarget(scenario, vm, plugin, pki, peerValidatorFor(pki.bundles()), exit);
   }
 
   /** The certificate the caller presents, as the handshake would treat it. */
@@ -229,12 +235,16 @@ export class EmulatorTarget implements TargetExecutor {
    * client waiting in Envoy: that is a failure of its own.
    */
   private decide(peer: PeerCertificate | undefined, request: Omit<EnvoyRequest, 'connectionId' | 'peer'>, tunnelFirst?: Buffer): Exchange | Observation {
-    const stream = this.plugin.newHttpStream(presentRequest({ ...request, connectionId: ++connectionIds, peer }));
     const connect = request.method === 'CONNECT';
+    const presented = presentRequest({ ...request, connectionId: ++connectionIds, peer });
+    // The route's cluster (envoy/egress*.yaml): CONNECT goes to the internal listener.
+    if (connect && this.exit) presented.properties['xds.cluster_name'] = TUNNEL_EXIT_CLUSTER;
+    const stream = this.plugin.newHttpStream(presented);
     const r = stream.sendRequestHeaders({ endOfStream: !connect });
     // The forward proxy resolves what the filter let through; the guard after it may refuse the
-    // address before anything is dialed (RBAC 403, the tunnel never opens).
-    const guard = r.action === 'continue' ? addressGuardRefusal(this.scenario, hostOf(request.authority), stream.filterState['wasm.meshgate']) : null;
+    // address before anything is dialed (RBAC 403). Not for CONNECT: its route's cluster is the
+    // internal listener, which the forward proxy filter leaves alone; the exit resolves (tunnel()).
+    const guard = r.action === 'continue' && !connect ? addressGuardRefusal(this.scenario, hostOf(request.authority), stream.filterState['wasm.meshgate']) : null;
     if (guard !== null) {
       stream.complete();
       return { received: false, status: 403, details: `rbac_access_denied_matched_policy[${guard}]`, meshgate: stream.filterState['wasm.meshgate'] };
@@ -256,17 +266,36 @@ export class EmulatorTarget implements TargetExecutor {
   }
 
   /**
-   * An allowed CONNECT: the dynamic forward proxy resolved and dialed the host, Envoy answered
-   * 200 (through the filter's response callbacks), and the tunnel's first bytes reach the filter
-   * as request body. A reset stream (proxy_close_stream request) delivered none of them.
+   * An allowed CONNECT: Envoy connected to its internal listener and answered 200 (through the
+   * filter's response callbacks), and the tunnel's first bytes reach the filter as request body. A
+   * reset stream (proxy_close_stream request) delivered none of them, and nothing was resolved or
+   * dialed; bytes the filter let through go to the exit (exitTunnel).
    */
   private tunnel(stream: HttpStream, first: Buffer): Omit<Exchange, 'meshgate'> {
     stream.sendResponseHeaders([[':status', '200']], { endOfStream: false });
     const body = stream.sendRequestBody(first, { endOfStream: false });
-    if (body.reset) return { received: false, status: 200, details: 'wasm_close_stream', tunnelBytes: 0 };
-    if (body.action === 'continue') return { received: true, status: UPSTREAM_STATUS, details: 'via_upstream', tunnelBytes: first.length };
+    if (body.reset) return { received: false, status: 200, details: 'wasm_close_stream', tunnelBytes: 0, dnsQueries: 0, externalConnections: 0 };
+    if (body.action === 'continue') return this.exitTunnel(Buffer.concat(stream.forwarded[0]));
     // Held: the client would wait for an answer that never comes.
     return { received: false, status: 200, details: 'tunnel held by the filter', tunnelBytes: 0 };
+  }
+
+  /**
+   * The internal listener `tunnel_exit`: meshgate_tunnel_exit reads the line the filter put in
+   * front of the tunnel's bytes, then sni_dynamic_forward_proxy resolves the host it named and the
+   * guard may close the tunnel (the CONNECT's 200 is long sent) before tcp_proxy dials.
+   */
+  private exitTunnel(bytes: Buffer): Omit<Exchange, 'meshgate'> {
+    const conn = new NetworkConnection(this.exit!, { properties: { 'destination.port': 0 } });
+    let step = conn.newConnection();
+    if (step.action !== 'closed' && step.action !== 'failed') step = conn.downstreamData(bytes);
+    conn.close('remote');
+    if (step.action === 'failed') return { received: false, status: 200, details: 'wasm_fail_stream (meshgate_tunnel_exit)', tunnelBytes: 0 };
+    const dial = step.action === 'continue' ? dialTarget(conn.envoyFilterState, '', 443) : undefined;
+    if (dial === undefined) return { received: false, status: 200, details: 'closed by meshgate_tunnel_exit', tunnelBytes: 0, dnsQueries: 0, externalConnections: 0 };
+    const guard = addressGuardRefusal(this.scenario, dial.host, conn.filterState['wasm.meshgate']);
+    if (guard !== null) return { received: false, status: 200, details: `rbac_access_denied_matched_policy[${guard}]`, tunnelBytes: 0, dnsQueries: 1, externalConnections: 0 };
+    return { received: true, status: UPSTREAM_STATUS, details: 'via_upstream', tunnelBytes: Buffer.concat(conn.forwarded).length };
   }
 
   /** The filter's rule counters, once its timer has handed them to the host (as Envoy's does). */

@@ -33,7 +33,7 @@ import { EgressStack } from '../../stack/egress';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import { envoyRuleCounts } from './rule-counts';
-import { observe, observeConnection, unlogged } from './observe';
+import { guardPolicyOf, observe, observeConnection, unlogged } from './observe';
 import { ACCESS_LOG_WAIT_MS, waitForEntry } from './access-log';
 
 /** Does the scenario run against the sidecar form (plain-text listener, `identity.from: local`)? */
@@ -216,6 +216,7 @@ export class EnvoyEgressTarget implements TargetExecutor {
     this.stack.clear();
     if (req.tls !== undefined) return this.runConnection(req, tls);
     const logged = this.stack.accessLog().length;
+    const exits = this.stack.tunnelLog().length;
     let res: ClientResponse;
     let tunnel: ConnectResult['tunnel'];
     try {
@@ -266,7 +267,11 @@ export class EnvoyEgressTarget implements TargetExecutor {
       ...(req.connect ? { tunnelBytes: this.stack.bytesReceived() } : {}),
     };
     if (entry === undefined) return unlogged(exchange, ACCESS_LOG_WAIT_MS);
-    return observe({ ...exchange, details: entry.details, meshgate: entry.meshgate });
+    // A CONNECT's 200 comes from the internal listener; the post-resolution guard refuses the
+    // address later, on the tunnel's exit, and says so in that connection's log.
+    const exit = req.connect && res.status === 200 ? await waitForEntry(() => this.stack.tunnelLog(), exits, 1000) : undefined;
+    const details = guardPolicyOf(exit?.termination) !== undefined ? exit!.termination : entry.details;
+    return observe({ ...exchange, details, meshgate: entry.meshgate });
   }
 
   /** Envoy's stats when the target started: rule counts are what moved since. */

@@ -154,12 +154,12 @@ describe('judging connections and tunnels', () => {
     expect(judge(s, s.requests[2], 'envoy', { ...inspector, externalConnections: 0 }).passed).toBe(true);
   });
 
-  it('a tunnel refused for its inner SNI may have been dialed, but no tunnel byte may reach the service', () => {
-    const refused: Observation = { outcome: 'deny', status: 200, layer: 'meshgate', rule: 'tunnel_sni_mismatch', dnsQueries: 1, externalConnections: 0, tunnelBytes: 0 };
-    const ok = judge(tunnels, tunnels.requests[0], 'envoy', refused);
-    expect(ok.passed).toBe(true);
-    expect(ok.message).toMatch(/resolved and dialed, no tunnel byte reached the service/);
-    expect(judge(tunnels, tunnels.requests[0], 'envoy', { ...refused, tunnelBytes: 517 }).message).toMatch(/received 517 tunnel bytes/);
+  it('a tunnel refused for its inner SNI is a denial like any other: nothing resolved, nothing dialed', () => {
+    const refused: Observation = { outcome: 'deny', status: 200, layer: 'meshgate', rule: 'tunnel_sni_mismatch', dnsQueries: 0, externalConnections: 0, tunnelBytes: 0 };
+    expect(judge(tunnels, tunnels.requests[0], 'envoy', refused).passed).toBe(true);
+    // the CONNECT went to the internal listener: a query or a connection for its host is a failure
+    expect(judge(tunnels, tunnels.requests[0], 'envoy', { ...refused, dnsQueries: 1 }).message).toMatch(/caused 1 DNS queries and 0 external connections/);
+    expect(judge(tunnels, tunnels.requests[0], 'envoy', { ...refused, externalConnections: 1 }).message).toMatch(/caused 0 DNS queries and 1 external connections/);
   });
 });
 
