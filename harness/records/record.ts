@@ -69,6 +69,9 @@ export function parseFilterState(text: string): Record<string, string> | string 
   return kv;
 }
 
+/** The `role` of the tunnel exit's connection log. */
+export const TUNNEL_EXIT_ROLE = 'egress-tunnel';
+
 /**
  * One access-log line. `defaultRole` is used for a line without a `role` key (logs written
  * before the key existed).
@@ -83,6 +86,9 @@ export function parseRecordLine(line: string, defaultRole?: RecordRole): ParsedL
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return { kind: 'bad', message: 'not a JSON object' };
   const e = o as Record<string, unknown>;
   const state = value(e.meshgate);
+  // The tunnel exit (envoy/egress*.yaml's internal listener) logs each released CONNECT tunnel a
+  // second time, with the CONNECT's own filter state: its decision is the CONNECT line's.
+  if (value(e.role) === TUNNEL_EXIT_ROLE) return { kind: 'undecided', reason: 'tunnel exit (its CONNECT line is the decision)' };
   if (state === undefined) {
     return { kind: 'undecided', reason: `no meshgate decision (${value(e.details) ?? value(e.termination) ?? 'no details'})` };
   }

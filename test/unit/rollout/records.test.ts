@@ -52,6 +52,11 @@ describe('parseRecordLine', () => {
     expect(p.kind === 'bad' && p.message).toMatch(message);
   });
 
+  it('a tunnel exit line repeats its CONNECT\'s record: not a second decision', () => {
+    const state = 'decision=allow rule=billing-to-stripe identity=spiffe://shop.test/ns/shop/sa/billing policy=0123456789ab sni=api.stripe.com';
+    expect(parseRecordLine(line({ role: 'egress-tunnel', meshgate: state, termination: '-' }))).toEqual({ kind: 'undecided', reason: 'tunnel exit (its CONNECT line is the decision)' });
+  });
+
   it('a request meshgate never decided is "undecided", with Envoy\'s details', () => {
     expect(parseRecordLine(line({ role: 'inbound', method: 'GET', path: '/', details: 'codec_error', meshgate: '-' }))).toEqual({ kind: 'undecided', reason: 'no meshgate decision (codec_error)' });
   });
