@@ -10,8 +10,9 @@
  * (`.inf`, `.nan`) and strings that are not valid Unicode (lone surrogates from `"\ud800"`).
  */
 import * as fs from 'node:fs';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic } from './diagnostics';
+import { indentationFault } from './yaml-indentation';
 
 export type PathSegment = string | number;
 
@@ -91,13 +92,25 @@ export function parsePolicySource(text: string, file: string): PolicySource {
     prettyErrors: false,
   });
   const errors: Diagnostic[] = [];
+  const fault = doc.errors.some(isIndentationSymptom) ? indentationFault(text) : undefined;
+  if (fault) {
+    // The parser's indentation errors are its confusion about this fault: one message, at the fault.
+    errors.push({ file, line: fault.line, col: fault.col, path: '', message: `YAML: ${fault.message}` });
+  }
   for (const e of [...doc.errors, ...doc.warnings]) {
+    if (fault && isIndentationSymptom(e)) continue;
     const { line, col } = lines.linePos(e.pos[0]);
     const text = e.code === 'MULTIPLE_DOCS' ? 'a policy file holds one YAML document' : e.message.split('\n')[0];
     errors.push({ file, line, col, path: '', message: `YAML: ${text}` });
   }
   if (errors.length > 0) return new PolicySource(file, null, errors, true);
   return sourceFromNode(doc.contents as Node | null, file, lines);
+}
+
+/** Parser errors that an indentation slip or an unclosed flow list produces somewhere after it. */
+function isIndentationSymptom(e: YAMLError): boolean {
+  if (e.code === 'MISSING_CHAR') return /^Sequence item without/.test(e.message);
+  return ['BAD_INDENT', 'BLOCK_AS_IMPLICIT_KEY', 'MULTILINE_IMPLICIT_KEY', 'UNEXPECTED_TOKEN'].includes(e.code);
 }
 
 /**

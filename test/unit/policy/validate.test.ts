@@ -92,7 +92,7 @@ describe('invalid policy files: exact output', () => {
     ]],
     ['empty.yaml', ['empty.yaml:1:1: (document): must be an object, got null']],
     ['not-a-mapping.yaml', ['not-a-mapping.yaml:1:1: (document): must be an object, got a list']],
-    ['yaml-syntax.yaml', ['yaml-syntax.yaml:6:5: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]']],
+    ['yaml-syntax.yaml', ['yaml-syntax.yaml:5:14: YAML: this "[" is never closed: add "]" where the list ends']],
     ['yaml-two-documents.yaml', ['yaml-two-documents.yaml:3:1: YAML: a policy file holds one YAML document']],
     ['yaml-features.yaml', [
       'yaml-features.yaml:5:7: inbound.rules[0]: anchors are not supported in a policy (&rule)',
