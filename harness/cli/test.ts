@@ -89,7 +89,7 @@ function bindsLowPorts(file: string): boolean {
  */
 function reexecInSandbox(): Promise<number | undefined> {
   const entry = process.argv[1] ?? '';
-  if (!/(?:^|[/\\])(?:meshgate|cli\.js)$/.test(entry)) return Promise.resolve(undefined);
+  if (!/(?:^|[/\\])(?:meshgate(?:\.js)?|cli\.js)$/.test(entry)) return Promise.resolve(undefined);
   return runInSandboxIfNeeded([process.execPath, ...process.execArgv, path.resolve(entry), ...process.argv.slice(2)], {
     what: '`meshgate test --target envoy` on egress scenarios',
     before: async () => void (await locateEnvoy()), // a first install needs the network

@@ -168,7 +168,7 @@ test('the README\'s blocks run from a fresh clone as an unprivileged user', () =
 
 test('`meshgate test --target envoy` on an egress scenario file, unprivileged and outside any namespace', () => {
   // Egress stacks bind 80 and 443: the command enters a private network namespace by itself.
-  const argv = [...asUser, 'env', `HOME=${clone}/.home`, `PATH=${process.env.PATH}`, process.execPath, 'bin/meshgate', 'test', 'test/scenarios/egress/sidecar.yaml', '--target', 'envoy'];
+  const argv = [...asUser, 'env', `HOME=${clone}/.home`, `npm_config_cache=${clone}/.home/.npm`, `PATH=${process.env.PATH}`, 'npx', 'meshgate', 'test', 'test/scenarios/egress/sidecar.yaml', '--target', 'envoy'];
   const r = spawnSync(argv[0], argv.slice(1), { cwd: clone, encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH } });
   expect({ status: r.status, last: r.stdout.trim().split('\n').at(-1), stderr: r.stderr }).toEqual({ status: 0, last: expect.stringMatching(/^\d+ passed, 0 failed$/), stderr: '' });
 });
