@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic } from './diagnostics';
 import { indentationFault } from './yaml-indentation';
+import { parseBlockYaml } from './yaml-block';
 
 export type PathSegment = string | number;
 
@@ -80,8 +81,18 @@ export function readPolicySource(file: string): PolicySource {
   return parsePolicySource(fs.readFileSync(file, 'utf8'), file);
 }
 
-/** Parses policy YAML text. */
+/**
+ * Parses policy YAML text: plain block YAML with the fast reader (yaml-block.ts), anything else —
+ * and every text with an error — with the yaml package.
+ */
 export function parsePolicySource(text: string, file: string): PolicySource {
+  const fast = parseBlockYaml(text);
+  if (fast) return new PolicySource(file, fast.value, [], true, fast.where);
+  return parsePolicySourceWithYaml(text, file);
+}
+
+/** Parses policy YAML text with the yaml package (all of YAML 1.2; errors with positions). */
+export function parsePolicySourceWithYaml(text: string, file: string): PolicySource {
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
