@@ -11,23 +11,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { parse } from 'yaml';
-import { main } from '../../harness/cli';
-import { EnvoyProcess } from '../../harness/envoy/process';
+import type { EnvoyProcess } from '../../harness/envoy/process';
 import { freePort } from '../../harness/envoy/lds';
 import { TestPki } from '../../harness/pki/pki';
 import type { TestCa } from '../../harness/pki/ca';
 import { request, tlsOptions, type ClientTls } from '../../harness/services/client';
 import { SdsServer } from '../../harness/services/sds-server';
+import type { SdsSecret } from '../../harness/services/sds-wire';
 import { RecordingUpstream } from '../../harness/services/upstream';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const POLICY = path.join(ROOT, 'examples', 'ledger', 'policy.yaml');
-const TD = 'ledger.example';
-const PROXY_ID = `spiffe://${TD}/ns/ledger/sa/ledger`;
-const SERVER_NAME = 'ledger.ledger.svc';
-const CALLERS = { api: `spiffe://${TD}/ns/ledger/sa/api`, batch: `spiffe://${TD}/ns/ledger/sa/batch`, intruder: `spiffe://${TD}/ns/web/sa/frontend` };
-type Caller = keyof typeof CALLERS | 'none';
+import { LEDGER_PROXY_ID, LEDGER_SERVER_NAME, LEDGER_TD, ledgerCallerTls, renderAndStartLedger, type LedgerCaller as Caller } from './render-ledger-stack';
 
 let tmp: string;
 let ca: TestCa;
@@ -36,11 +28,11 @@ let envoy: EnvoyProcess | undefined;
 let upstream: RecordingUpstream;
 let listenPort: number;
 let firstSerial: string;
-const tlsAs = new Map<Caller, ClientTls>();
+let tlsAs: Map<Caller, ClientTls>;
 
 /** A fresh SVID for the proxy, as the `default` secret (SPIRE's default_svid_name). */
-async function proxySvid(): Promise<{ secret: { name: string; tlsCertificate: { certificateChain: string; privateKey: string } }; serial: string }> {
-  const svid = await ca.mintSvid(PROXY_ID, { dnsNames: [SERVER_NAME] });
+async function proxySvid(): Promise<{ secret: SdsSecret; serial: string }> {
+  const svid = await ca.mintSvid(LEDGER_PROXY_ID, { dnsNames: [LEDGER_SERVER_NAME] });
   return { secret: { name: 'default', tlsCertificate: { certificateChain: svid.chainPem, privateKey: svid.keyPem } }, serial: new X509Certificate(svid.certPem).serialNumber };
 }
 
@@ -58,33 +50,20 @@ function servedSerial(): Promise<string> {
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-sds-'));
-  const pki = await TestPki.create({ trustDomains: [TD] });
+  const pki = await TestPki.create({ trustDomains: [LEDGER_TD] });
   ca = pki.own;
   const first = await proxySvid();
   firstSerial = first.serial;
   sds = await SdsServer.start({ socketPath: path.join(tmp, 'agent', 'api.sock'), secrets: [first.secret, { name: 'ROOTCA', validationContext: { trustedCa: ca.certPem } }] });
-  tlsAs.set('none', { ca: ca.certPem, servername: SERVER_NAME });
-  for (const [name, id] of Object.entries(CALLERS)) {
-    const c = await ca.mintSvid(id);
-    tlsAs.set(name as Caller, { ca: ca.certPem, servername: SERVER_NAME, cert: c.chainPem, key: c.keyPem });
-  }
+  tlsAs = await ledgerCallerTls(ca);
 
   upstream = await RecordingUpstream.start({ name: 'ledger' });
   listenPort = await freePort();
-  const out = path.join(tmp, 'rendered');
-  const printed: string[] = [];
-  const io = { out: (s: string) => printed.push(s), err: (s: string) => printed.push(s) };
-  const code = await main(
-    [
-      'render', 'envoy', POLICY, '--role', 'inbound', '--out', out, '--wasm', path.join(ROOT, 'build', 'meshgate.wasm'),
-      '--listen', `127.0.0.1:${listenPort}`, '--upstream', `127.0.0.1:${upstream.port}`, '--admin', `127.0.0.1:${await freePort()}`,
-      '--sds', sds.socketPath, '--service', 'ledger',
-    ],
-    io,
-  );
-  // Only the bootstrap: no certificate is minted or read from disk.
-  expect([code, printed]).toEqual([0, [path.join(out, 'envoy.yaml'), `run it: func-e run -c ${path.join(out, 'envoy.yaml')}`]]);
-  envoy = await EnvoyProcess.start({ bootstrap: parse(fs.readFileSync(path.join(out, 'envoy.yaml'), 'utf8')), cwd: out });
+  // Only the bootstrap is written: no certificate is minted or read from disk.
+  envoy = await renderAndStartLedger(path.join(tmp, 'rendered'), [
+    '--listen', `127.0.0.1:${listenPort}`, '--upstream', `127.0.0.1:${upstream.port}`, '--admin', `127.0.0.1:${await freePort()}`,
+    '--sds', sds.socketPath, '--service', 'ledger',
+  ]);
 });
 
 afterAll(async () => {
