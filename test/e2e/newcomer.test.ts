@@ -128,12 +128,16 @@ beforeAll(() => {
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/** `env …`: the newcomer's environment — a home and an npm cache in the clone, no npm notices. */
+function userEnv(): string[] {
+  return ['env', `HOME=${clone}/.home`, `npm_config_cache=${clone}/.home/.npm`, 'npm_config_update_notifier=false', `PATH=${process.env.PATH}`];
+}
+
 /** Runs a block's script in the clone, unprivileged, in its own user + network namespace. */
 function run(script: string[]): { status: number | null; output: string } {
   // func-e takes its homes from the passwd entry, not $HOME: in the namespace that is root's.
   const funcE = ['CONFIG_HOME', 'DATA_HOME', 'STATE_HOME', 'RUNTIME_DIR'].map((v) => `FUNC_E_${v}=${clone}/.home/func-e/${v.toLowerCase()}`);
-  const env = ['env', ...funcE, `HOME=${clone}/.home`, `npm_config_cache=${clone}/.home/.npm`, 'npm_config_update_notifier=false', `PATH=${process.env.PATH}`];
-  const argv = [...asUser, ...env, ...sandboxArgv(['bash', '-c', script.join('\n')])];
+  const argv = [...asUser, ...userEnv(), ...funcE, ...sandboxArgv(['bash', '-c', script.join('\n')])];
   const r = spawnSync(argv[0], argv.slice(1), { cwd: clone, encoding: 'utf8', timeout: 150_000, env: { PATH: process.env.PATH } });
   return { status: r.status, output: `${r.error?.message ?? ''}${r.stdout}${r.stderr}` };
 }
@@ -168,7 +172,7 @@ test('the README\'s blocks run from a fresh clone as an unprivileged user', () =
 
 test('`meshgate test --target envoy` on an egress scenario file, unprivileged and outside any namespace', () => {
   // Egress stacks bind 80 and 443: the command enters a private network namespace by itself.
-  const argv = [...asUser, 'env', `HOME=${clone}/.home`, `npm_config_cache=${clone}/.home/.npm`, `PATH=${process.env.PATH}`, 'npx', 'meshgate', 'test', 'test/scenarios/egress/sidecar.yaml', '--target', 'envoy'];
+  const argv = [...asUser, ...userEnv(), 'npx', 'meshgate', 'test', 'test/scenarios/egress/sidecar.yaml', '--target', 'envoy'];
   const r = spawnSync(argv[0], argv.slice(1), { cwd: clone, encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH } });
   expect({ status: r.status, last: r.stdout.trim().split('\n').at(-1), stderr: r.stderr }).toEqual({ status: 0, last: expect.stringMatching(/^\d+ passed, 0 failed$/), stderr: '' });
 });
