@@ -66,11 +66,22 @@ test.each<[string, string[], RegExp]>([
   ['with --proxy-id', ['--sds', SOCKET, '--proxy-id', 'spiffe://ledger.example/x'], /--proxy-id: with --sds the certificate is the SDS server's as it is/],
   ['names without --sds', ['--sds-bundle', 'ROOTCA'], /--sds-svid\/--sds-bundle: secret names need --sds SOCKET/],
   ['bad service name', ['--service', 'a b'], /--service "a b": letters, digits/],
+  ['an egress role', ['--sds', SOCKET, '--role', 'egress'], /--sds: only the inbound role for now; --role egress also verifies upstream certificates with a CA file SPIRE does not serve/],
 ])('refused: %s', async (_, flags, message) => {
   const r = await render(...flags);
   expect(r.code).not.toBe(0);
   expect(r.text).toMatch(message);
   expect(r.cfg).toBeUndefined();
+});
+
+test('--sds with federatesWith: SPIRE\'s ALL bundles (federated ones included) unless told', async () => {
+  const file = path.join(tmp, 'federated.yaml');
+  fs.writeFileSync(file, ['trustDomain: ledger.example', 'federatesWith: [partner.example]', 'inbound:', '  rules: [{name: partner, from: ["spiffe://partner.example/ns/p/sa/client"]}]', ''].join('\n'));
+  const out = path.join(tmp, `out-${n++}`);
+  const code = await main(['render', 'envoy', file, '--role', 'inbound', '--out', out, '--wasm', '/opt/meshgate.wasm', '--sds', SOCKET], { out: () => undefined, err: () => undefined });
+  const cfg = parse(fs.readFileSync(path.join(out, 'envoy.yaml'), 'utf8'));
+  const ctx = cfg.static_resources.listeners[0].filter_chains[0].transport_socket.typed_config.common_tls_context;
+  expect([code, ctx.validation_context_sds_secret_config.name]).toEqual([0, 'ALL']);
 });
 
 describe('the inbound service is named after the workload, not the demo\'s billing', () => {
