@@ -42,8 +42,8 @@ export function registerTest(program: Command, io: Io): Command {
     .option('--junit <file>', 'also write JUnit XML: one testcase per request and target')
     .action(async (files: string[], o: TestFlags) => {
       const targets: Target[] = o.target === 'both' ? ['envoy', 'emulator'] : [o.target];
-      if (targets.includes('envoy') && files.some(bindsLowPorts)) {
-        // Egress stacks bind 80 and 443: a normal user's run goes on in a private network namespace.
+      if (targets.some((t) => t !== 'emulator') && files.some(bindsLowPorts)) {
+        // Egress stacks on real Envoy bind 80 and 443: a normal user's run goes on in a private network namespace.
         const code = await reexecInSandbox();
         if (code === 0) return;
         if (code !== undefined) throw new Exit(code === EXIT_USAGE ? EXIT_USAGE : EXIT_PROBLEM);
