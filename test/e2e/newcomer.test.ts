@@ -168,11 +168,11 @@ test('the README\'s blocks run from a fresh clone as an unprivileged user', () =
     ['istio: crane push', 'needs a registry'],
     ['istio: kubectl apply -f -', 'needs a cluster; the manifest is validated instead'],
   ]);
-});
+}, 3 * 150_000); // ~40 s here (the quick start builds the clone); each block may take up to its spawn timeout
 
 test('`meshgate test --target envoy` on an egress scenario file, unprivileged and outside any namespace', () => {
   // Egress stacks bind 80 and 443: the command enters a private network namespace by itself.
   const argv = [...asUser, ...userEnv(), 'npx', 'meshgate', 'test', 'test/scenarios/egress/sidecar.yaml', '--target', 'envoy'];
   const r = spawnSync(argv[0], argv.slice(1), { cwd: clone, encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH } });
   expect({ status: r.status, last: r.stdout.trim().split('\n').at(-1), stderr: r.stderr }).toEqual({ status: 0, last: expect.stringMatching(/^\d+ passed, 0 failed$/), stderr: '' });
-});
+}, 120_000);
