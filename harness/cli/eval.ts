@@ -3,39 +3,21 @@
 import { CommanderError, Option, type Command } from 'commander';
 import { evalRequest } from '../eval';
 import { compileOrReport, EXIT_USAGE, FORMATS, type Format, type Io } from './io';
+import { addRequestFlags, type RequestFlags } from './request-flags';
 
-export interface EvalFlags {
+export interface EvalFlags extends RequestFlags {
   role: 'inbound' | 'egress';
-  identity?: string;
-  method: string;
-  path: string;
-  host?: string;
-  port?: number;
-  connect?: boolean;
-  scheme: string;
-  xfcc?: string;
   json?: boolean;
   format: Format;
 }
 
-function port(value: string): number {
-  return Number(value);
-}
-
 export function registerEval(program: Command, io: Io): Command {
-  return program
+  const cmd = program
     .command('eval')
     .description('run the compiled filter in the emulator on one request and print decision, rule and reason')
     .argument('<policy>', 'policy YAML file (- reads it from stdin)')
-    .addOption(new Option('--role <role>', 'which filter').choices(['inbound', 'egress']).makeOptionMandatory())
-    .option('--identity <id>', 'caller SPIFFE ID (omit: no client certificate)')
-    .option('--method <m>', 'inbound: request method', 'GET')
-    .option('--path <p>', 'inbound: request path', '/')
-    .option('--host <h>', 'egress: target host')
-    .option('--port <n>', 'egress: target port', port)
-    .option('--connect', 'egress: a CONNECT request')
-    .option('--scheme <s>', 'egress: request scheme', 'https')
-    .option('--xfcc <header>', 'x-forwarded-client-cert as the filter receives it')
+    .addOption(new Option('--role <role>', 'which filter').choices(['inbound', 'egress']).makeOptionMandatory());
+  return addRequestFlags(cmd, 'caller SPIFFE ID (omit: no client certificate)')
     .addOption(new Option('--format <format>', 'text lines, or one JSON document').choices(FORMATS).default('text'))
     .option('--json', 'the same as --format json')
     .action(async (file: string, o: EvalFlags) => {

@@ -8,18 +8,11 @@ import { sharedTestkit } from '../engine/testkit';
 import { explainRequest, formatExplanation, type ExplainRequest, type Role } from '../rollout/explain';
 import { requestOfRecord } from '../rollout/explain-record';
 import { compileOrReport, EXIT_USAGE, FORMATS, STDIN, readStdin, type Format, type Io } from './io';
+import { addRequestFlags, type RequestFlags } from './request-flags';
 
-export interface ExplainFlags {
+export interface ExplainFlags extends RequestFlags {
   policy: string;
   role?: Role;
-  identity?: string;
-  xfcc?: string;
-  method: string;
-  path: string;
-  host?: string;
-  port?: number;
-  connect?: boolean;
-  scheme: string;
   sni?: string;
   record?: string;
   format: Format;
@@ -30,19 +23,12 @@ function usage(message: string): CommanderError {
 }
 
 export function registerExplain(program: Command, io: Io): Command {
-  return program
+  const cmd = program
     .command('explain')
     .description('trace one request through the compiled module: every rule in evaluation order, every field, the deciding rule and why')
     .requiredOption('--policy <file>', 'policy YAML file (- reads it from stdin)')
-    .addOption(new Option('--role <role>', 'which filter (a record may say it)').choices(['inbound', 'egress']))
-    .option('--identity <id>', "the direct peer's SPIFFE ID (omit: no client certificate)")
-    .option('--xfcc <header>', 'x-forwarded-client-cert as the filter receives it')
-    .option('--method <m>', 'inbound: request method', 'GET')
-    .option('--path <p>', 'inbound: request path', '/')
-    .option('--host <h>', 'egress: target host')
-    .option('--port <n>', 'egress: target port', Number)
-    .option('--connect', 'egress: a CONNECT request')
-    .option('--scheme <s>', 'egress: request scheme', 'https')
+    .addOption(new Option('--role <role>', 'which filter (a record may say it)').choices(['inbound', 'egress']));
+  return addRequestFlags(cmd, "the direct peer's SPIFFE ID (omit: no client certificate)")
     .option('--sni <name>', 'egress: a TLS passthrough connection with this server name (the SNI filter)')
     .option('--record <json>', 'one access-log record (a JSON line; - reads it from stdin) instead of the request flags')
     .addOption(new Option('--format <format>', 'text lines, or one JSON document').choices(FORMATS).default('text'))
