@@ -64,7 +64,7 @@ function plan(block: string, lines: string[], dir: string): Plan {
       const [listen, admin] = /([0-9.]+:\d+) mTLS, admin ([0-9.]+:\d+)/.exec(raw)?.slice(1) ?? [];
       if (!listen) throw new Error(`README ${block}: the func-e line's comment no longer names "IP:PORT mTLS, admin IP:PORT": ${raw}`);
       const outDir = /-c (\S+)\/envoy\.yaml/.exec(line)?.[1];
-      script.push(`${command.replaceAll('/tmp/', `${dir}/tmp/`)} > ${dir}/func-e.log 2>&1 &`, 'funce=$!', 'trap \'kill $funce 2>/dev/null; wait $funce 2>/dev/null || true\' EXIT', `node ${dir}/probe.js ${admin} ${listen} ${outDir}/certs/ca.pem || { cat ${dir}/func-e.log; exit 1; }`);
+      script.push(`${command.replaceAll('/tmp/', `${dir}/tmp/`)} > ${dir}/func-e.log 2>&1 &`, 'funce=$!', 'trap \'kill $funce 2>/dev/null || true; wait $funce 2>/dev/null || true\' EXIT', `node ${dir}/probe.js ${admin} ${listen} ${outDir}/certs/ca.pem || { cat ${dir}/func-e.log; exit 1; }`);
     } else script.push(line);
   }
   return { script, notRun };
