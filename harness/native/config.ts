@@ -16,7 +16,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Json } from '../envoy/bootstrap';
-import { hcmOf } from '../envoy/reference';
 import { repoRoot } from '../envoy/paths';
 import { NativeBuildError } from './errors';
 
@@ -39,9 +38,6 @@ export function requireNativeLibrary(): string {
 
 /** Filter state key the shim reads the peer certificate from (native/shim.h MG_PEER_CERTIFICATE_KEY). */
 export const PEER_CERTIFICATE_KEY = 'meshgate.peer_certificate';
-
-/** Envoy 1.40 names dynamic-module metrics `dynamicmodulescustom.<name>`. */
-export const NATIVE_STAT_PREFIX = 'dynamicmodulescustom.';
 
 export interface NativeFilterOptions {
   /** The root id (meshgate_inbound, meshgate_egress, ...). */
@@ -80,37 +76,80 @@ export function nativeHttpFilters(o: NativeFilterOptions): Json[] {
   ];
 }
 
-/** The native filters for one Wasm filter of a rendered config: its root id and configuration. */
-export function nativeFiltersFor(wasmFilter: Json, library?: string): Json[] {
+/** The network filters that run meshgate natively in place of one Wasm network filter: the same
+ *  peer-certificate step (connection-level: `on_new_connection`) and the network module. */
+export function nativeNetworkFilters(o: NativeFilterOptions): Json[] {
+  return [
+    {
+      name: 'meshgate.peer_certificate',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config',
+        on_new_connection: [
+          {
+            object_key: PEER_CERTIFICATE_KEY,
+            factory_key: 'envoy.string',
+            format_string: { text_format_source: { inline_string: '%DOWNSTREAM_PEER_CERT%' } },
+          },
+        ],
+      },
+    },
+    {
+      name: 'meshgate.native',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.network.dynamic_modules.v3.DynamicModuleNetworkFilter',
+        dynamic_module_config: { module: { local: { filename: o.library ?? nativeLibraryPath() } } },
+        filter_name: o.rootId,
+        filter_config: { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: o.policyJson },
+      },
+    },
+  ];
+}
+
+/** Root id and plugin configuration of a Wasm filter (HTTP or network); a filter without a
+ *  configuration (the tunnel exit) gets an empty one, as the Wasm host hands it. */
+function pluginOf(wasmFilter: Json): NativeFilterOptions {
   const plugin = (wasmFilter.typed_config as Json).config as Json;
   const configuration = plugin.configuration as Json | undefined;
   const rootId = plugin.root_id;
-  if (typeof rootId !== 'string' || typeof configuration?.value !== 'string') {
-    throw new Error(`native config: Wasm filter ${String(plugin.name)} has no root_id or StringValue configuration`);
+  if (typeof rootId !== 'string' || (configuration !== undefined && typeof configuration.value !== 'string')) {
+    throw new Error(`native config: Wasm filter ${String(plugin.name)} has no root_id, or a configuration that is not a StringValue`);
   }
-  return nativeHttpFilters({ rootId, policyJson: configuration.value, library });
+  return { rootId, policyJson: (configuration?.value as string | undefined) ?? '' };
+}
+
+/** The native filters for one Wasm filter of a rendered config: its root id and configuration. */
+export function nativeFiltersFor(wasmFilter: Json, library?: string): Json[] {
+  const o = { ...pluginOf(wasmFilter), library };
+  return wasmFilter.name === 'envoy.filters.network.wasm' ? nativeNetworkFilters(o) : nativeHttpFilters(o);
+}
+
+const WASM_FILTERS = new Set(['envoy.filters.http.wasm', 'envoy.filters.network.wasm']);
+
+function replaceWasm(filters: Json[], library: string | undefined, count: () => void): Json[] {
+  return filters.flatMap((f) => {
+    if (!WASM_FILTERS.has(f.name as string)) return [f];
+    count();
+    return nativeFiltersFor(f, library);
+  });
 }
 
 /**
- * Replaces every `envoy.filters.http.wasm` filter of every listener's HCM in a rendered config
- * (in place) with its native equivalent. Returns the number of filters replaced.
+ * Replaces every meshgate Wasm filter of a rendered config (in place) with its native
+ * equivalent: the HTTP filters of every listener's HCM, and the network filters of every filter
+ * chain (the SNI policy filter, the CONNECT tunnels' exit). Returns the number replaced.
  */
 export function toNative(cfg: Json, library?: string): number {
   let replaced = 0;
+  const count = () => replaced++;
   for (const l of (cfg.static_resources as Json).listeners as Json[]) {
-    const hcm = hcmOf(l);
-    hcm.http_filters = (hcm.http_filters as Json[]).flatMap((f) => {
-      if (f.name !== 'envoy.filters.http.wasm') return [f];
-      replaced++;
-      return nativeFiltersFor(f, library);
-    });
+    for (const chain of l.filter_chains as Json[]) {
+      chain.filters = replaceWasm(chain.filters as Json[], library, count);
+      for (const f of chain.filters as Json[]) {
+        if (f.name !== 'envoy.filters.network.http_connection_manager') continue;
+        const hcm = f.typed_config as Json;
+        hcm.http_filters = replaceWasm(hcm.http_filters as Json[], library, count);
+      }
+    }
   }
   return replaced;
-}
-
-/** Stats with native counter names renamed to the Wasm ones, so one set of readers serves both. */
-export function asWasmStatNames(stats: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(stats)) out[k.startsWith(NATIVE_STAT_PREFIX) ? `wasmcustom.${k.slice(NATIVE_STAT_PREFIX.length)}` : k] = v;
-  return out;
 }
