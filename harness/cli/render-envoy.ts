@@ -20,6 +20,10 @@ export interface RenderEnvoyFlags {
   admin?: string;
   serverName?: string[];
   proxyId?: string;
+  sds?: string;
+  sdsSvid?: string;
+  sdsBundle?: string;
+  service?: string;
 }
 
 export function registerRenderEnvoy(render: Command, io: Io): Command {
@@ -39,6 +43,10 @@ export function registerRenderEnvoy(render: Command, io: Io): Command {
     .option('--ca <file>', 'the trust bundle clients are verified against (PEM)')
     .option('--server-name <name...>', 'minted demo certificates: DNS names of the proxy\'s certificate (default localhost)')
     .option('--proxy-id <spiffe-id>', 'minted demo certificates: the proxy\'s SPIFFE ID (default: the policy\'s identity.id, or the demo\'s)')
+    .option('--sds <socket>', 'inbound: certificate and trust bundle from an SDS server on this unix socket (the SPIRE agent\'s socket_path) instead of files')
+    .option('--sds-svid <name>', 'with --sds: the secret of the proxy\'s SVID (SPIRE: "default" or the SVID\'s SPIFFE ID)')
+    .option('--sds-bundle <name>', 'with --sds: the secret of the trust bundle (SPIRE: "ROOTCA" or spiffe://<trust domain>; default ALL with federatesWith)')
+    .option('--service <name>', 'inbound: the name of the service behind the proxy, for its cluster and stats (default: the last segment of the proxy\'s SPIFFE ID)')
     .option('--dns <ip:port>', 'egress roles: the DNS server Envoy asks (default: the system resolver, /etc/resolv.conf)')
     .action(async (file: string, o: RenderEnvoyFlags) => {
       const compiled = compileOrReport(file, io);
@@ -57,6 +65,10 @@ export function registerRenderEnvoy(render: Command, io: Io): Command {
         admin: o.admin,
         serverNames: o.serverName,
         proxyId: o.proxyId,
+        sds: o.sds,
+        sdsSvid: o.sdsSvid,
+        sdsBundle: o.sdsBundle,
+        service: o.service,
       });
       for (const f of written.files) io.out(f);
       io.out(`run it: func-e run -c ${written.bootstrap}`);

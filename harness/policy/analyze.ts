@@ -20,6 +20,8 @@
  *   inert-option         an egress rule option that cannot act: `tunnel` on a deny rule (it opens
  *                        no tunnel), `privateAddresses` on an audit rule (it never decides, so the
  *                        address guard grants it nothing)
+ *   literal-parameter    a `paths` segment like `:id` (another router's parameter): here it
+ *                        matches only the literal text `:id`; the hint says to use `{*}`
  *   global-audit         `mode: audit`: nothing is enforced
  *   no-sections          neither `inbound` nor `egress`
  *
@@ -34,6 +36,7 @@ import { fieldsOf, listNames, listOf, listsOf, type RuleList } from './fields';
 import type { NormalizedPolicy, NormalizedRule, NormalizedSection, Role } from './model';
 import { dimensionsOf, disjoint, emptyReason, ruleSets, subset, type RuleSets } from './rule-sets';
 import type { PolicySource } from './source';
+import { pathPatternHint } from './patterns';
 
 /** Equal for two rules exactly when every list holds the same entries (as sets.ts dimEqual
  *  compares them: by their JSON, order and repeats aside). */
@@ -71,10 +74,10 @@ export function analyzeCompiled(compiled: CompileResult, options: AnalyzeOptions
 export function analyzePolicy(policy: NormalizedPolicy, source: PolicySource, options: AnalyzeOptions = {}): Warning[] {
   const out: Warning[] = [];
   const ignore = new Set(options.ignore ?? []);
-  const warn = (code: WarningCode, path: string, message: string, part: 'key' | 'value' = 'value') => {
+  const warn = (code: WarningCode, path: string, message: string, part: 'key' | 'value' = 'value', hint?: string) => {
     if (ignore.has(code)) return;
     const d = source.diagnostic(path, message, part);
-    out.push({ ...d, code });
+    out.push({ ...d, code, ...(hint !== undefined ? { hint } : {}) });
   };
 
   if (policy.mode === 'audit') warn('global-audit', 'mode', 'the whole policy is in audit mode: nothing is enforced, every deny is only logged and counted as a would-deny');
@@ -84,7 +87,7 @@ export function analyzePolicy(policy: NormalizedPolicy, source: PolicySource, op
   return sortDiagnostics(out);
 }
 
-type Warn = (code: WarningCode, path: string, message: string, part?: 'key' | 'value') => void;
+type Warn = (code: WarningCode, path: string, message: string, part?: 'key' | 'value', hint?: string) => void;
 
 function analyzeSection(policy: NormalizedPolicy, section: NormalizedSection, warn: Warn): void {
   const role = section.role;
@@ -136,6 +139,12 @@ function analyzeSection(policy: NormalizedPolicy, section: NormalizedSection, wa
   }
 
   for (const r of section.rules) {
+    for (const name of ['paths', 'notPaths'] as const) {
+      (listOf(r, name) ?? []).forEach((entry, k) => {
+        const hint = typeof entry === 'string' ? pathPatternHint(entry) : undefined;
+        if (hint !== undefined) warn('literal-parameter', `${r.path}.${name}[${k}]`, `${JSON.stringify(entry)} matches only that literal text`, 'value', hint);
+      });
+    }
     if (r.action === 'deny' && r.tunnel === 'any') {
       warn('inert-option', `${r.path}.tunnel`, `rule ${q(r.name)} is a deny rule: \`tunnel: any\` has no effect (a deny rule opens no tunnel)`);
     }

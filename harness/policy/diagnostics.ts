@@ -30,6 +30,7 @@ export type WarningCode =
   | 'unauthenticated-allow'
   | 'never-matches'
   | 'inert-option'
+  | 'literal-parameter'
   | 'global-audit'
   | 'no-sections';
 
@@ -46,7 +47,8 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 export function formatWarning(w: Warning): string {
   const where = w.line > 0 ? `${w.file}:${w.line}:${w.col}` : w.file;
-  return `${where}: warning: ${w.message} [${w.code}]`;
+  const message = w.hint !== undefined ? `${w.message} (${w.hint})` : w.message;
+  return `${where}: warning: ${message} [${w.code}]`;
 }
 
 /** Sorts by file, line, column; stable, so problems at one position keep their order. */

@@ -595,3 +595,22 @@ export function matchCidr(cidr: string | Cidr, target: ParsedAuthority): boolean
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   return inner.bits >= outer.bits && ipInPrefix(inner.addr, outer.addr, outer.bits);
 }
+
+/**
+ * A hint for a `paths` entry written in another router's syntax: `*` inside a path (a glob's one
+ * segment; an error here), `:id` (Express-style; here a literal, legal, so a warning) or `{id}`
+ * (OpenAPI-style; an error). Undefined when nothing looks borrowed. Shown apart from the
+ * message, which stays the filter's own words.
+ */
+export function pathPatternHint(p: string): string | undefined {
+  if (!p.startsWith('/')) return undefined;
+  const segments = p.slice(1).split('/');
+  const last = segments.length - 1;
+  for (const [i, seg] of segments.entries()) {
+    if (seg === '*' && i < last) return 'use "{*}" for one segment, "{**}" or a final "/*" for the rest';
+    if (seg === '**') return 'use "{**}" for any number of segments (last), or "{*}" for one';
+    if (/^:[A-Za-z_][A-Za-z0-9_]*$/.test(seg)) return `"${seg}" is a literal here; use "{*}" for one segment`;
+    if (/^\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(seg)) return `use "{*}" for one segment: named parameters like "${seg}" do not exist here`;
+  }
+  return undefined;
+}

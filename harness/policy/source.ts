@@ -10,8 +10,10 @@
  * (`.inf`, `.nan`) and strings that are not valid Unicode (lone surrogates from `"\ud800"`).
  */
 import * as fs from 'node:fs';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLError } from 'yaml';
 import type { Diagnostic } from './diagnostics';
+import { indentationFault } from './yaml-indentation';
+import { parseBlockYaml } from './yaml-block';
 
 export type PathSegment = string | number;
 
@@ -79,8 +81,18 @@ export function readPolicySource(file: string): PolicySource {
   return parsePolicySource(fs.readFileSync(file, 'utf8'), file);
 }
 
-/** Parses policy YAML text. */
+/**
+ * Parses policy YAML text: plain block YAML with the fast reader (yaml-block.ts), anything else —
+ * and every text with an error — with the yaml package.
+ */
 export function parsePolicySource(text: string, file: string): PolicySource {
+  const fast = parseBlockYaml(text);
+  if (fast) return new PolicySource(file, fast.value, [], true, fast.where);
+  return parsePolicySourceWithYaml(text, file);
+}
+
+/** Parses policy YAML text with the yaml package (all of YAML 1.2; errors with positions). */
+export function parsePolicySourceWithYaml(text: string, file: string): PolicySource {
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
@@ -91,13 +103,25 @@ export function parsePolicySource(text: string, file: string): PolicySource {
     prettyErrors: false,
   });
   const errors: Diagnostic[] = [];
+  const fault = doc.errors.some(isIndentationSymptom) ? indentationFault(text) : undefined;
+  if (fault) {
+    // The parser's indentation errors are its confusion about this fault: one message, at the fault.
+    errors.push({ file, line: fault.line, col: fault.col, path: '', message: `YAML: ${fault.message}` });
+  }
   for (const e of [...doc.errors, ...doc.warnings]) {
+    if (fault && isIndentationSymptom(e)) continue;
     const { line, col } = lines.linePos(e.pos[0]);
     const text = e.code === 'MULTIPLE_DOCS' ? 'a policy file holds one YAML document' : e.message.split('\n')[0];
     errors.push({ file, line, col, path: '', message: `YAML: ${text}` });
   }
   if (errors.length > 0) return new PolicySource(file, null, errors, true);
   return sourceFromNode(doc.contents as Node | null, file, lines);
+}
+
+/** Parser errors that an indentation slip or an unclosed flow list produces somewhere after it. */
+function isIndentationSymptom(e: YAMLError): boolean {
+  if (e.code === 'MISSING_CHAR') return /^Sequence item without/.test(e.message);
+  return ['BAD_INDENT', 'BLOCK_AS_IMPLICIT_KEY', 'MULTILINE_IMPLICIT_KEY', 'UNEXPECTED_TOKEN'].includes(e.code);
 }
 
 /**

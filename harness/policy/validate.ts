@@ -18,6 +18,7 @@ import { FIELDS, isEntryError, listNames, listOf, listsOf, type MatchField } fro
 import { EGRESS_RULE_OPTIONS, type Role } from './model';
 import { formatPath, type PathSegment, type PolicySource } from './source';
 import { nearest } from './did-you-mean';
+import { pathPatternHint } from './patterns';
 import { spiffeErrorMessage, trustDomainOf, validateSpiffeId, validateTrustDomain } from './spiffe';
 
 /** A problem in the document; `at` says which part of the source it points at. */
@@ -239,7 +240,11 @@ function semanticProblems(doc: unknown, options: ValidateOptions): Problem[] {
         list.forEach((entry, k) => {
           if (typeof entry !== (field.entryType === 'integer' ? 'number' : 'string')) return;
           const r = field.parse(entry as never, { action, negated });
-          if (isEntryError(r)) add(`${rp}.${name}[${k}]`, r.error, entry);
+          if (isEntryError(r)) {
+            add(`${rp}.${name}[${k}]`, r.error, entry);
+            const hint = field.name === 'paths' ? pathPatternHint(entry as string) : undefined;
+            if (hint !== undefined) out[out.length - 1].hint = hint;
+          }
           else if (field.name === 'from' && entry !== '*') namedIds.push([`${rp}.${name}[${k}]`, entry as string]);
         });
       }

@@ -25,6 +25,8 @@ import { renderReference, type Role, type SocketAddress } from '../envoy/referen
 import type { IdentitySource } from '../policy/model';
 import { spiffeErrorMessage, validateSpiffeId } from '../policy/spiffe';
 import { identitySourceProblem } from './identity-roles';
+import { nameLocalService, serviceNameOf, spiffeIdOf } from './local-service';
+import { SPIRE_ALL_BUNDLES_NAME, SPIRE_BUNDLE_NAME, SPIRE_SVID_NAME, useSdsCertificates } from './sds';
 import { TestPki, type TrustBundleFile } from '../pki/pki';
 import type { CompileResult } from '../policy/compile';
 
@@ -51,6 +53,13 @@ export interface RenderEnvoyOptions {
   serverNames?: string[];
   /** Minted certificates only: the proxy's SPIFFE ID (default the policy's `identity.id` for local, else the demo's). */
   proxyId?: string;
+  /** Inbound: certificates from an SDS server on this unix socket (the SPIRE agent's) instead of files. */
+  sds?: string;
+  /** With `sds`: the secret names of the proxy's SVID and of the trust bundle (SPIRE's `default` and `ROOTCA`; `ALL` with federatesWith). */
+  sdsSvid?: string;
+  sdsBundle?: string;
+  /** Inbound: the name of the service behind the proxy (its cluster, route and virtual host); default the last segment of the proxy's SPIFFE ID. */
+  service?: string;
 }
 
 /**
@@ -104,6 +113,15 @@ function optionProblems(o: RenderEnvoyOptions, policy: RenderedPolicy): string[]
   else if (given.length > 0 && given.length < 3) out.push(`${given.join(', ')} without ${Object.keys(files).filter((k) => !given.includes(k)).join(', ')}: --cert, --key and --ca go together`);
   if (given.length > 0 && (policy.federatesWith ?? []).length > 0) out.push('--cert/--key/--ca: a policy with federatesWith needs one bundle per trust domain; use --certs DIR with bundle-<trust domain>.pem');
   const ownCerts = given.length > 0 || o.certsDir !== undefined;
+  if (o.sds !== undefined) {
+    if (o.role !== 'inbound') out.push(`--sds: only the inbound role for now; --role ${o.role} also verifies upstream certificates with a CA file SPIRE does not serve`);
+    if (ownCerts) out.push('--sds and --certs/--cert: certificates come from the SDS server or from files, not both');
+    if (!path.isAbsolute(o.sds)) out.push(`--sds ${JSON.stringify(o.sds)}: give the unix socket's absolute path (Envoy resolves it from its own working directory), e.g. /run/spire/sockets/agent.sock`);
+  } else if (o.sdsSvid !== undefined || o.sdsBundle !== undefined) out.push('--sds-svid/--sds-bundle: secret names need --sds SOCKET');
+  if (o.sds !== undefined && o.serverNames?.length) out.push('--server-name: with --sds the certificate is the SDS server\'s as it is');
+  if (o.sds !== undefined && o.proxyId !== undefined) out.push('--proxy-id: with --sds the certificate is the SDS server\'s as it is');
+  if (o.service !== undefined && o.role !== 'inbound') out.push(`--service: only the inbound role forwards to a named local service`);
+  if (o.service !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(o.service)) out.push(`--service ${JSON.stringify(o.service)}: letters, digits, '_', '.', '-' (it names an Envoy cluster and its stats)`);
   if (ownCerts && o.serverNames?.length) out.push('--server-name: names go into minted certificates only; with --certs/--cert the certificate is yours as it is');
   if (ownCerts && o.proxyId !== undefined) out.push('--proxy-id: the ID goes into a minted certificate only; with --certs/--cert the certificate is yours as it is');
   if (o.proxyId !== undefined) {
@@ -141,15 +159,23 @@ export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: s
   const federated = policy.federatesWith ?? [];
   let certs: { caFile: string; certFile: string; keyFile: string };
   let trustBundles: TrustBundleFile[];
-  if (o.certFile !== undefined && o.keyFile !== undefined && o.caFile !== undefined) {
+  let proxyId: string | undefined;
+  if (o.sds !== undefined) {
+    // Placeholders only: useSdsCertificates below replaces every place they would go.
+    certs = { caFile: '', certFile: '', keyFile: '' };
+    trustBundles = [];
+    proxyId = o.sdsSvid?.startsWith('spiffe://') ? o.sdsSvid : undefined;
+  } else if (o.certFile !== undefined && o.keyFile !== undefined && o.caFile !== undefined) {
     certs = { caFile: path.resolve(o.caFile), certFile: path.resolve(o.certFile), keyFile: path.resolve(o.keyFile) };
     trustBundles = [{ trustDomain: policy.trustDomain, file: certs.caFile }];
     const missing = (['--cert', '--key', '--ca'] as const).map((flag, i) => [flag, [certs.certFile, certs.keyFile, certs.caFile][i]]).filter(([, f]) => !fs.existsSync(f));
     if (missing.length) throw new Error(missing.map(([flag, f]) => `${flag}: ${f} does not exist`).join('\n'));
+    proxyId = spiffeIdOf(certs.certFile);
   } else if (o.certsDir) {
     certs = { caFile: path.resolve(o.certsDir, 'ca.pem'), certFile: path.resolve(o.certsDir, 'proxy.pem'), keyFile: path.resolve(o.certsDir, 'proxy-key.pem') };
     trustBundles = [{ trustDomain: policy.trustDomain, file: certs.caFile }, ...federated.map((td) => ({ trustDomain: td, file: path.resolve(o.certsDir!, `bundle-${td}.pem`) }))];
     for (const f of [...Object.values(certs), ...trustBundles.map((b) => b.file)]) if (!fs.existsSync(f)) throw new Error(`--certs: ${f} does not exist`);
+    proxyId = spiffeIdOf(certs.certFile);
   } else {
     const dir = path.resolve(o.outDir, 'certs');
     const pki = await TestPki.create({ trustDomains: [policy.trustDomain, ...federated] });
@@ -164,7 +190,7 @@ export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: s
       trustBundles.push({ trustDomain: td, file });
       files.push(file);
     }
-    const proxyId = o.proxyId ?? (policy.identity?.from === 'local' && policy.identity.id ? policy.identity.id : `spiffe://${policy.trustDomain}/${PROXY_IDENTITY[o.role]}`);
+    proxyId = o.proxyId ?? (policy.identity?.from === 'local' && policy.identity.id ? policy.identity.id : `spiffe://${policy.trustDomain}/${PROXY_IDENTITY[o.role]}`);
     const serverNames = o.serverNames?.length ? o.serverNames : ['localhost'];
     const own = (await ca.mintSvid(proxyId, { dnsNames: serverNames })).writeTo(dir, 'proxy');
     certs = { caFile, certFile: own.chainFile, keyFile: own.keyFile };
@@ -192,6 +218,17 @@ export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: s
     upstream,
     admin,
   });
+  const service = o.service ?? serviceNameOf(proxyId);
+  if (o.role === 'inbound') nameLocalService(bootstrap, service);
+  if (o.sds !== undefined) {
+    const federates = federated.length > 0;
+    useSdsCertificates(bootstrap, {
+      node: service,
+      socketPath: o.sds,
+      svidName: o.sdsSvid ?? SPIRE_SVID_NAME,
+      bundleName: o.sdsBundle ?? (federates ? SPIRE_ALL_BUNDLES_NAME : SPIRE_BUNDLE_NAME),
+    });
+  }
   const out = path.join(o.outDir, 'envoy.yaml');
   fs.writeFileSync(out, `# Rendered by \`meshgate render envoy --role ${o.role}\` from envoy/${o.role}.yaml; policy ${o.compiled.digest12}.\n` + stringify(bootstrap));
   files.unshift(out);

@@ -9,57 +9,35 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parse } from 'yaml';
-import { main } from '../../harness/cli';
-import { EnvoyProcess } from '../../harness/envoy/process';
+import type { EnvoyProcess } from '../../harness/envoy/process';
 import { freePort } from '../../harness/envoy/lds';
 import { TestPki } from '../../harness/pki/pki';
 import { request, type ClientTls } from '../../harness/services/client';
 import { RecordingUpstream } from '../../harness/services/upstream';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const POLICY = path.join(ROOT, 'examples', 'ledger', 'policy.yaml');
-const TD = 'ledger.example';
-const SERVER_NAME = 'ledger.ledger.svc';
-const CALLERS = { api: `spiffe://${TD}/ns/ledger/sa/api`, batch: `spiffe://${TD}/ns/ledger/sa/batch`, intruder: `spiffe://${TD}/ns/web/sa/frontend` };
-type Caller = keyof typeof CALLERS | 'none';
+import { LEDGER_CALLERS as CALLERS, LEDGER_PROXY_ID, LEDGER_SERVER_NAME, LEDGER_TD as TD, ledgerCallerTls, renderAndStartLedger, type LedgerCaller as Caller } from './render-ledger-stack';
 
 let tmp: string;
 let envoy: EnvoyProcess | undefined;
 let upstream: RecordingUpstream;
 let listenPort: number;
 let adminPort: number;
-const tlsAs = new Map<Caller, ClientTls>();
+let tlsAs: Map<Caller, ClientTls>;
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-ledger-'));
   const pki = await TestPki.create({ trustDomains: [TD] });
   const certs = path.join(tmp, 'pki');
   const { caFile } = pki.own.writeTo(certs, 'bundle');
-  const proxy = (await pki.own.mintSvid(`spiffe://${TD}/ns/ledger/sa/ledger`, { dnsNames: [SERVER_NAME] })).writeTo(certs, 'ledger');
-  const ca = fs.readFileSync(caFile, 'utf8');
-  tlsAs.set('none', { ca, servername: SERVER_NAME });
-  for (const [name, id] of Object.entries(CALLERS)) {
-    const c = await pki.own.mintSvid(id);
-    tlsAs.set(name as Caller, { ca, servername: SERVER_NAME, cert: c.chainPem, key: c.keyPem });
-  }
+  const proxy = (await pki.own.mintSvid(LEDGER_PROXY_ID, { dnsNames: [LEDGER_SERVER_NAME] })).writeTo(certs, 'ledger');
+  tlsAs = await ledgerCallerTls(pki.own);
 
   upstream = await RecordingUpstream.start({ name: 'ledger' });
   listenPort = await freePort();
   adminPort = await freePort();
-  const out = path.join(tmp, 'rendered');
-  const printed: string[] = [];
-  const io = { out: (s: string) => printed.push(s), err: (s: string) => printed.push(s) };
-  const code = await main(
-    [
-      'render', 'envoy', POLICY, '--role', 'inbound', '--out', out, '--wasm', path.join(ROOT, 'build', 'meshgate.wasm'),
-      '--listen', `127.0.0.1:${listenPort}`, '--upstream', `127.0.0.1:${upstream.port}`, '--admin', `127.0.0.1:${adminPort}`,
-      '--cert', proxy.chainFile, '--key', proxy.keyFile, '--ca', caFile,
-    ],
-    io,
-  );
-  expect([code, printed]).toEqual([0, [path.join(out, 'envoy.yaml'), `run it: func-e run -c ${path.join(out, 'envoy.yaml')}`]]);
-  envoy = await EnvoyProcess.start({ bootstrap: parse(fs.readFileSync(path.join(out, 'envoy.yaml'), 'utf8')), cwd: out });
+  envoy = await renderAndStartLedger(path.join(tmp, 'rendered'), [
+    '--listen', `127.0.0.1:${listenPort}`, '--upstream', `127.0.0.1:${upstream.port}`, '--admin', `127.0.0.1:${adminPort}`,
+    '--cert', proxy.chainFile, '--key', proxy.keyFile, '--ca', caFile,
+  ]);
 });
 
 afterAll(async () => {
@@ -71,6 +49,9 @@ afterAll(async () => {
 test('Envoy listens and serves admin where the flags said', async () => {
   expect(await envoy!.listenerPort('inbound')).toBe(listenPort);
   expect(await envoy!.admin('GET', '/ready')).toMatch(/LIVE/);
+  // The local service's cluster carries the workload's name (from the --cert SVID), not the demo's billing.
+  expect(await envoy!.admin('GET', '/clusters')).toMatch(/^ledger::/m);
+  expect(await envoy!.admin('GET', '/clusters')).not.toMatch(/^billing::/m);
   expect(fs.readFileSync(path.join(tmp, 'rendered', 'envoy.yaml'), 'utf8')).toContain(`port_value: ${adminPort}`);
 });
 

@@ -41,7 +41,7 @@ describe('invalid policy files: exact output', () => {
       'invalid-fields.yaml:21:22: inbound.rules[0].paths[1]: path pattern must start with \'/\', or be \'*\' or a suffix pattern ("*.json"): "x"',
       'invalid-fields.yaml:21:27: inbound.rules[0].paths[2]: \'*\' is only allowed alone, as the whole last segment ("/a/*") or as a leading suffix wildcard ("*.json"): "/a*"',
       "invalid-fields.yaml:21:34: inbound.rules[0].paths[3]: '{**}' must be the last segment: \"/a/{**}/b\"",
-      'invalid-fields.yaml:21:47: inbound.rules[0].paths[4]: \'{\' and \'}\' are only allowed as whole "{*}" or "{**}" segments: "/a/{x}"',
+      'invalid-fields.yaml:21:47: inbound.rules[0].paths[4]: \'{\' and \'}\' are only allowed as whole "{*}" or "{**}" segments: "/a/{x}" (use "{*}" for one segment: named parameters like "{x}" do not exist here)',
       'invalid-fields.yaml:21:57: inbound.rules[0].paths[5]: a suffix pattern ("*.json") cannot contain \'/\': "*.js/x"',
       "invalid-fields.yaml:21:67: inbound.rules[0].paths[6]: path pattern has a '.' or '..' segment: \"/a/../b\"",
       "invalid-fields.yaml:21:78: inbound.rules[0].paths[7]: path pattern has a character outside [A-Za-z0-9-._~!$&'()+,;=:@]: \"/a%20b\"",
@@ -92,7 +92,7 @@ describe('invalid policy files: exact output', () => {
     ]],
     ['empty.yaml', ['empty.yaml:1:1: (document): must be an object, got null']],
     ['not-a-mapping.yaml', ['not-a-mapping.yaml:1:1: (document): must be an object, got a list']],
-    ['yaml-syntax.yaml', ['yaml-syntax.yaml:6:5: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]']],
+    ['yaml-syntax.yaml', ['yaml-syntax.yaml:5:14: YAML: this "[" is never closed: add "]" where the list ends']],
     ['yaml-two-documents.yaml', ['yaml-two-documents.yaml:3:1: YAML: a policy file holds one YAML document']],
     ['yaml-features.yaml', [
       'yaml-features.yaml:5:7: inbound.rules[0]: anchors are not supported in a policy (&rule)',

@@ -55,7 +55,7 @@ describe.each(FILES.map((f) => [path.relative(ROOT, f), f]))('%s', (_name, file)
         const record: Record<string, unknown> = { role: scenario.role, meshgate: state };
         if (last !== undefined) {
           const h = Object.fromEntries(last.headers);
-          Object.assign(record, { method: h[':method'], path: h[':path'], authority: h[':authority'], scheme: h[':scheme'], connect: h[':method'] === 'CONNECT' });
+          Object.assign(record, { method: h[':method'], path: h[':path'], authority: h[':authority'], scheme: h[':scheme'] });
         } else {
           // a TLS passthrough connection: judged by its server name, unless the ClientHello bytes
           // were refused first (not_tls, ech, bad_sni, ...: nothing to explain but the refusal)
@@ -65,7 +65,7 @@ describe.each(FILES.map((f) => [path.relative(ROOT, f), f]))('%s', (_name, file)
             expect([where, state]).toEqual([where, expect.stringMatching(/^decision=(deny|audit_deny) /)]);
             continue;
           }
-          Object.assign(record, { sni, port: req.port ?? 443 });
+          Object.assign(record, { role: 'egress-sni', port: req.port ?? 443 });
         }
         const logged = requestOfRecord(record);
         const rule = logged.logged.rule!;

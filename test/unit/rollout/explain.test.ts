@@ -110,21 +110,24 @@ describe('agrees with meshgate eval (the filter in the emulator)', () => {
 });
 
 describe('records', () => {
-  it('reads the record keys and the older `meshgate` filter-state value alike', () => {
-    expect(requestOfRecord({ role: 'inbound', identity: STORE, method: 'POST', path: '/x', decision: 'allow', rule: 'r', policy: 'abc' })).toEqual({
+  it('reads a decision record (docs/records.md) with the reader replay uses', () => {
+    const rec = (o: Record<string, unknown>) => JSON.stringify(o);
+    expect(requestOfRecord(rec({ role: 'inbound', method: 'POST', path: '/x', meshgate: `decision=allow rule=r identity=${STORE} policy=abc` }))).toEqual({
       request: { role: 'inbound', resolved: { id: STORE }, method: 'POST', path: '/x' },
       logged: { decision: 'allow', rule: 'r', policy: 'abc' },
     });
     expect(requestOfRecord('{"meshgate":"decision=deny rule=default identity=- policy=abc identity_reason=svid_root_id","method":"GET","path":"/"}', 'inbound').request.resolved)
       .toEqual({ reason: 'svid_root_id' });
-    expect(requestOfRecord({ role: 'egress', identity: '-', authority: 'api.stripe.com:443', method: 'CONNECT', scheme: 'https' }).request)
+    expect(requestOfRecord({ role: 'egress', authority: 'api.stripe.com:443', method: 'CONNECT', meshgate: 'decision=deny rule=default identity=- policy=abc identity_reason=no_peer_certificate' }).request)
       .toEqual({ role: 'egress', resolved: { reason: 'no_peer_certificate' }, connect: true, scheme: 'https', authority: 'api.stripe.com:443' });
-    expect(() => requestOfRecord({ method: 'GET' })).toThrow(/no role/);
+    expect(() => requestOfRecord({ method: 'GET', meshgate: 'decision=allow rule=r identity=- policy=abc' })).toThrow(/no role/);
+    expect(() => requestOfRecord({ role: 'inbound', method: 'GET', path: '/', meshgate: '-', details: 'codec_error' })).toThrow(/not a decision.*codec_error/);
+    expect(() => requestOfRecord({ role: 'inbound', path: '/', meshgate: 'decision=allow rule=r identity=- policy=abc' })).toThrow(/inbound record without method/);
   });
 
   it('explain --record compares with what the proxy logged', async () => {
     const out: string[] = [];
-    const record = JSON.stringify({ role: 'inbound', identity: BILLING, method: 'GET', path: '/charges/1/receipt', decision: 'allow', rule: 'old-rule', policy: 'aaaaaaaaaaaa' });
+    const record = JSON.stringify({ role: 'inbound', method: 'GET', path: '/charges/1/receipt', meshgate: `decision=allow rule=old-rule identity=${BILLING} policy=aaaaaaaaaaaa` });
     expect(await main(['explain', '--policy', SHOP, '--record', record], { out: (s) => out.push(s), err: (s) => out.push(s) })).toBe(0);
     expect(out.at(-1)).toBe('record   the proxy logged allow rule=old-rule under policy aaaaaaaaaaaa: DIFFERENT from this policy');
   });
