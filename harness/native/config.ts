@@ -123,33 +123,55 @@ export function nativeFiltersFor(wasmFilter: Json, library?: string): Json[] {
   return wasmFilter.name === 'envoy.filters.network.wasm' ? nativeNetworkFilters(o) : nativeHttpFilters(o);
 }
 
+/**
+ * Whether a filter chain's Wasm filter stays Wasm: a NETWORK policy filter behind a downstream TLS
+ * transport socket (the SNI gateway's mTLS hop). It judges the caller's certificate, and a
+ * network dynamic module cannot get it: the network ABI exposes URI SANs, DNS SANs and the
+ * subject but not the certificate, and `envoy.filters.network.set_filter_state` evaluates
+ * `%DOWNSTREAM_PEER_CERT%` on the new connection, before the handshake has produced a peer. The
+ * X.509-SVID leaf rules need the whole leaf, so that listener keeps the Wasm filter.
+ */
+export function keepsWasm(chain: Json, filter: Json): boolean {
+  return filter.name === 'envoy.filters.network.wasm' && chain.transport_socket !== undefined;
+}
+
 const WASM_FILTERS = new Set(['envoy.filters.http.wasm', 'envoy.filters.network.wasm']);
 
-function replaceWasm(filters: Json[], library: string | undefined, count: () => void): Json[] {
+/** What toNative did: filters replaced by the native module, Wasm filters kept (keepsWasm). */
+export interface NativeReplacement {
+  replaced: number;
+  keptWasm: number;
+}
+
+function replaceWasm(filters: Json[], library: string | undefined, keep: (f: Json) => boolean, n: NativeReplacement): Json[] {
   return filters.flatMap((f) => {
     if (!WASM_FILTERS.has(f.name as string)) return [f];
-    count();
+    if (keep(f)) {
+      n.keptWasm++;
+      return [f];
+    }
+    n.replaced++;
     return nativeFiltersFor(f, library);
   });
 }
 
 /**
- * Replaces every meshgate Wasm filter of a rendered config (in place) with its native
- * equivalent: the HTTP filters of every listener's HCM, and the network filters of every filter
- * chain (the SNI policy filter, the CONNECT tunnels' exit). Returns the number replaced.
+ * Replaces meshgate's Wasm filters of a rendered config (in place) with their native equivalent:
+ * the HTTP filters of every listener's HCM, and the network filters of every filter chain (the
+ * SNI policy filter, the CONNECT tunnels' exit) except where keepsWasm says the module could not
+ * see what it judges.
  */
-export function toNative(cfg: Json, library?: string): number {
-  let replaced = 0;
-  const count = () => replaced++;
+export function toNative(cfg: Json, library?: string): NativeReplacement {
+  const n: NativeReplacement = { replaced: 0, keptWasm: 0 };
   for (const l of (cfg.static_resources as Json).listeners as Json[]) {
     for (const chain of l.filter_chains as Json[]) {
-      chain.filters = replaceWasm(chain.filters as Json[], library, count);
+      chain.filters = replaceWasm(chain.filters as Json[], library, (f) => keepsWasm(chain, f), n);
       for (const f of chain.filters as Json[]) {
         if (f.name !== 'envoy.filters.network.http_connection_manager') continue;
         const hcm = f.typed_config as Json;
-        hcm.http_filters = replaceWasm(hcm.http_filters as Json[], library, count);
+        hcm.http_filters = replaceWasm(hcm.http_filters as Json[], library, () => false, n);
       }
     }
   }
-  return replaced;
+  return n;
 }

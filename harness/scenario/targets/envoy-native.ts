@@ -4,7 +4,9 @@
  * meshgate loaded as a native dynamic module (build/libmeshgate.so from the same
  * build/meshgate.wasm, harness/native/config.ts) in place of every Wasm filter. Requests, TLS
  * callers and the reading of each exchange are the `envoy` target's own, so the two targets can
- * only disagree where the runtimes do. Counters are read under both runtimes' prefixes
+ * only disagree where the runtimes do. The SNI gateway's policy filter stays Wasm (it judges the
+ * caller's certificate, which a network dynamic module cannot get: config.ts keepsWasm), so that
+ * form runs the same filter on both targets. Counters are read under both runtimes' prefixes
  * (harness/envoy/decisions.ts METRIC_PREFIX).
  */
 import type { Observation, Scenario, ScenarioRequest } from '../types';
@@ -25,7 +27,8 @@ export class EnvoyNativeTarget implements TargetExecutor {
     }
     return new EnvoyNativeTarget(
       await EnvoyEgressTarget.start(scenario, (bootstrap) => {
-        if (toNative(bootstrap, library) === 0) throw new Error('target envoy-native: the egress config has no meshgate Wasm filter to replace');
+        const n = toNative(bootstrap, library);
+        if (n.replaced + n.keptWasm === 0) throw new Error('target envoy-native: the egress config has no meshgate Wasm filter');
       }),
     );
   }
