@@ -10,6 +10,9 @@
  *     enforce the multi-URI-SAN refusal or the X.509-SVID leaf rules; the whole leaf can.
  *  2. `envoy.filters.http.dynamic_modules` with the library, the root id as `filter_name` and the
  *     policy JSON as `filter_config` (a StringValue: handed to the module verbatim).
+ * Each `envoy.filters.network.wasm` filter becomes the network forms of the same two
+ * (`envoy.filters.network.set_filter_state` on the new connection, the network dynamic module),
+ * except where keepsWasm() says the module could not see what it judges.
  * Counters then show in /stats as `dynamicmodulescustom.meshgate.*` (Envoy 1.40's fixed prefix
  * for dynamic-module metrics) instead of `wasmcustom.meshgate.*`.
  */
@@ -48,14 +51,29 @@ export interface NativeFilterOptions {
   library?: string;
 }
 
-/** The HTTP filters that run meshgate natively in place of one Wasm filter. */
-export function nativeHttpFilters(o: NativeFilterOptions): Json[] {
+/** Where each kind of filter takes the peer-certificate step and the module: config types, and
+ *  the set_filter_state field that runs per request (HTTP) or per connection (network). */
+const LEVELS = {
+  http: {
+    setFilterState: 'type.googleapis.com/envoy.extensions.filters.http.set_filter_state.v3.Config',
+    when: 'on_request_headers',
+    module: 'type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter',
+  },
+  network: {
+    setFilterState: 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config',
+    when: 'on_new_connection',
+    module: 'type.googleapis.com/envoy.extensions.filters.network.dynamic_modules.v3.DynamicModuleNetworkFilter',
+  },
+} as const;
+
+function nativeFilters(level: keyof typeof LEVELS, o: NativeFilterOptions): Json[] {
+  const l = LEVELS[level];
   return [
     {
       name: 'meshgate.peer_certificate',
       typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.filters.http.set_filter_state.v3.Config',
-        on_request_headers: [
+        '@type': l.setFilterState,
+        [l.when]: [
           {
             object_key: PEER_CERTIFICATE_KEY,
             factory_key: 'envoy.string',
@@ -67,7 +85,7 @@ export function nativeHttpFilters(o: NativeFilterOptions): Json[] {
     {
       name: 'meshgate.native',
       typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter',
+        '@type': l.module,
         dynamic_module_config: { module: { local: { filename: o.library ?? nativeLibraryPath() } } },
         filter_name: o.rootId,
         filter_config: { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: o.policyJson },
@@ -76,33 +94,15 @@ export function nativeHttpFilters(o: NativeFilterOptions): Json[] {
   ];
 }
 
+/** The HTTP filters that run meshgate natively in place of one Wasm HTTP filter. */
+export function nativeHttpFilters(o: NativeFilterOptions): Json[] {
+  return nativeFilters('http', o);
+}
+
 /** The network filters that run meshgate natively in place of one Wasm network filter: the same
- *  peer-certificate step (connection-level: `on_new_connection`) and the network module. */
+ *  peer-certificate step (on the new connection) and the network module. */
 export function nativeNetworkFilters(o: NativeFilterOptions): Json[] {
-  return [
-    {
-      name: 'meshgate.peer_certificate',
-      typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config',
-        on_new_connection: [
-          {
-            object_key: PEER_CERTIFICATE_KEY,
-            factory_key: 'envoy.string',
-            format_string: { text_format_source: { inline_string: '%DOWNSTREAM_PEER_CERT%' } },
-          },
-        ],
-      },
-    },
-    {
-      name: 'meshgate.native',
-      typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.filters.network.dynamic_modules.v3.DynamicModuleNetworkFilter',
-        dynamic_module_config: { module: { local: { filename: o.library ?? nativeLibraryPath() } } },
-        filter_name: o.rootId,
-        filter_config: { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: o.policyJson },
-      },
-    },
-  ];
+  return nativeFilters('network', o);
 }
 
 /** Root id and plugin configuration of a Wasm filter (HTTP or network); a filter without a
