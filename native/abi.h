@@ -22,6 +22,9 @@
  * a warning, a NULL return refuses the module. */
 #define MG_ABI_VERSION "v0.2.0"
 
+/* What this library exports to Envoy (it is compiled with -fvisibility=hidden). */
+#define EXPORT __attribute__((visibility("default")))
+
 /* Bytes owned by the module, lent to Envoy for one call. */
 typedef struct {
   const char *ptr;
@@ -50,8 +53,18 @@ enum { MG_BODY_RECEIVED_REQUEST = 0, MG_BODY_BUFFERED_REQUEST = 1 };
 /* envoy_dynamic_module_type_on_http_filter_request_headers_status (= Envoy FilterHeadersStatus) */
 enum { MG_HEADERS_CONTINUE = 0, MG_HEADERS_STOP_ITERATION = 1, MG_HEADERS_STOP_ALL_AND_WATERMARK = 4 };
 
-/* envoy_dynamic_module_type_on_http_filter_request_body_status (= Envoy FilterDataStatus) */
-enum { MG_DATA_CONTINUE = 0 };
+/* envoy_dynamic_module_type_on_http_filter_request_body_status (= Envoy FilterDataStatus, and
+ * proxy-wasm's FilterDataStatus: the numbers coincide) */
+enum { MG_DATA_CONTINUE = 0, MG_DATA_STOP_AND_BUFFER = 1, MG_DATA_STOP_NO_BUFFER = 3 };
+
+/* envoy_dynamic_module_type_http_filter_stream_reset_reason */
+enum { MG_RESET_LOCAL = 0 };
+
+/* envoy_dynamic_module_type_on_network_filter_data_status (= Envoy Network::FilterStatus) */
+enum { MG_NETWORK_CONTINUE = 0, MG_NETWORK_STOP_ITERATION = 1 };
+
+/* envoy_dynamic_module_type_network_connection_close_type (= Envoy ConnectionCloseType) */
+enum { MG_CLOSE_FLUSH_WRITE = 0, MG_CLOSE_NO_FLUSH = 1 };
 
 /* envoy_dynamic_module_type_log_level (= spdlog's levels) */
 enum { MG_LOG_TRACE = 0, MG_LOG_DEBUG, MG_LOG_INFO, MG_LOG_WARN, MG_LOG_ERROR, MG_LOG_CRITICAL, MG_LOG_OFF };
@@ -87,6 +100,17 @@ bool envoy_dynamic_module_callback_http_get_filter_state_bytes(void *filter, mg_
 
 bool envoy_dynamic_module_callback_http_filter_get_attribute_int(void *filter, int attribute, uint64_t *result);
 
+/* The request body: [start, end) drained / data appended (Received = the chunk of this event,
+ * Buffered = what earlier StopIterationAndBuffer kept). */
+bool envoy_dynamic_module_callback_http_drain_body(void *filter, int body_type, size_t n);
+bool envoy_dynamic_module_callback_http_append_body(void *filter, int body_type, mg_module_buffer data);
+
+/* The route's cluster (proxy-wasm property xds.cluster_name). */
+bool envoy_dynamic_module_callback_http_get_cluster_name(void *filter, mg_envoy_buffer *result);
+
+/* Resets the stream; `details` become the response code details if none are set yet. */
+void envoy_dynamic_module_callback_http_filter_reset_stream(void *filter, int reason, mg_module_buffer details);
+
 /* Counters may only be defined while envoy_dynamic_module_on_http_filter_config_new runs. */
 int envoy_dynamic_module_callback_http_filter_config_define_counter(void *config, mg_module_buffer name,
                                                                     mg_module_buffer *label_names,
@@ -94,5 +118,22 @@ int envoy_dynamic_module_callback_http_filter_config_define_counter(void *config
 int envoy_dynamic_module_callback_http_filter_increment_counter(void *filter, size_t id,
                                                                 mg_module_buffer *label_values,
                                                                 size_t label_count, uint64_t value);
+
+/* ---- network filters (envoy.extensions.filters.network.dynamic_modules.v3) ------------------- */
+
+size_t envoy_dynamic_module_callback_network_filter_get_read_buffer_chunks_size(void *filter);
+bool envoy_dynamic_module_callback_network_filter_get_read_buffer_chunks(void *filter, mg_envoy_buffer *chunks);
+bool envoy_dynamic_module_callback_network_filter_drain_read_buffer(void *filter, size_t n);
+bool envoy_dynamic_module_callback_network_filter_prepend_read_buffer(void *filter, mg_module_buffer data);
+void envoy_dynamic_module_callback_network_filter_close(void *filter, int close_type);
+uint64_t envoy_dynamic_module_callback_network_filter_get_connection_id(void *filter);
+bool envoy_dynamic_module_callback_network_filter_get_attribute_int(void *filter, int attribute, uint64_t *result);
+bool envoy_dynamic_module_callback_network_set_filter_state_bytes(void *filter, mg_module_buffer key, mg_module_buffer value);
+bool envoy_dynamic_module_callback_network_get_filter_state_bytes(void *filter, mg_module_buffer key, mg_envoy_buffer *result);
+/* Filter state through the object factory registered for `key` (envoy.upstream.dynamic_host, ...):
+ * what Envoy's Wasm host does for the `set_envoy_filter_state` foreign function. */
+bool envoy_dynamic_module_callback_network_set_filter_state_typed(void *filter, mg_module_buffer key, mg_module_buffer value);
+int envoy_dynamic_module_callback_network_filter_config_define_counter(void *config, mg_module_buffer name, size_t *id);
+int envoy_dynamic_module_callback_network_filter_increment_counter(void *filter, size_t id, uint64_t value);
 
 #endif

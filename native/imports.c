@@ -1,6 +1,7 @@
 /*
- * The module's proxy-wasm imports (assembly/proxywasm/imports.ts: exactly these twelve), served
- * from dynamic-module callbacks with the statuses Envoy's Wasm host gives
+ * The module's proxy-wasm imports (the `w2c_env_*` functions build/native/meshgate.h declares; the
+ * build refuses a library that leaves one undefined), served for the HTTP filter and the network
+ * filter from their dynamic-module callbacks with the statuses Envoy's Wasm host gives
  * (harness/emulator is the reference for their semantics). Every guest pointer is bounds-checked
  * against the instance's linear memory; data handed to the module is copied into memory the
  * module allocates with its exported `malloc`, as the Wasm host does.
@@ -85,14 +86,12 @@ u32 w2c_env_proxy_get_buffer_bytes(mg_env *env, u32 type, u32 start, u32 max, u3
     size_t n = c->plugin_len - start < max ? c->plugin_len - start : max;
     return give(env, c->plugin + start, n, ret_ptr, ret_size);
   }
-  if (type != PW_BUFFER_REQUEST_BODY) return type > 8 ? PW_BAD_ARGUMENT : PW_NOT_FOUND;
+  if (type != (env->config->kind == MG_NETWORK ? PW_BUFFER_DOWNSTREAM_DATA : PW_BUFFER_REQUEST_BODY))
+    return type > 8 ? PW_BAD_ARGUMENT : PW_NOT_FOUND;
   if (env->filter == NULL) return PW_NOT_FOUND;
-  /* the body Envoy buffered so far, flattened: [start, start+max) of its chunks */
-  size_t chunks = envoy_dynamic_module_callback_http_get_body_chunks_size(env->filter, MG_BODY_BUFFERED_REQUEST);
-  if (chunks == 0 || chunks > 1024) return give(env, NULL, 0, ret_ptr, ret_size);
-  mg_envoy_buffer list[1024];
-  if (!envoy_dynamic_module_callback_http_get_body_chunks(env->filter, MG_BODY_BUFFERED_REQUEST, list)) return PW_NOT_FOUND;
-  size_t total = 0;
+  /* [start, start+max) of the bytes so far, flattened (body.c) */
+  mg_envoy_buffer list[MG_MAX_CHUNKS];
+  size_t chunks = mg_body_chunks(env, list, MG_MAX_CHUNKS), total = 0;
   for (size_t i = 0; i < chunks; i++) total += list[i].length;
   if (start >= total) return give(env, NULL, 0, ret_ptr, ret_size);
   size_t n = total - start < max ? total - start : max;
@@ -109,6 +108,19 @@ u32 w2c_env_proxy_get_buffer_bytes(mg_env *env, u32 type, u32 start, u32 max, u3
     skip = 0;
   }
   return put_u32(env, ret_ptr, at) && put_u32(env, ret_size, (uint32_t)n) ? PW_OK : PW_INVALID_MEMORY;
+}
+
+/* As Envoy's Wasm host (Buffer::copyFrom): start 0 drains `size` bytes and puts the data in
+ * front; start at or past the end appends; anything else is BadArgument. The module only writes
+ * at the front (the tunnel line: egress/tunnel-release.ts adds it, egress/tunnel-exit.ts strips it). */
+u32 w2c_env_proxy_set_buffer_bytes(mg_env *env, u32 type, u32 start, u32 size, u32 data_ptr, u32 data_len) {
+  const uint8_t *data = mg_guest(env, data_ptr, data_len);
+  if (data == NULL) return PW_INVALID_MEMORY;
+  if (type != (env->config->kind == MG_NETWORK ? PW_BUFFER_DOWNSTREAM_DATA : PW_BUFFER_REQUEST_BODY))
+    return type > 8 ? PW_BAD_ARGUMENT : PW_NOT_FOUND;
+  if (env->filter == NULL) return PW_NOT_FOUND;
+  if (start != 0) return PW_BAD_ARGUMENT; /* appending: nothing in the module does it */
+  return mg_body_replace_front(env, size, data, data_len) ? PW_OK : PW_BAD_ARGUMENT;
 }
 
 /* ---- header maps ---------------------------------------------------------------------------- */
@@ -146,8 +158,27 @@ u32 w2c_env_proxy_get_header_map_pairs(mg_env *env, u32 map, u32 ret_ptr, u32 re
 
 /* ---- properties ----------------------------------------------------------------------------- */
 
+/* Filter state bytes of the current stream or connection. */
+static int filter_state(mg_env *env, const char *key, mg_envoy_buffer *value) {
+  mg_module_buffer k = {key, strlen(key)};
+  if (env->config->kind == MG_NETWORK) return envoy_dynamic_module_callback_network_get_filter_state_bytes(env->filter, k, value);
+  return envoy_dynamic_module_callback_http_get_filter_state_bytes(env->filter, k, value);
+}
+
+static int attribute_int(mg_env *env, int attribute, uint64_t *v) {
+  if (env->config->kind == MG_NETWORK) {
+    if (attribute == MG_ATTR_CONNECTION_ID) {
+      *v = envoy_dynamic_module_callback_network_filter_get_connection_id(env->filter);
+      return 1;
+    }
+    return envoy_dynamic_module_callback_network_filter_get_attribute_int(env->filter, attribute, v);
+  }
+  return envoy_dynamic_module_callback_http_filter_get_attribute_int(env->filter, attribute, v);
+}
+
 /* The properties meshgate reads (path segments joined by NUL): plugin_root_id, connection.id,
- * connection.peer_certificate, destination.port. Anything else is NotFound. */
+ * connection.peer_certificate, destination.port, xds.cluster_name (HTTP). Anything else is
+ * NotFound. */
 u32 w2c_env_proxy_get_property(mg_env *env, u32 path_ptr, u32 path_len, u32 ret_ptr, u32 ret_size) {
   const uint8_t *path = mg_guest(env, path_ptr, path_len);
   if (path == NULL) return PW_INVALID_MEMORY;
@@ -155,17 +186,19 @@ u32 w2c_env_proxy_get_property(mg_env *env, u32 path_ptr, u32 path_len, u32 ret_
   if (env->filter == NULL) return PW_NOT_FOUND;
   if (PATH_IS(path, path_len, "connection\0id") || PATH_IS(path, path_len, "destination\0port")) {
     uint64_t v = 0;
-    int attr = path[0] == 'c' ? MG_ATTR_CONNECTION_ID : MG_ATTR_DESTINATION_PORT;
-    if (!envoy_dynamic_module_callback_http_filter_get_attribute_int(env->filter, attr, &v)) return PW_NOT_FOUND;
+    if (!attribute_int(env, path[0] == 'c' ? MG_ATTR_CONNECTION_ID : MG_ATTR_DESTINATION_PORT, &v)) return PW_NOT_FOUND;
     return give(env, &v, 8, ret_ptr, ret_size);
   }
   if (PATH_IS(path, path_len, "connection\0peer_certificate")) {
-    mg_module_buffer key = {MG_PEER_CERTIFICATE_KEY, sizeof(MG_PEER_CERTIFICATE_KEY) - 1};
     mg_envoy_buffer value = {NULL, 0};
     /* absent: not set, empty, or the formatter's "-" (a PEM never is "-" alone) */
-    if (!envoy_dynamic_module_callback_http_get_filter_state_bytes(env->filter, key, &value) || value.length == 0 ||
-        (value.length == 1 && value.ptr[0] == '-'))
+    if (!filter_state(env, MG_PEER_CERTIFICATE_KEY, &value) || value.length == 0 || (value.length == 1 && value.ptr[0] == '-'))
       return PW_NOT_FOUND;
+    return give(env, value.ptr, value.length, ret_ptr, ret_size);
+  }
+  if (PATH_IS(path, path_len, "xds\0cluster_name") && env->config->kind == MG_HTTP) {
+    mg_envoy_buffer value = {NULL, 0};
+    if (!envoy_dynamic_module_callback_http_get_cluster_name(env->filter, &value)) return PW_NOT_FOUND;
     return give(env, value.ptr, value.length, ret_ptr, ret_size);
   }
   return PW_NOT_FOUND;
@@ -183,7 +216,9 @@ u32 w2c_env_proxy_set_property(mg_env *env, u32 path_ptr, u32 path_len, u32 valu
   memcpy(key, "wasm.", 5);
   memcpy(key + 5, path, path_len);
   mg_module_buffer k = {key, path_len + 5}, v = {(const char *)value, value_len};
-  return envoy_dynamic_module_callback_http_set_filter_state_bytes(env->filter, k, v) ? PW_OK : PW_BAD_ARGUMENT;
+  int ok = env->config->kind == MG_NETWORK ? envoy_dynamic_module_callback_network_set_filter_state_bytes(env->filter, k, v)
+                                           : envoy_dynamic_module_callback_http_set_filter_state_bytes(env->filter, k, v);
+  return ok ? PW_OK : PW_BAD_ARGUMENT;
 }
 
 /* ---- local replies -------------------------------------------------------------------------- */
@@ -194,7 +229,7 @@ u32 w2c_env_proxy_send_local_response(mg_env *env, u32 status, u32 details_ptr, 
   const uint8_t *details = mg_guest(env, details_ptr, details_len);
   const uint8_t *body = mg_guest(env, body_ptr, body_len);
   if (details == NULL || body == NULL || mg_guest(env, headers_ptr, headers_len) == NULL) return PW_INVALID_MEMORY;
-  if (env->filter == NULL) return PW_NOT_FOUND;
+  if (env->filter == NULL || env->config->kind != MG_HTTP) return PW_NOT_FOUND;
   /* Envoy's Wasm host turns spaces in the details into '_' (details are one token in logs) */
   char text[512];
   size_t n = details_len < sizeof text ? details_len : sizeof text;
@@ -222,7 +257,9 @@ u32 w2c_env_proxy_define_metric(mg_env *env, u32 type, u32 name_ptr, u32 name_le
   if (c->counters_frozen) return PW_BAD_ARGUMENT;
   size_t id = 0;
   mg_module_buffer b = {(const char *)name, name_len};
-  if (envoy_dynamic_module_callback_http_filter_config_define_counter(c->envoy_config, b, NULL, 0, &id) != MG_METRICS_SUCCESS) return PW_BAD_ARGUMENT;
+  int defined = c->kind == MG_NETWORK ? envoy_dynamic_module_callback_network_filter_config_define_counter(c->envoy_config, b, &id)
+                                      : envoy_dynamic_module_callback_http_filter_config_define_counter(c->envoy_config, b, NULL, 0, &id);
+  if (defined != MG_METRICS_SUCCESS) return PW_BAD_ARGUMENT;
   char **names = realloc(c->counter_names, (c->counter_count + 1) * sizeof *names);
   size_t *ids = realloc(c->counter_ids, (c->counter_count + 1) * sizeof *ids);
   if (names == NULL || ids == NULL) return PW_BAD_ARGUMENT;
@@ -238,20 +275,77 @@ u32 w2c_env_proxy_increment_metric(mg_env *env, u32 id, u64 delta) {
   if (id >= c->counter_count) return PW_NOT_FOUND;
   if ((int64_t)delta <= 0) return PW_BAD_ARGUMENT;
   if (env->filter == NULL) return PW_NOT_FOUND;
-  envoy_dynamic_module_callback_http_filter_increment_counter(env->filter, c->counter_ids[id], NULL, 0, delta);
+  if (c->kind == MG_NETWORK) envoy_dynamic_module_callback_network_filter_increment_counter(env->filter, c->counter_ids[id], delta);
+  else envoy_dynamic_module_callback_http_filter_increment_counter(env->filter, c->counter_ids[id], NULL, 0, delta);
   return PW_OK;
 }
 
-/* ---- streams, foreign functions: network-filter features the HTTP filter does not serve ----- */
+/* ---- closing, foreign functions ------------------------------------------------------------ */
 
+/* HTTP request stream: reset, details `wasm_close_stream` as Envoy's Wasm host sets them.
+ * Network downstream: the connection is closed without flushing (nothing after the filter runs). */
 u32 w2c_env_proxy_close_stream(mg_env *env, u32 stream_type) {
-  (void)env;
-  (void)stream_type;
-  return PW_UNIMPLEMENTED;
+  if (env->filter == NULL) return PW_NOT_FOUND;
+  if (env->config->kind == MG_NETWORK) {
+    if (stream_type != PW_STREAM_DOWNSTREAM) return PW_BAD_ARGUMENT;
+    envoy_dynamic_module_callback_network_filter_close(env->filter, MG_CLOSE_NO_FLUSH);
+  } else {
+    if (stream_type != PW_STREAM_REQUEST) return PW_BAD_ARGUMENT;
+    static const char details[] = "wasm_close_stream";
+    mg_module_buffer d = {details, sizeof details - 1};
+    envoy_dynamic_module_callback_http_filter_reset_stream(env->filter, MG_RESET_LOCAL, d);
+  }
+  env->replied = 1;
+  return PW_OK;
 }
 
+/* Reads one length-delimited or varint field of a protobuf message; 0 on malformed input. */
+static int proto_field(const uint8_t **p, const uint8_t *end, uint32_t *field, const uint8_t **bytes, uint64_t *value) {
+  uint64_t v = 0;
+  for (int shift = 0;; shift += 7) {
+    if (*p >= end || shift > 63) return 0;
+    uint8_t b = *(*p)++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) break;
+  }
+  *field = (uint32_t)(v >> 3);
+  uint32_t wire = v & 7;
+  *value = 0;
+  for (int shift = 0;; shift += 7) {
+    if (*p >= end || shift > 63) return 0;
+    uint8_t b = *(*p)++;
+    *value |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) break;
+  }
+  if (wire == 0) return 1;
+  if (wire != 2 || *value > (uint64_t)(end - *p)) return 0;
+  *bytes = *p;
+  *p += *value;
+  return 1;
+}
+
+/* `set_envoy_filter_state` (the only foreign function meshgate calls; assembly/proxywasm/
+ * filter-state.ts): a SetEnvoyFilterStateArguments message {1: path, 2: value, 3: span}, served
+ * by the network ABI's typed filter state (the object factory registered for the key, as the
+ * Wasm host does). The span is the filter chain's, the only one the ABI offers. */
 u32 w2c_env_proxy_call_foreign_function(mg_env *env, u32 name_ptr, u32 name_len, u32 args_ptr, u32 args_len,
                                         u32 ret_ptr, u32 ret_size) {
-  (void)env; (void)name_ptr; (void)name_len; (void)args_ptr; (void)args_len; (void)ret_ptr; (void)ret_size;
-  return PW_NOT_FOUND;
+  const uint8_t *name = mg_guest(env, name_ptr, name_len);
+  const uint8_t *args = mg_guest(env, args_ptr, args_len);
+  if (name == NULL || args == NULL) return PW_INVALID_MEMORY;
+  if (!PATH_IS(name, name_len, "set_envoy_filter_state") || env->config->kind != MG_NETWORK) return PW_NOT_FOUND;
+  if (env->filter == NULL) return PW_NOT_FOUND;
+  mg_module_buffer key = {NULL, 0}, value = {"", 0};
+  const uint8_t *p = args, *end = args + args_len;
+  while (p < end) {
+    uint32_t field;
+    const uint8_t *bytes = NULL;
+    uint64_t n;
+    if (!proto_field(&p, end, &field, &bytes, &n)) return PW_BAD_ARGUMENT;
+    if (field == 1 && bytes != NULL) key = (mg_module_buffer){(const char *)bytes, n};
+    if (field == 2 && bytes != NULL) value = (mg_module_buffer){(const char *)bytes, n};
+  }
+  if (key.ptr == NULL) return PW_BAD_ARGUMENT;
+  if (!envoy_dynamic_module_callback_network_set_filter_state_typed(env->filter, key, value)) return PW_BAD_ARGUMENT;
+  return give(env, NULL, 0, ret_ptr, ret_size);
 }

@@ -7,10 +7,7 @@
 #ifndef MESHGATE_NATIVE_NOOP_HOOKS_H
 #define MESHGATE_NATIVE_NOOP_HOOKS_H
 
-#include <stdbool.h>
-#include <stddef.h>
-
-#define EXPORT __attribute__((visibility("default")))
+#include "abi.h"
 
 EXPORT int envoy_dynamic_module_on_http_filter_request_trailers(void *f, const void *s) { (void)f; (void)s; return 0; }
 EXPORT int envoy_dynamic_module_on_http_filter_response_headers(void *f, const void *s, bool e) { (void)f; (void)s; (void)e; return 0; }

@@ -10,7 +10,14 @@ import type { EnvoyProcess } from './process';
 /** assembly/filter/root.ts TICK_MS. */
 export const COUNTER_FLUSH_MS = 250;
 
-const TOTALS = /^wasmcustom\.meshgate\.[a-z_]+\.(allowed|denied|audit_would_deny)$/;
+/**
+ * What Envoy puts in front of a custom metric's name: `wasmcustom.` for a Wasm filter,
+ * `dynamicmodulescustom.` for the native module (Envoy 1.40's fixed prefix for dynamic-module
+ * metrics); the emulator puts nothing. A regular-expression fragment, optional.
+ */
+export const METRIC_PREFIX = '(?:wasmcustom\\.|dynamicmodulescustom\\.)?';
+
+const TOTALS = new RegExp(`^${METRIC_PREFIX}meshgate\\.[a-z_]+\\.(allowed|denied|audit_would_deny)$`);
 
 /** Decisions counted so far (every role): allowed + denied + audit_would_deny. */
 export function decisionCount(stats: Record<string, number>): number {

@@ -32,7 +32,7 @@ export function nullLibraryPath(): string {
 }
 
 const RUNTIME_SOURCES = ['wasm-rt-impl.c', 'wasm-rt-mem-impl.c', 'wasm-rt-exceptions-impl.c'];
-const SHIM_SOURCES = ['hooks.c', 'imports.c', 'instance.c'];
+const SHIM_SOURCES = ['hooks.c', 'network.c', 'config.c', 'body.c', 'imports.c', 'instance.c'];
 const CFLAGS = ['-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-DWASM_RT_USE_MMAP=0', '-DWASM_RT_MEMCHECK_BOUNDS_CHECK=1', '-DWASM_RT_STACK_DEPTH_COUNT=1'];
 
 async function run(file: string, args: string[]): Promise<void> {
@@ -64,6 +64,25 @@ async function checkEnvoyVersion(): Promise<string> {
   return `for Envoy ${version}`;
 }
 
+/**
+ * A shared library may leave symbols undefined (Envoy's callbacks are bound at dlopen), so a
+ * module import the shim does not serve would only fail when Envoy loads the library. The
+ * module's imports are `w2c_env_*` functions: none may be undefined.
+ */
+async function checkImportsServed(library: string): Promise<void> {
+  let undefinedSymbols: string;
+  try {
+    undefinedSymbols = (await execFileP('nm', ['-u', '-D', library])).stdout;
+  } catch (e) {
+    throw new NativeBuildError('NATIVE_BUILD_FAILED', `\`nm -u -D ${library}\` failed (binutils): ${(e as Error).message}`);
+  }
+  const missing = undefinedSymbols.split('\n').map((l) => l.trim().split(/\s+/).pop() ?? '').filter((s) => s.startsWith('w2c_env_'));
+  if (missing.length > 0) {
+    fs.rmSync(library, { force: true });
+    throw new NativeBuildError('NATIVE_BUILD_FAILED', `the module imports what native/imports.c does not serve: ${missing.join(', ')}`);
+  }
+}
+
 export interface NativeBuild {
   library: string;
   nullLibrary: string;
@@ -88,8 +107,9 @@ export async function buildNative(env: NodeJS.ProcessEnv = process.env, wabt?: W
     ...SHIM_SOURCES.map((f) => path.join(root, 'native', f)),
     path.join(out, 'meshgate.c'),
     ...RUNTIME_SOURCES.map((f) => path.join(tools.runtime, f)),
-    '-o', library, '-lpthread',
+    '-o', library, '-lpthread', '-lm',
   ]);
+  await checkImportsServed(library);
   const nullLibrary = nullLibraryPath();
   await run(cc, [...CFLAGS, '-I', path.join(root, 'native'), path.join(root, 'native', 'null.c'), '-o', nullLibrary]);
   return { library, nullLibrary, note };

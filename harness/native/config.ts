@@ -10,13 +10,15 @@
  *     enforce the multi-URI-SAN refusal or the X.509-SVID leaf rules; the whole leaf can.
  *  2. `envoy.filters.http.dynamic_modules` with the library, the root id as `filter_name` and the
  *     policy JSON as `filter_config` (a StringValue: handed to the module verbatim).
+ * Each `envoy.filters.network.wasm` filter becomes the network forms of the same two
+ * (`envoy.filters.network.set_filter_state` on the new connection, the network dynamic module),
+ * except where keepsWasm() says the module could not see what it judges.
  * Counters then show in /stats as `dynamicmodulescustom.meshgate.*` (Envoy 1.40's fixed prefix
  * for dynamic-module metrics) instead of `wasmcustom.meshgate.*`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Json } from '../envoy/bootstrap';
-import { hcmOf } from '../envoy/reference';
 import { repoRoot } from '../envoy/paths';
 import { NativeBuildError } from './errors';
 
@@ -40,9 +42,6 @@ export function requireNativeLibrary(): string {
 /** Filter state key the shim reads the peer certificate from (native/shim.h MG_PEER_CERTIFICATE_KEY). */
 export const PEER_CERTIFICATE_KEY = 'meshgate.peer_certificate';
 
-/** Envoy 1.40 names dynamic-module metrics `dynamicmodulescustom.<name>`. */
-export const NATIVE_STAT_PREFIX = 'dynamicmodulescustom.';
-
 export interface NativeFilterOptions {
   /** The root id (meshgate_inbound, meshgate_egress, ...). */
   rootId: string;
@@ -52,14 +51,29 @@ export interface NativeFilterOptions {
   library?: string;
 }
 
-/** The HTTP filters that run meshgate natively in place of one Wasm filter. */
-export function nativeHttpFilters(o: NativeFilterOptions): Json[] {
+/** Where each kind of filter takes the peer-certificate step and the module: config types, and
+ *  the set_filter_state field that runs per request (HTTP) or per connection (network). */
+const LEVELS = {
+  http: {
+    setFilterState: 'type.googleapis.com/envoy.extensions.filters.http.set_filter_state.v3.Config',
+    when: 'on_request_headers',
+    module: 'type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter',
+  },
+  network: {
+    setFilterState: 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config',
+    when: 'on_new_connection',
+    module: 'type.googleapis.com/envoy.extensions.filters.network.dynamic_modules.v3.DynamicModuleNetworkFilter',
+  },
+} as const;
+
+function nativeFilters(level: keyof typeof LEVELS, o: NativeFilterOptions): Json[] {
+  const l = LEVELS[level];
   return [
     {
       name: 'meshgate.peer_certificate',
       typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.filters.http.set_filter_state.v3.Config',
-        on_request_headers: [
+        '@type': l.setFilterState,
+        [l.when]: [
           {
             object_key: PEER_CERTIFICATE_KEY,
             factory_key: 'envoy.string',
@@ -71,7 +85,7 @@ export function nativeHttpFilters(o: NativeFilterOptions): Json[] {
     {
       name: 'meshgate.native',
       typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter',
+        '@type': l.module,
         dynamic_module_config: { module: { local: { filename: o.library ?? nativeLibraryPath() } } },
         filter_name: o.rootId,
         filter_config: { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: o.policyJson },
@@ -80,37 +94,84 @@ export function nativeHttpFilters(o: NativeFilterOptions): Json[] {
   ];
 }
 
-/** The native filters for one Wasm filter of a rendered config: its root id and configuration. */
-export function nativeFiltersFor(wasmFilter: Json, library?: string): Json[] {
+/** The HTTP filters that run meshgate natively in place of one Wasm HTTP filter. */
+export function nativeHttpFilters(o: NativeFilterOptions): Json[] {
+  return nativeFilters('http', o);
+}
+
+/** The network filters that run meshgate natively in place of one Wasm network filter: the same
+ *  peer-certificate step (on the new connection) and the network module. */
+export function nativeNetworkFilters(o: NativeFilterOptions): Json[] {
+  return nativeFilters('network', o);
+}
+
+/** Root id and plugin configuration of a Wasm filter (HTTP or network); a filter without a
+ *  configuration (the tunnel exit) gets an empty one, as the Wasm host hands it. */
+function pluginOf(wasmFilter: Json): NativeFilterOptions {
   const plugin = (wasmFilter.typed_config as Json).config as Json;
   const configuration = plugin.configuration as Json | undefined;
   const rootId = plugin.root_id;
-  if (typeof rootId !== 'string' || typeof configuration?.value !== 'string') {
-    throw new Error(`native config: Wasm filter ${String(plugin.name)} has no root_id or StringValue configuration`);
+  if (typeof rootId !== 'string' || (configuration !== undefined && typeof configuration.value !== 'string')) {
+    throw new Error(`native config: Wasm filter ${String(plugin.name)} has no root_id, or a configuration that is not a StringValue`);
   }
-  return nativeHttpFilters({ rootId, policyJson: configuration.value, library });
+  return { rootId, policyJson: (configuration?.value as string | undefined) ?? '' };
+}
+
+/** The native filters for one Wasm filter of a rendered config: its root id and configuration. */
+export function nativeFiltersFor(wasmFilter: Json, library?: string): Json[] {
+  const o = { ...pluginOf(wasmFilter), library };
+  return wasmFilter.name === 'envoy.filters.network.wasm' ? nativeNetworkFilters(o) : nativeHttpFilters(o);
 }
 
 /**
- * Replaces every `envoy.filters.http.wasm` filter of every listener's HCM in a rendered config
- * (in place) with its native equivalent. Returns the number of filters replaced.
+ * Whether a filter chain's Wasm filter stays Wasm: a NETWORK policy filter behind a downstream TLS
+ * transport socket (the SNI gateway's mTLS hop). It judges the caller's certificate, and a
+ * network dynamic module cannot get it: the network ABI exposes URI SANs, DNS SANs and the
+ * subject but not the certificate, and `envoy.filters.network.set_filter_state` evaluates
+ * `%DOWNSTREAM_PEER_CERT%` on the new connection, before the handshake has produced a peer. The
+ * X.509-SVID leaf rules need the whole leaf, so that listener keeps the Wasm filter.
  */
-export function toNative(cfg: Json, library?: string): number {
-  let replaced = 0;
-  for (const l of (cfg.static_resources as Json).listeners as Json[]) {
-    const hcm = hcmOf(l);
-    hcm.http_filters = (hcm.http_filters as Json[]).flatMap((f) => {
-      if (f.name !== 'envoy.filters.http.wasm') return [f];
-      replaced++;
-      return nativeFiltersFor(f, library);
-    });
-  }
-  return replaced;
+export function keepsWasm(chain: Json, filter: Json): boolean {
+  return filter.name === 'envoy.filters.network.wasm' && chain.transport_socket !== undefined;
 }
 
-/** Stats with native counter names renamed to the Wasm ones, so one set of readers serves both. */
-export function asWasmStatNames(stats: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(stats)) out[k.startsWith(NATIVE_STAT_PREFIX) ? `wasmcustom.${k.slice(NATIVE_STAT_PREFIX.length)}` : k] = v;
-  return out;
+const WASM_FILTERS = new Set(['envoy.filters.http.wasm', 'envoy.filters.network.wasm']);
+
+/** What toNative did: filters replaced by the native module, Wasm filters kept (keepsWasm). */
+export interface NativeReplacement {
+  replaced: number;
+  keptWasm: number;
+}
+
+function replaceWasm(filters: Json[], library: string | undefined, keep: (f: Json) => boolean, n: NativeReplacement): Json[] {
+  return filters.flatMap((f) => {
+    if (!WASM_FILTERS.has(f.name as string)) return [f];
+    if (keep(f)) {
+      n.keptWasm++;
+      return [f];
+    }
+    n.replaced++;
+    return nativeFiltersFor(f, library);
+  });
+}
+
+/**
+ * Replaces meshgate's Wasm filters of a rendered config (in place) with their native equivalent:
+ * the HTTP filters of every listener's HCM, and the network filters of every filter chain (the
+ * SNI policy filter, the CONNECT tunnels' exit) except where keepsWasm says the module could not
+ * see what it judges.
+ */
+export function toNative(cfg: Json, library?: string): NativeReplacement {
+  const n: NativeReplacement = { replaced: 0, keptWasm: 0 };
+  for (const l of (cfg.static_resources as Json).listeners as Json[]) {
+    for (const chain of l.filter_chains as Json[]) {
+      chain.filters = replaceWasm(chain.filters as Json[], library, (f) => keepsWasm(chain, f), n);
+      for (const f of chain.filters as Json[]) {
+        if (f.name !== 'envoy.filters.network.http_connection_manager') continue;
+        const hcm = f.typed_config as Json;
+        hcm.http_filters = replaceWasm(hcm.http_filters as Json[], library, () => false, n);
+      }
+    }
+  }
+  return n;
 }

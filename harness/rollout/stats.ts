@@ -5,13 +5,15 @@
  *
  * Counters: `meshgate.<filter>.{allowed,denied,audit_would_deny,invalid_request,default}` and
  * `meshgate.<filter>.rule.<name>` (requests a rule decided; for an audit rule, requests it
- * matched); <filter> is inbound, egress or egress_sni. Envoy prefixes them `wasmcustom.` (the
- * emulator does not) and sums them over the worker VMs of the process.
+ * matched); <filter> is inbound, egress or egress_sni. Envoy prefixes them `wasmcustom.` (Wasm) or
+ * `dynamicmodulescustom.` (the native module; the emulator puts nothing) and sums them over the
+ * worker instances of the process.
  */
 import type { CompileResult } from '../policy/compile';
+import { METRIC_PREFIX } from '../envoy/decisions';
 import type { NormalizedRule } from '../policy/model';
 
-const COUNTER = /^(?:wasmcustom\.)?meshgate\.([a-z_]+)\.(.+)$/;
+const COUNTER = new RegExp(`^${METRIC_PREFIX}meshgate\\.([a-z_]+)\\.(.+)$`);
 const TOTALS = ['allowed', 'denied', 'audit_would_deny', 'invalid_request', 'default', 'tunnel_denied'] as const;
 
 export interface RuleUse {

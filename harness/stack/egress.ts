@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EnvoyProcess, type EnvoyStartOptions } from '../envoy/process';
 import { isSniRole, renderReference, type Role } from '../envoy/reference';
+import type { Json } from '../envoy/bootstrap';
 import { repoRoot } from '../envoy/paths';
 import { TestCa, type BadCertKind } from '../pki/ca';
 import { RecordingUpstream, type RecordedRequest } from '../services/upstream';
@@ -49,6 +50,9 @@ export interface EgressStackOptions {
   concurrency?: number;
   launcher?: EnvoyStartOptions['launcher'];
   ca?: TestCa;
+  /** Edits the rendered bootstrap before Envoy starts (the envoy-native target: meshgate's Wasm
+   *  filters replaced by the native module, harness/native/config.ts toNative). */
+  transform?: (bootstrap: Json) => void;
 }
 
 /** Where the DNS server sends every external name by default: the fake external services. */
@@ -114,6 +118,7 @@ export class EgressStack {
         treatAsPublic: o.treatAsPublic ?? [FAKE_INTERNET],
         sniListeners: sni ? { address: SNI_LISTENER_ADDRESS, ports } : undefined,
       });
+      o.transform?.(bootstrap);
       envoy = await EnvoyProcess.start({
         bootstrap,
         concurrency: o.concurrency ?? 1,

@@ -39,8 +39,9 @@ export interface InboundStackOptions {
   federatesWith?: string[];
   /** Further authorities by name (see TestPki). */
   authorities?: Record<string, AuthoritySpec>;
-  /** Put these HTTP filters where meshgate's wasm filter is (e.g. Envoy RBAC, for differential runs; [] removes it). */
-  replaceWasmWith?: Json[];
+  /** Put these HTTP filters where meshgate's wasm filter is (e.g. Envoy RBAC, for differential runs; [] removes it);
+   *  a function gets the policy of each rendering (the native module carries the policy, and replacePolicy() renders anew). */
+  replaceWasmWith?: Json[] | ((policyJson: string) => Json[]);
   /** Fields set on the wasm filter's PluginConfig, e.g. `{ root_id, failure_policy }` for a fixture module. */
   plugin?: Json;
   /** Serve the listener from a watched LDS file so that `replacePolicy()` can swap it live. */
@@ -126,7 +127,8 @@ function renderInbound(o: InboundStackOptions, base: StackBase, policyJson: stri
     if (fixedPort !== undefined) ((l.address as Json).socket_address as Json).port_value = fixedPort;
     if (o.replaceWasmWith) {
       const hcm = hcmOf(l);
-      hcm.http_filters = (hcm.http_filters as Json[]).flatMap((f) => (f.name === 'envoy.filters.http.wasm' ? o.replaceWasmWith! : [f]));
+      const replacement = typeof o.replaceWasmWith === 'function' ? o.replaceWasmWith(policyJson) : o.replaceWasmWith;
+      hcm.http_filters = (hcm.http_filters as Json[]).flatMap((f) => (f.name === 'envoy.filters.http.wasm' ? replacement : [f]));
     }
   }
   return cfg;

@@ -30,6 +30,7 @@ import { probe, type ProbeResult } from '../../services/tls-probe';
 import type { ClientTls } from '../../services/client';
 import { flightBytes, flightSni, handshakeName } from '../first-flight';
 import { EgressStack } from '../../stack/egress';
+import type { Json } from '../../envoy/bootstrap';
 import type { Observation, Scenario, ScenarioRequest } from '../types';
 import type { TargetExecutor } from './executor';
 import { envoyRuleCounts } from './rule-counts';
@@ -157,7 +158,8 @@ export class EnvoyEgressTarget implements TargetExecutor {
     readonly stack: EgressStack,
   ) {}
 
-  static async start(scenario: Scenario): Promise<EnvoyEgressTarget> {
+  /** `transform`: edits the bootstrap before Envoy starts (envoy-native: the native module). */
+  static async start(scenario: Scenario, transform?: (bootstrap: Json) => void): Promise<EnvoyEgressTarget> {
     const { ports, plain } = egressPorts(scenario);
     const stack = await EgressStack.start({
       policyJson: scenario.policyJson,
@@ -167,6 +169,7 @@ export class EnvoyEgressTarget implements TargetExecutor {
       ports,
       plainPorts: plain,
       role: scenario.connections ? (isSidecar(scenario) ? 'egress-sni-sidecar' : 'egress-sni-gateway') : isSidecar(scenario) ? 'egress-sidecar' : 'egress',
+      transform,
     });
     const target = new EnvoyEgressTarget(scenario, stack);
     target.statsAtStart = await stack.envoy.stats();

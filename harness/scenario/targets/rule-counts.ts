@@ -2,12 +2,12 @@
  * Coverage from the filter's own counters (assembly/filter/counters.ts): `meshgate.<filter>.rule.<name>`
  * counts every request or connection a rule decided and, for an audit rule, every one it matched
  * — which no single record says (the record names only the deciding rule). Envoy prefixes
- * custom metrics with `wasmcustom.`; the emulator does not.
+ * custom metrics (`wasmcustom.` or `dynamicmodulescustom.`: METRIC_PREFIX); the emulator does not.
  */
-import { decisionCount, waitForDecisions } from '../../envoy/decisions';
+import { METRIC_PREFIX, decisionCount, waitForDecisions } from '../../envoy/decisions';
 import type { EnvoyProcess } from '../../envoy/process';
 
-const RULE_COUNTER = /^(?:wasmcustom\.)?meshgate\.[a-z_]+\.rule\.(.+)$/;
+const RULE_COUNTER = new RegExp(`^${METRIC_PREFIX}meshgate\\.[a-z_]+\\.rule\\.(.+)$`);
 
 /** Rule name → count, from metrics by name (every filter of the process summed). */
 export function ruleCountsOf(metrics: Record<string, number>): Record<string, number> {
