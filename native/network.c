@@ -8,7 +8,7 @@
  *   new_connection  (worker)       proxy_on_new_connection
  *   read            (worker)       proxy_on_downstream_data with the read buffer's size; then the
  *                                  root's tick (counters)
- *   event           (worker)       a close: proxy_on_downstream_connection_close
+ *   event           (worker)       a close: proxy_on_downstream_connection_close; then the tick
  *   filter_destroy  (worker)       mg_stream_destroy: proxy_on_delete
  *
  * meshgate_egress_sni and meshgate_tunnel_exit stop on a new connection and decide on the first
@@ -89,9 +89,12 @@ EXPORT void envoy_dynamic_module_on_network_filter_event(void *filter, const voi
   if (env == NULL || env->broken || s->context == 0) return;
   if (event != MG_EVENT_REMOTE_CLOSE && event != MG_EVENT_LOCAL_CLOSE) return;
   env->filter = filter;
-  if (wasm_rt_impl_try() == 0)
+  /* the close may count too (a connection that ends before its ClientHello is complete): tick,
+   * or those counters wait for this worker's next connection */
+  if (wasm_rt_impl_try() == 0) {
     w2c_meshgate_proxy_on_downstream_connection_close(&env->module, s->context, event == MG_EVENT_REMOTE_CLOSE ? PW_PEER_REMOTE : PW_PEER_LOCAL);
-  else
+    w2c_meshgate_proxy_on_tick(&env->module, MG_ROOT_CONTEXT);
+  } else
     env->broken = 1;
   env->filter = NULL;
 }
