@@ -16,7 +16,7 @@ import { freePort } from '../../harness/envoy/lds';
 import { locateEnvoy } from '../../harness/envoy/locate';
 import { EnvoyProcess } from '../../harness/envoy/process';
 import { NATIVE_ENVOY_MINOR } from '../../harness/native/build';
-import { ensureNativeLibrary } from '../../harness/native/ensure';
+import { ensureNativeLibraries } from '../../harness/native/ensure';
 import { TestPki } from '../../harness/pki/pki';
 import { request, type ClientTls } from '../../harness/services/client';
 import { RecordingUpstream } from '../../harness/services/upstream';
@@ -32,7 +32,7 @@ let listenPort: number;
 let tlsAs: Map<LedgerCaller, ClientTls>;
 
 beforeAll(async () => {
-  library = await ensureNativeLibrary();
+  ({ library } = await ensureNativeLibraries());
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-render-native-'));
   const pki = await TestPki.create({ trustDomains: [LEDGER_TD] });
   const certs = path.join(tmp, 'pki');
