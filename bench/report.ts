@@ -65,7 +65,7 @@ function variant(shapes: ShapeResult[], id: string): VariantSummary | undefined 
   return undefined;
 }
 
-/** Judges every target of issue 6 against the result; sizes not measured give met = null. */
+/** Judges every target of issues 6 and 16 against the result; sizes not measured give met = null. */
 export function evaluateTargets(envoy: EnvoyBenchResult, inVm: InVmResult, sizes: number[], validate?: ValidateBenchResult): Target[] {
   const t: Target[] = [];
   const all = [10, 1000, 100_000];
