@@ -16,27 +16,25 @@ import { PINNED_ENVOY_VERSION } from '../../../harness/envoy/locate';
 import type { Role } from '../../../harness/envoy/reference';
 import { NATIVE_ENVOY_MINOR } from '../../../harness/native/build';
 import { KEPT_WASM_REASON, PEER_CERTIFICATE_KEY } from '../../../harness/native/config';
-import { compilePolicyText, type CompileResult } from '../../../harness/policy/compile';
+import { compilePolicyFile, type CompileResult } from '../../../harness/policy/compile';
 import { renderEnvoy, type RenderEnvoyOptions } from '../../../harness/render/envoy';
 
-const INBOUND = compilePolicyText(
-  ['trustDomain: ledger.example', 'inbound:', '  rules: [{name: api-reads, from: ["spiffe://ledger.example/ns/ledger/sa/api"], methods: [GET]}]', ''].join('\n'),
-  'ledger.yaml',
-);
-const GATEWAY = compilePolicyText(
-  ['trustDomain: ledger.example', 'egress:', '  rules: [{name: bank, from: ["spiffe://ledger.example/ns/ledger/sa/batch"], hosts: [api.bank.example], ports: [443]}]', ''].join('\n'),
-  'gateway.yaml',
-);
-const SIDECAR = compilePolicyText(
-  ['trustDomain: ledger.example', 'identity: {from: local, id: "spiffe://ledger.example/ns/ledger/sa/batch"}', 'egress:', '  rules: [{name: bank, hosts: [api.bank.example], ports: [443]}]', ''].join('\n'),
-  'batch.yaml',
-);
+// the shipped examples: the shop's policy (peer certificates: inbound and the egress gateway) and
+// the billing sidecar's (a local identity: the sidecar roles)
+const EXAMPLES = path.resolve(__dirname, '..', '..', '..', 'examples');
+const compile = (file: string): CompileResult => {
+  const r = compilePolicyFile(path.join(EXAMPLES, file));
+  if (!r.ok) throw new Error(`${file} does not compile`);
+  return r;
+};
+const SHOP = compile('shop/policy.yaml');
+const SIDECAR = compile('shop/billing-sidecar.yaml');
 const POLICY_OF: Record<Role, CompileResult> = {
-  inbound: INBOUND,
-  egress: GATEWAY,
+  inbound: SHOP,
+  egress: SHOP,
   'egress-sidecar': SIDECAR,
   'egress-sni-sidecar': SIDECAR,
-  'egress-sni-gateway': GATEWAY,
+  'egress-sni-gateway': SHOP,
 };
 const ROLES = Object.keys(POLICY_OF) as Role[];
 const WASM_FILTERS = ['envoy.filters.http.wasm', 'envoy.filters.network.wasm'];
@@ -57,7 +55,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const render = (o: Partial<RenderEnvoyOptions>) =>
-  renderEnvoy({ role: 'inbound', compiled: INBOUND, outDir: path.join(tmp, `out-${n++}`), wasmFile: '/opt/meshgate.wasm', ...o });
+  renderEnvoy({ role: 'inbound', compiled: SHOP, outDir: path.join(tmp, `out-${n++}`), wasmFile: '/opt/meshgate.wasm', ...o });
 const load = (file: string): Json => parse(fs.readFileSync(file, 'utf8'));
 
 /** Every filter of the config, in order: each chain's network filters, then its HCM's HTTP filters. */
@@ -145,7 +143,7 @@ test('a library older than the meshgate.wasm beside it is refused', async () => 
 });
 
 describe('the CLI', () => {
-  const POLICY = path.resolve(__dirname, '..', '..', '..', 'examples', 'ledger', 'policy.yaml');
+  const POLICY = path.join(EXAMPLES, 'ledger', 'policy.yaml');
   const run = async (args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
