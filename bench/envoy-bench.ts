@@ -98,6 +98,12 @@ export interface VariantSummary {
   problems: string[];
 }
 
+/** A per-round comparison: the median over rounds and the range of the per-round values. */
+export interface Spread {
+  median: number | null;
+  range: [number | null, number | null];
+}
+
 export interface PairSummary {
   shape: Shape;
   size: number;
@@ -107,6 +113,18 @@ export interface PairSummary {
   /** meshgate max rps / rbac-classic max rps (median of per-round ratios). */
   ratioVsClassic: number | null;
   ratioVsMatcher: number | null;
+  /** meshgate − wasm-null, CPU µs per request: how far meshgate's Δ is above the Wasm floor's. */
+  gapVsNull: Spread;
+  /** meshgate-native against Envoy's RBAC (issue 16); null without the native variants. */
+  native: NativePairSummary | null;
+}
+
+export interface NativePairSummary {
+  /** meshgate-native − rbac-matcher, CPU µs per request (= the difference of their Δs vs none). */
+  cpuVsMatcherUs: Spread;
+  /** meshgate-native max rps / rbac-matcher's, and / rbac-classic's (null without that variant). */
+  ratioVsMatcher: Spread;
+  ratioVsClassic: Spread;
 }
 
 export interface CacheProbeRow {
@@ -138,7 +156,9 @@ export interface EnvoyMemoryResult {
 
 export interface EnvoyBenchResult {
   shapes: ShapeResult[];
+  /** Envoy RSS over requests through meshgate (Wasm), and through meshgate-native (null without it). */
   memory: EnvoyMemoryResult | null;
+  memoryNative: EnvoyMemoryResult | null;
 }
 
 interface Running {
@@ -358,6 +378,11 @@ function summarize(shape: Shape, running: Running[], slots: SlotResult[], rssEnd
     if (!running.some((r) => r.def.id === mg)) continue;
     const gaps = perRound(mg, `${shape}/wasm-fetch`, cpuDelta);
     const has = (id: string) => running.some((r) => r.def.id === id);
+    const spread = (id: string, other: string, f: (a: SlotResult, b: SlotResult) => number | null, digits: number): Spread => {
+      const xs = has(id) && has(other) ? perRound(id, other, f) : [];
+      return xs.length ? { median: round(median(xs), digits), range: [round(Math.min(...xs), digits), round(Math.max(...xs), digits)] } : { median: null, range: [null, null] };
+    };
+    const mgNative = `${shape}/meshgate-native/${n}`;
     pairs.push({
       shape,
       size: n,
@@ -365,6 +390,14 @@ function summarize(shape: Shape, running: Running[], slots: SlotResult[], rssEnd
       gapVsFetchRange: [round(Math.min(...gaps), 2), round(Math.max(...gaps), 2)],
       ratioVsClassic: has(`${shape}/rbac-classic/${n}`) ? round(median(perRound(mg, `${shape}/rbac-classic/${n}`, rpsRatio)), 3) : null,
       ratioVsMatcher: has(`${shape}/rbac-matcher/${n}`) ? round(median(perRound(mg, `${shape}/rbac-matcher/${n}`, rpsRatio)), 3) : null,
+      gapVsNull: spread(mg, `${shape}/wasm-null`, cpuDelta, 2),
+      native: has(mgNative)
+        ? {
+            cpuVsMatcherUs: spread(mgNative, `${shape}/rbac-matcher/${n}`, cpuDelta, 2),
+            ratioVsMatcher: spread(mgNative, `${shape}/rbac-matcher/${n}`, rpsRatio, 3),
+            ratioVsClassic: spread(mgNative, `${shape}/rbac-classic/${n}`, rpsRatio, 3),
+          }
+        : null,
     });
   }
   return { variants, pairs };
@@ -458,10 +491,14 @@ async function probeCache(running: Running[], o: EnvoyBenchOptions): Promise<Cac
   return rows;
 }
 
-/** Envoy RSS after n1 and after n2 requests through meshgate (mTLS, 1,000 identities). */
-async function envoyMemory(pki: BenchPki, wasm: WasmFiles, o: EnvoyBenchOptions): Promise<EnvoyMemoryResult> {
+/**
+ * Envoy RSS after n1 and after n2 requests through meshgate or meshgate-native (mTLS, 1,000
+ * identities); null when that variant is not built (meshgate-native without its library).
+ */
+async function envoyMemory(kind: 'meshgate' | 'meshgate-native', pki: BenchPki, wasm: WasmFiles, o: EnvoyBenchOptions): Promise<EnvoyMemoryResult | null> {
   const size = o.sizes.includes(1000) ? 1000 : o.sizes[0];
-  const def = (await buildVariants('mtls', [size], pki, wasm)).find((d) => d.kind === 'meshgate')!;
+  const def = (await buildVariants('mtls', [size], pki, wasm)).find((d) => d.kind === kind);
+  if (!def) return null;
   const r = await startVariant(def, o.envoy, o.nice);
   try {
     const g = await LoadGenerator.connect(r.port, connectionsFor(def, o.connections));
@@ -498,7 +535,9 @@ export async function runEnvoyBench(pki: BenchPki, wasm: WasmFiles, o: EnvoyBenc
     o.log(`Envoy: shape ${shape}`);
     shapes.push(await runShape(shape, pki, wasm, o, rand));
   }
-  o.log('Envoy: memory over requests');
-  const memory = await envoyMemory(pki, wasm, o);
-  return { shapes, memory };
+  o.log('Envoy: memory over requests (meshgate)');
+  const memory = await envoyMemory('meshgate', pki, wasm, o);
+  o.log('Envoy: memory over requests (meshgate-native)');
+  const memoryNative = await envoyMemory('meshgate-native', pki, wasm, o);
+  return { shapes, memory, memoryNative };
 }

@@ -1,6 +1,6 @@
 /**
- * `npm run bench` (dist/bench/main.js): meshgate against no filter, the Wasm floors and Envoy's
- * native RBAC, in one run. Writes bench/results/<timestamp>.json (everything measured), .md (the
+ * `npm run bench` (dist/bench/main.js): meshgate (Wasm and native) against no filter, the Wasm and
+ * dynamic-module floors and Envoy's native RBAC, in one run. Writes bench/results/<timestamp>.json (everything measured), .md (the
  * summary, also printed) and .svg (the chart).
  *
  *   npm run bench                    # full run: 10 / 1,000 / 100,000 identities, 5 rounds (< 15 min on 2 cores)
@@ -19,6 +19,7 @@ import { runEnvoyBench, type EnvoyBenchOptions } from './envoy-bench';
 import { runHostCalls, type HostCallOptions } from './hostcalls';
 import { runInVm, type InVmOptions } from './invm';
 import { ensureBenchModules, perRequestCallbacks } from './modules';
+import { prepareNativeLibraries } from './native-variants';
 import { createBenchPki } from './pki';
 import { autogroupNice, QuietGate, setAutogroupNice } from './proc';
 import { evaluateTargets, renderMarkdown, renderSvg, type BenchMeta, type BenchReport } from './report';
@@ -107,6 +108,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
   const loadStart = os.loadavg();
 
   const modules = ensureBenchModules(root, log);
+  const nativeLibraries = await prepareNativeLibraries(log);
   const envoy = await locateEnvoy();
   log(`meshgate bench (${mode}): Envoy ${envoy.version} (${envoy.source}), sizes ${sizes.join(', ')}, shapes ${shapes.join(', ')}, ${rounds} rounds, seed ${seed}`);
 
@@ -120,6 +122,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRun> {
     notes.push(`WARNING: meshgate.wasm and bench-fetch.wasm export different per-request callbacks (${cbs.meshgate.join(', ')} vs ${cbs.fetch.join(', ')}): meshgate − wasm-fetch then includes crossings, not only the decision.`);
   }
   if (modules.built.length) notes.push(`Built by this run: ${modules.built.join(', ')}.`);
+  if (nativeLibraries.built) notes.push('Built by this run: build/libmeshgate.so and build/libmeshgate_null.so (npm run build:native).');
+  if (nativeLibraries.problem) notes.push(`native-null and meshgate-native are left out: the native libraries could not be built (${nativeLibraries.problem}).`);
 
   const gate = new QuietGate(profile.gate.budgetMs, profile.gate.maxWaitMs);
   // Envoy and the load generator run at a higher priority than other work on the machine.

@@ -5,13 +5,32 @@
  *   meshgate-native  build/libmeshgate.so: build/meshgate.wasm through wasm2c, with the policy
  *                    (harness/native/config.ts: set_filter_state for the peer certificate + the module)
  *
- * Both libraries come from `npm run build:native`; without them the variants are left out (the
- * rest of the bench needs no C compiler).
+ * Both libraries come from `npm run build:native`; the bench builds them when missing or stale
+ * (harness/native/ensure.ts), and when that fails (no C compiler, wasm2c not installable) the variants
+ * are left out and the report says why (the rest of the bench needs no C compiler).
  */
 import * as fs from 'node:fs';
 import type { Json } from '../harness/envoy/bootstrap';
 import { nativeHttpFilters, nativeLibraryPath } from '../harness/native/config';
 import { nullLibraryPath } from '../harness/native/build';
+import { ensureNativeLibraries } from '../harness/native/ensure';
+
+/** What the bench did about the native libraries: built them, or why the variants are left out. */
+export interface NativeLibraries {
+  built: boolean;
+  problem?: string;
+}
+
+/** Builds both libraries when missing or stale; a failure is reported, not thrown. */
+export async function prepareNativeLibraries(log: (s: string) => void): Promise<NativeLibraries> {
+  try {
+    const { built } = await ensureNativeLibraries();
+    if (built) log('native: built build/libmeshgate.so and build/libmeshgate_null.so (npm run build:native)');
+    return { built };
+  } catch (e) {
+    return { built: false, problem: (e as Error).message };
+  }
+}
 
 export interface NativeVariantFilters {
   /** The HTTP filters of native-null. */

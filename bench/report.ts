@@ -2,7 +2,7 @@
  * The benchmark report: targets judged against the measured figures, the Markdown summary printed
  * at the end of a run, and the SVG chart. Pure functions of the result object.
  */
-import type { EnvoyBenchResult, ShapeResult, VariantSummary } from './envoy-bench';
+import type { EnvoyBenchResult, EnvoyMemoryResult, PairSummary, ShapeResult, Spread, VariantSummary } from './envoy-bench';
 import type { HostCallResult } from './hostcalls';
 import type { InVmResult } from './invm';
 import { sniMarkdown, type SniBenchResult } from './sni-bench';
@@ -65,7 +65,7 @@ function variant(shapes: ShapeResult[], id: string): VariantSummary | undefined 
   return undefined;
 }
 
-/** Judges every target of issue 6 against the result; sizes not measured give met = null. */
+/** Judges every target of issues 6 and 16 against the result; sizes not measured give met = null. */
 export function evaluateTargets(envoy: EnvoyBenchResult, inVm: InVmResult, sizes: number[], validate?: ValidateBenchResult): Target[] {
   const t: Target[] = [];
   const all = [10, 1000, 100_000];
@@ -159,17 +159,7 @@ export function evaluateTargets(envoy: EnvoyBenchResult, inVm: InVmResult, sizes
     value: m.growthBytes,
     met: m.growthBytes === 0,
   });
-  if (envoy.memory) {
-    const e = envoy.memory;
-    t.push({
-      id: 'memory/envoy-rss',
-      what: `Envoy RSS growth, ${e.requests[0].toLocaleString('en-US')} → ${e.requests[1].toLocaleString('en-US')} requests (${e.variant})`,
-      limit: '≈ 0 (< 1 MB: allocator noise)',
-      measured: `${fmt(e.growthMb)} MB (${fmt(e.rssMb[0], 1)} → ${fmt(e.rssMb[1], 1)} MB)`,
-      value: e.growthMb,
-      met: e.growthMb < 1,
-    });
-  }
+  if (envoy.memory) t.push(rssTarget('memory/envoy-rss', envoy.memory));
   const rc = m.reconfigure;
   t.push({
     id: 'memory/reconfigure',
@@ -189,7 +179,78 @@ export function evaluateTargets(envoy: EnvoyBenchResult, inVm: InVmResult, sizes
     met: v20k ? v20k.commandMs <= 3000 : null,
   });
   void sizes;
+  return [...t, ...runtimeTargets(envoy)];
+}
+
+function rssTarget(id: string, e: EnvoyMemoryResult): Target {
+  return {
+    id,
+    what: `Envoy RSS growth, ${e.requests[0].toLocaleString('en-US')} → ${e.requests[1].toLocaleString('en-US')} requests (${e.variant})`,
+    limit: '≈ 0 (< 1 MB: allocator noise)',
+    measured: `${fmt(e.growthMb)} MB (${fmt(e.rssMb[0], 1)} → ${fmt(e.rssMb[1], 1)} MB)`,
+    value: e.growthMb,
+    met: e.growthMb < 1,
+  };
+}
+
+const NO_NATIVE = 'not measured (no meshgate-native: npm run build:native)';
+
+/** A target on a per-round comparison: its median against the limit, with the per-round range. */
+function spreadTarget(id: string, what: string, s: Spread | undefined, limit: number, cmp: '≤' | '≥', unit: string, missing: string): Target {
+  const v = s?.median ?? null;
+  return {
+    id,
+    what,
+    limit: `${cmp} ${limit}${unit}`,
+    measured: v === null ? missing : `${fmt(v, 3)}${unit} (rounds ${fmt(s!.range[0], 3)}…${fmt(s!.range[1], 3)})`,
+    value: v,
+    met: v === null ? null : cmp === '≤' ? v <= limit : v >= limit,
+  };
+}
+
+/**
+ * Issue 16's targets (mTLS): meshgate-native at or ahead of Envoy's best native RBAC, meshgate
+ * (Wasm) near its floors, and Envoy's memory flat over requests with either runtime.
+ */
+function runtimeTargets(envoy: EnvoyBenchResult): Target[] {
+  const t: Target[] = [];
+  const pair = (n: number) => envoy.shapes.find((s) => s.shape === 'mtls')?.pairs.find((p) => p.size === n);
+  const ids = (n: number) => `${sizeLabel(n)} identities`;
+  // a size this run left out is "not measured"; a measured size without meshgate-native says why
+  const missing = (n: number) => (pair(n) ? NO_NATIVE : 'not measured');
+  for (const n of [10, 100_000]) {
+    const nat = pair(n)?.native;
+    t.push(spreadTarget(`native/cpu-vs-matcher/${n}`, `Δ Envoy CPU meshgate-native − rbac-matcher, mtls, ${ids(n)}`, nat?.cpuVsMatcherUs, 0, '≤', ' µs', missing(n)));
+    t.push(spreadTarget(`native/vs-matcher/${n}`, `max throughput meshgate-native ÷ rbac-matcher, mtls, ${ids(n)}`, nat?.ratioVsMatcher, 1, '≥', '×', missing(n)));
+  }
+  t.push(spreadTarget('native/vs-classic/100000', 'max throughput meshgate-native ÷ rbac-classic, mtls, 100,000 identities', pair(100_000)?.native?.ratioVsClassic, 100, '≥', '×', missing(100_000)));
+  for (const n of [10, 1000, 100_000]) {
+    const p = pair(n);
+    const fetchGap: Spread | undefined = p && { median: p.gapVsFetchUs, range: p.gapVsFetchRange };
+    t.push(spreadTarget(`wasm/gap-fetch/${n}`, `meshgate − wasm-fetch (issue 16), mtls, ${ids(n)}`, fetchGap, 0.5, '≤', ' µs', 'not measured'));
+    t.push(spreadTarget(`wasm/gap-null/${n}`, `Δ Envoy CPU meshgate − wasm-null, mtls, ${ids(n)}`, p?.gapVsNull, 1.5, '≤', ' µs', 'not measured'));
+  }
+  if (envoy.memoryNative) t.push(rssTarget('memory/envoy-rss-native', envoy.memoryNative));
+  else t.push({ id: 'memory/envoy-rss-native', what: 'Envoy RSS growth over requests (meshgate-native)', limit: '≈ 0 (< 1 MB: allocator noise)', measured: NO_NATIVE, value: null, met: null });
   return t;
+}
+
+/** meshgate-native against Envoy's RBAC and meshgate against the Wasm floor, per shape and size (issue 16). */
+function nativePairsTable(pairs: PairSummary[]): string[] {
+  const withNative = pairs.filter((p) => p.native);
+  const cell = (s: Spread | undefined, digits: number) => (s?.median === null || s === undefined ? '–' : `${fmt(s.median, digits)} (${fmt(s.range[0], digits)}…${fmt(s.range[1], digits)})`);
+  const L = [
+    withNative.length ? 'meshgate-native against Envoy\'s RBAC (per-round ranges), and meshgate (Wasm) against the Wasm floor:' : 'meshgate (Wasm) against the Wasm floor (no meshgate-native in this run: npm run build:native):',
+    '',
+    '| shape | size | meshgate-native − rbac-matcher CPU µs | meshgate-native max ÷ rbac-matcher | meshgate-native max ÷ rbac-classic | meshgate − wasm-null CPU µs |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const p of pairs) {
+    if (p.shape === 'egress') continue;
+    L.push(`| ${p.shape} | ${sizeLabel(p.size)} | ${cell(p.native?.cpuVsMatcherUs, 2)} | ${cell(p.native?.ratioVsMatcher, 3)} | ${cell(p.native?.ratioVsClassic, 3)} | ${cell(p.gapVsNull, 2)} |`);
+  }
+  L.push('');
+  return L;
 }
 
 /** One table per shape. "Δ CPU at max": the same delta measured in the closed loop (saturation), a second estimator. */
@@ -299,6 +360,7 @@ export function renderMarkdown(r: BenchReport, files: { json: string; svg: strin
       );
     }
     L.push('');
+    L.push(...nativePairsTable(pairs));
   }
   if (r.sni) L.push(...sniMarkdown(r.sni));
   if (r.validate) L.push(...validateMarkdown(r.validate));
@@ -345,8 +407,8 @@ export function renderMarkdown(r: BenchReport, files: { json: string; svg: strin
   L.push('');
   const mem = r.inVm.memory;
   L.push(`- Module memory (emulator, meshgate.wasm, 1,000 identities): ${mem.moduleBytes[0]} B after ${mem.requests[0].toLocaleString('en-US')} requests, ${mem.moduleBytes[1]} B after ${mem.requests[1].toLocaleString('en-US')}.`);
-  if (r.envoy.memory) {
-    const e = r.envoy.memory;
+  for (const e of [r.envoy.memory, r.envoy.memoryNative]) {
+    if (!e) continue;
     L.push(`- Envoy RSS (${e.variant}): ${fmt(e.rssMb[0], 1)} MB after ${e.requests[0].toLocaleString('en-US')} requests, ${fmt(e.rssMb[1], 1)} MB after ${e.requests[1].toLocaleString('en-US')}.`);
   }
   const rc = mem.reconfigure;

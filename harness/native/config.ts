@@ -27,14 +27,14 @@ export function nativeLibraryPath(): string {
   return path.join(repoRoot(), 'build', 'libmeshgate.so');
 }
 
-/** The library, or an error saying how to build it: missing, or older than build/meshgate.wasm
- *  (it would run an old policy engine). */
-export function requireNativeLibrary(): string {
-  const lib = nativeLibraryPath();
-  const wasm = path.join(repoRoot(), 'build', 'meshgate.wasm');
-  if (!fs.existsSync(lib)) throw new NativeBuildError('NATIVE_LIBRARY_MISSING', `${lib} is missing: run npm run build:native`);
+/** The library (default: the package's), or an error naming it and saying how to build it:
+ *  missing, or older than the meshgate.wasm beside it (it would run an old policy engine). */
+export function requireNativeLibrary(lib: string = nativeLibraryPath()): string {
+  const wasm = path.join(path.dirname(lib), 'meshgate.wasm');
+  const build = `run npm run build:native (in ${repoRoot()}; it writes ${nativeLibraryPath()})`;
+  if (!fs.existsSync(lib)) throw new NativeBuildError('NATIVE_LIBRARY_MISSING', `${lib} is missing: ${build}`);
   if (fs.existsSync(wasm) && fs.statSync(wasm).mtimeMs > fs.statSync(lib).mtimeMs) {
-    throw new NativeBuildError('NATIVE_LIBRARY_MISSING', `${lib} is older than ${wasm}: run npm run build:native`);
+    throw new NativeBuildError('NATIVE_LIBRARY_MISSING', `${lib} is older than ${wasm}: ${build}`);
   }
   return lib;
 }
@@ -122,6 +122,10 @@ export function nativeFiltersFor(wasmFilter: Json, library?: string): Json[] {
   const o = { ...pluginOf(wasmFilter), library };
   return wasmFilter.name === 'envoy.filters.network.wasm' ? nativeNetworkFilters(o) : nativeHttpFilters(o);
 }
+
+/** Why keepsWasm keeps a filter, in one line for people (`render envoy --runtime native` prints it). */
+export const KEPT_WASM_REASON =
+  'its policy filter judges the caller\'s certificate on the mTLS hop, and Envoy\'s network dynamic-module ABI cannot hand the certificate over (docs/runtime.md, "Native runtime")';
 
 /**
  * Whether a filter chain's Wasm filter stays Wasm: a NETWORK policy filter behind a downstream TLS

@@ -13,6 +13,10 @@
  * The policy's identity source is checked against the role's listener first
  * (harness/render/identity-roles.ts): a combination that cannot work is an error, not a bootstrap.
  *
+ * With `runtime: 'native'` every meshgate Wasm filter becomes the native dynamic module
+ * (harness/native/config.ts toNative, the library `nativeLibrary`, refused when missing or stale),
+ * except the SNI gateway's (keepsWasm): the result says how many of each.
+ *
  * A policy with `federatesWith` trusts those trust domains too: the listener then validates
  * client certificates with Envoy's SPIFFE validator, one bundle per trust domain (the demo PKI
  * mints a CA for each; with `--certs`, DIR/bundle-<trust domain>.pem is each federated one's).
@@ -28,13 +32,22 @@ import { identitySourceProblem } from './identity-roles';
 import { nameLocalService, serviceNameOf, spiffeIdOf } from './local-service';
 import { SPIRE_ALL_BUNDLES_NAME, SPIRE_BUNDLE_NAME, SPIRE_SVID_NAME, useSdsCertificates } from './sds';
 import { TestPki, type TrustBundleFile } from '../pki/pki';
+import { nativeLibraryPath, requireNativeLibrary, toNative, type NativeReplacement } from '../native/config';
 import type { CompileResult } from '../policy/compile';
+
+/** How Envoy runs meshgate: its Wasm filter (V8), or the native dynamic module (Envoy 1.40 only). */
+export type Runtime = 'wasm' | 'native';
+export const RUNTIMES: Runtime[] = ['wasm', 'native'];
 
 export interface RenderEnvoyOptions {
   role: Role;
   compiled: CompileResult;
   outDir: string;
   wasmFile: string;
+  /** Default `wasm`. */
+  runtime?: Runtime;
+  /** With runtime `native`: the dynamic module; default the package's build/libmeshgate.so. */
+  nativeLibrary?: string;
   /** A directory with ca.pem, proxy.pem (chain) and proxy-key.pem (and bundle-<td>.pem per federated trust domain) to use instead of demo ones. */
   certsDir?: string;
   /** The proxy's certificate chain, key and the trust bundle, as files (all three, instead of certsDir). */
@@ -105,6 +118,7 @@ function optionProblems(o: RenderEnvoyOptions, policy: RenderedPolicy): string[]
   const out: string[] = [];
   const identity = identitySourceProblem(o.role, o.role, policy.identity?.from ?? 'peer-certificate');
   if (identity) out.push(identity);
+  if (o.nativeLibrary !== undefined && o.runtime !== 'native') out.push('--native-library: only with --runtime native');
   if (o.dns !== undefined && o.role === 'inbound') out.push('--dns: only egress roles resolve names');
   if (o.upstream !== undefined && o.role !== 'inbound') out.push(`--upstream: only the inbound role forwards to a local service; --role ${o.role} dials the destination it judged`);
   const files = { '--cert': o.certFile, '--key': o.keyFile, '--ca': o.caFile };
@@ -146,7 +160,14 @@ function addressOf(flag: string, text: string | undefined, example: string, prob
   }
 }
 
-export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: string; files: string[] }> {
+/** What renderEnvoy wrote; `native` with runtime native: the library and what toNative replaced. */
+export interface RenderedEnvoy {
+  bootstrap: string;
+  files: string[];
+  native?: NativeReplacement & { library: string };
+}
+
+export async function renderEnvoy(o: RenderEnvoyOptions): Promise<RenderedEnvoy> {
   const policy = o.compiled.policy as RenderedPolicy;
   const problems = optionProblems(o, policy);
   const dns = addressOf('--dns', o.dns, '10.0.0.10:53 (a DNS server, UDP)', problems);
@@ -154,6 +175,7 @@ export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: s
   const upstream = addressOf('--upstream', o.upstream, '127.0.0.1:8080', problems);
   const admin = addressOf('--admin', o.admin, '127.0.0.1:15000', problems);
   if (problems.length) throw new Error(problems.join('\n'));
+  const library = o.runtime === 'native' ? requireNativeLibrary(path.resolve(o.nativeLibrary ?? nativeLibraryPath())) : undefined;
   fs.mkdirSync(o.outDir, { recursive: true });
   const files: string[] = [];
   const federated = policy.federatesWith ?? [];
@@ -229,8 +251,10 @@ export async function renderEnvoy(o: RenderEnvoyOptions): Promise<{ bootstrap: s
       bundleName: o.sdsBundle ?? (federates ? SPIRE_ALL_BUNDLES_NAME : SPIRE_BUNDLE_NAME),
     });
   }
+  const native = library === undefined ? undefined : { library, ...toNative(bootstrap, library) };
   const out = path.join(o.outDir, 'envoy.yaml');
-  fs.writeFileSync(out, `# Rendered by \`meshgate render envoy --role ${o.role}\` from envoy/${o.role}.yaml; policy ${o.compiled.digest12}.\n` + stringify(bootstrap));
+  const command = `meshgate render envoy --role ${o.role}${native ? ' --runtime native' : ''}`;
+  fs.writeFileSync(out, `# Rendered by \`${command}\` from envoy/${o.role}.yaml; policy ${o.compiled.digest12}.\n` + stringify(bootstrap));
   files.unshift(out);
-  return { bootstrap: out, files };
+  return { bootstrap: out, files, native };
 }
