@@ -43,8 +43,9 @@ describe('npm run bench -- --quick', () => {
     const r = run.report;
     const kinds = (shape: string) => r.envoy.shapes.find((s) => s.shape === shape)!.variants.map((v) => `${v.kind}${v.size === null ? '' : `/${v.size}`}`).sort();
     expect(r.envoy.shapes.map((s) => s.shape)).toEqual(['mtls', 'xfcc', 'egress']);
-    expect(kinds('mtls')).toEqual(['meshgate/10', 'none', 'rbac-classic/10', 'rbac-matcher/10', 'wasm-fetch', 'wasm-null']);
-    expect(kinds('xfcc')).toEqual(['meshgate/10', 'none', 'wasm-fetch', 'wasm-null']);
+    // the run builds the native libraries when missing (bench/native-variants.ts)
+    expect(kinds('mtls')).toEqual(['meshgate-native/10', 'meshgate/10', 'native-null', 'none', 'rbac-classic/10', 'rbac-matcher/10', 'wasm-fetch', 'wasm-null']);
+    expect(kinds('xfcc')).toEqual(['meshgate-native/10', 'meshgate/10', 'native-null', 'none', 'wasm-fetch', 'wasm-null']);
     expect(kinds('egress')).toEqual(['meshgate/10', 'none']);
     for (const s of r.envoy.shapes) {
       expect(s.rate).toBeGreaterThan(0);
@@ -67,6 +68,12 @@ describe('npm run bench -- --quick', () => {
     expect(pairs.map((p) => `${p.shape}/${p.size}`)).toEqual(['mtls/10', 'xfcc/10', 'egress/10']);
     expect(pairs[0].ratioVsClassic).not.toBeNull();
     expect(pairs[0].ratioVsMatcher).not.toBeNull();
+    expect(pairs[0].native?.ratioVsMatcher.median).not.toBeNull();
+    expect(r.envoy.memoryNative).not.toBeNull();
+    expect(r.targets.filter((t) => t.id.startsWith('native/') || t.id.startsWith('wasm/')).map((t) => t.id)).toEqual([
+      'native/cpu-vs-matcher/10', 'native/vs-matcher/10', 'native/cpu-vs-matcher/100000', 'native/vs-matcher/100000', 'native/vs-classic/100000',
+      'wasm/gap-fetch/10', 'wasm/gap-null/10', 'wasm/gap-fetch/1000', 'wasm/gap-null/1000', 'wasm/gap-fetch/100000', 'wasm/gap-null/100000',
+    ]);
   });
 
   it('prices each host call kind in Envoy against the same module making none', () => {

@@ -16,8 +16,8 @@ import { loadScenario } from '../../harness/scenario/load';
 import { runScenario, formatResult, emptySummary, forProtocol } from '../../harness/scenario/run';
 import { startTarget } from '../../harness/scenario/targets/factory';
 import type { Observation, Protocol, RequestResult, Scenario } from '../../harness/scenario/types';
-import { buildNative } from '../../harness/native/build';
-import { nativeHttpFilters, requireNativeLibrary, toNative } from '../../harness/native/config';
+import { nativeHttpFilters, toNative } from '../../harness/native/config';
+import { ensureNativeLibraries } from '../../harness/native/ensure';
 import { renderReference, httpFilters, networkFilters } from '../../harness/envoy/reference';
 import type { Json } from '../../harness/envoy/bootstrap';
 import { waitForDecisions } from '../../harness/envoy/decisions';
@@ -34,13 +34,7 @@ function comparable(o: Observation): Omit<Observation, 'detail'> & { detail?: st
   return { ...o, detail: o.layer === 'tls' ? undefined : o.detail };
 }
 
-beforeAll(async () => {
-  try {
-    requireNativeLibrary();
-  } catch {
-    await buildNative();
-  }
-}, 600_000);
+beforeAll(() => ensureNativeLibraries(), 600_000);
 
 const yamlIn = (dir: string) => fs.readdirSync(path.join(SCENARIOS, dir)).filter((f) => f.endsWith('.yaml')).sort();
 

@@ -71,7 +71,7 @@ describe('parsed options', () => {
     [
       'render envoy defaults',
       ['render', 'envoy', 'p.yaml', '--role', 'egress-sidecar', '--out', 'o'],
-      { command: 'render envoy', args: ['p.yaml'], options: { role: 'egress-sidecar', out: 'o', wasm: WASM } },
+      { command: 'render envoy', args: ['p.yaml'], options: { role: 'egress-sidecar', out: 'o', wasm: WASM, runtime: 'wasm', nativeLibrary: packagePath('build/libmeshgate.so') } },
     ],
     [
       'render istio: variadic selector, default api',
