@@ -550,7 +550,7 @@ export function tk_decide_tunnel(ptr: usize, len: i32, endOfStream: bool): i32 {
   if (p === null || !ev.facts.connect || decision.decision == DECISION_DENY) { out.str("no tunnel"); return done(); }
   const tunnelAny = decision.by == BY_RULE && decision.decision == DECISION_ALLOW && p.rule(decision.rule).tunnelAny;
   const t = ev.facts.target;
-  tunnelCheck.arm(t.name, t.isIp ? 0 : t.nameLen, t.isIp, tunnelAny);
+  tunnelCheck.arm(t, tunnelAny);
   let h = hello;
   if (h === null) { h = new ClientHelloReader(); hello = h; }
   const verdict = judgeTunnel(tunnelCheck, h, innerName, ptr, len < 0 ? 0 : len, endOfStream);
