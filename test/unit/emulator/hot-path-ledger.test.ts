@@ -229,3 +229,28 @@ describe('meshgate against wasm-fetch (same reads, no decision)', () => {
     expect(extra.map((c) => c.replace(/ \d+ B$/, ''))).toEqual(['<- proxy_set_property meshgate']);
   });
 });
+
+describe('garbage is collected at the end of a tick, never during a request (assembly/proxywasm/collect.ts)', () => {
+  test('log lines built for refused streams grow memory without ticks, and not with them', async () => {
+    const vm = await loadMeshgate();
+    const root = vm.startPlugin({ rootId: 'meshgate_inbound', configuration: JSON.stringify(INBOUND_POLICY) });
+    const unknown = vm.startPlugin({ rootId: 'not_served_here', configuration: '{}' });
+    expect([root.ok, unknown.ok]).toEqual([true, false]);
+    // each refused stream logs an error line built from strings: garbage until a collection
+    const refuse = (n: number, tickEvery: number) => {
+      for (let i = 1; i <= n; i++) {
+        const s = whole(unknown.newHttpStream(presentRequest({ ...GET_HEALTH, connectionId: 900n })));
+        expect(s.localReply?.details).toBe('meshgate_denied[no_policy]');
+        if (tickEvery > 0 && i % tickEvery === 0) root.tick();
+      }
+      vm.clearLogs();
+    };
+    refuse(2_000, 100);
+    const warm = vm.memoryBytes();
+    refuse(20_000, 100);
+    expect(vm.memoryBytes()).toBe(warm);
+    refuse(20_000, 0);
+    expect(vm.memoryBytes()).toBeGreaterThan(warm);
+    expect(vm.failed).toBeNull();
+  }, 60_000);
+});
