@@ -13,7 +13,9 @@
 import { presentRequest, type EnvoyRequest } from '../../../harness/emulator/request';
 import { serializePairs } from '../../../harness/emulator/pairs';
 import { CallLedger, ProxyWasmVm, type HttpStream, type PluginHandle } from '../../../harness/emulator/vm';
-import { benchWasm } from './fixtures';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { benchWasm, ROOT } from './fixtures';
 import { BILLING, EGRESS_POLICY, INBOUND_POLICY, STORE, WEB, egressRequest, inboundRequest, loadMeshgate, mintPeers, type Peers } from './meshgate';
 
 let peers: Peers;
@@ -69,6 +71,33 @@ const GET_HEALTH = inboundRequest('GET', '/healthz');
 const POST_CHARGE = inboundRequest('POST', '/charges');
 const EGRESS_GET = egressRequest('GET', 'api.stripe.com');
 
+/** A POST with a 3-chunk body on a connection already seen; the ledger and the filter state. */
+function postWithBody(vm: ProxyWasmVm, plugin: PluginHandle, conn: bigint): { lines: string[]; record: string } {
+  whole(request(plugin, STORE, conn, GET_HEALTH));
+  let s!: HttpStream;
+  const lines = ledgerOf(vm, () => {
+    s = request(plugin, STORE, conn, POST_CHARGE);
+    expect(s.sendRequestHeaders({ endOfStream: false }).action).toBe('continue');
+    for (const [chunk, end] of [['{"amount":', false], ['42,"currency":', false], ['"eur"}', true]] as const) {
+      expect(s.sendRequestBody(chunk, { endOfStream: end }).action).toBe('continue');
+    }
+    s.sendResponseHeaders([[':status', '200']]);
+    s.complete();
+  });
+  return { lines, record: s.filterState['wasm.meshgate'] };
+}
+
+/** The request-headers part of an allowed POST's ledger (`record`: its filter state). */
+const postHeaders = (record: string): string[] => [
+  '-> proxy_on_context_create',
+  '-> proxy_on_request_headers',
+  '  <- proxy_get_header_map_pairs HttpRequestHeaders',
+  `    -> malloc ${headerMapBytes(POST_CHARGE)}`,
+  '  <- proxy_get_property connection.id',
+  '    -> malloc 8',
+  `  <- proxy_set_property meshgate ${Buffer.byteLength(record)} B`,
+];
+
 describe('meshgate_inbound, per request', () => {
   test('a GET, the first on its connection: the header map, the connection id, the certificate once, the filter state', () => {
     let s!: HttpStream;
@@ -120,31 +149,9 @@ describe('meshgate_inbound, per request', () => {
   });
 
   test('a POST with a 3-chunk body: one more call into the module per chunk (the module exports proxy_on_request_body)', () => {
-    whole(request(inbound, STORE, 103n, GET_HEALTH));
-    let s!: HttpStream;
-    const lines = ledgerOf(meshgate, () => {
-      s = request(inbound, STORE, 103n, POST_CHARGE);
-      expect(s.sendRequestHeaders({ endOfStream: false }).action).toBe('continue');
-      for (const [chunk, end] of [['{"amount":', false], ['42,"currency":', false], ['"eur"}', true]] as const) {
-        expect(s.sendRequestBody(chunk, { endOfStream: end }).action).toBe('continue');
-      }
-      s.sendResponseHeaders([[':status', '200']]);
-      s.complete();
-    });
-    expect(s.filterState['wasm.meshgate']).toMatch(/^decision=allow rule=store-creates-charges /);
-    expect(lines).toEqual([
-      '-> proxy_on_context_create',
-      '-> proxy_on_request_headers',
-      '  <- proxy_get_header_map_pairs HttpRequestHeaders',
-      `    -> malloc ${headerMapBytes(POST_CHARGE)}`,
-      '  <- proxy_get_property connection.id',
-      '    -> malloc 8',
-      `  <- proxy_set_property meshgate ${filterStateBytes(s)} B`,
-      '-> proxy_on_request_body',
-      '-> proxy_on_request_body',
-      '-> proxy_on_request_body',
-      '-> proxy_on_delete',
-    ]);
+    const { lines, record } = postWithBody(meshgate, inbound, 103n);
+    expect(record).toMatch(/^decision=allow rule=store-creates-charges /);
+    expect(lines).toEqual([...postHeaders(record), ...Array(3).fill('-> proxy_on_request_body'), '-> proxy_on_delete']);
   });
 
   test('a deny costs one more host call: the local reply', () => {
@@ -253,4 +260,31 @@ describe('garbage is collected at the end of a tick, never during a request (ass
     expect(vm.memoryBytes()).toBeGreaterThan(warm);
     expect(vm.failed).toBeNull();
   }, 60_000);
+});
+
+describe('build/meshgate-inbound.wasm (meshgate_inbound alone: no body callback exported)', () => {
+  const file = path.join(ROOT, 'build/meshgate-inbound.wasm');
+  let vm: ProxyWasmVm;
+  let root: PluginHandle;
+  beforeAll(async () => {
+    if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\``);
+    vm = await ProxyWasmVm.load(file);
+    root = vm.startPlugin({ rootId: 'meshgate_inbound', configuration: JSON.stringify(INBOUND_POLICY) });
+    expect(root.ok).toBe(true);
+  });
+
+  test('a POST with a 3-chunk body costs what a GET costs: no call into the module per chunk', () => {
+    const { lines, record } = postWithBody(vm, root, 501n);
+    expect(record).toMatch(/^decision=allow rule=store-creates-charges /);
+    expect(lines).toEqual([...postHeaders(record), '-> proxy_on_delete']);
+    // the same decision and record as build/meshgate.wasm's meshgate_inbound
+    expect(record).toBe(postWithBody(meshgate, inbound, 502n).record);
+  });
+
+  test('serves no other root id: an egress configuration is refused', () => {
+    const other = vm.startPlugin({ rootId: 'meshgate_egress', configuration: JSON.stringify(EGRESS_POLICY) });
+    expect(other.ok).toBe(false);
+    const s = whole(other.newHttpStream(presentRequest({ ...EGRESS_GET, connectionId: 503n, peer: peers[BILLING] })));
+    expect(s.localReply?.details).toBe('meshgate_denied[no_policy]');
+  });
 });
