@@ -11,20 +11,16 @@
  * another build of assembly/bench/decide.ts (e.g. with other asc options) to compare.
  */
 import * as path from 'node:path';
+import { flag, runMain } from './cli-args';
 import { benchModule } from './modules';
 import { decisionBench, type DecisionRow } from './invm';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, '../..');
-  const runs = Number(arg('runs', '5'));
-  const sizes = arg('sizes', '10,1000,100000').split(',').map(Number);
-  const dimensions = arg('dimensions', 'identities').split(',') as DecisionRow['dimension'][];
-  const file = path.resolve(root, arg('file', '') || benchModule(root, 'decide').file);
+  const runs = Number(flag('runs', '5'));
+  const sizes = flag('sizes', '10,1000,100000').split(',').map(Number);
+  const dimensions = flag('dimensions', 'identities').split(',') as DecisionRow['dimension'][];
+  const file = path.resolve(root, flag('file', '') || benchModule(root, 'decide').file);
   const byCase = new Map<string, { p50: number[]; mean: number[]; correct: boolean }>();
   for (let r = 0; r < runs; r++) {
     const { decisions } = await decisionBench(file, { sizes, batches: 3000, callbacks: 0, memoryRequests: [0, 0], reconfigures: 0, reconfigureRules: 0, log: () => undefined }, dimensions);
@@ -44,7 +40,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

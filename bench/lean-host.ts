@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { presentRequest, peerCertificate } from '../harness/emulator/request';
 import { serializePairs } from '../harness/emulator/pairs';
 import { TestCa } from '../harness/pki/ca';
+import { flag, runMain } from './cli-args';
 import { benchModule } from './modules';
 import { identityAt, inboundPolicy, TRUST_DOMAIN } from './policies';
 import { median } from './stats';
@@ -108,18 +109,13 @@ class LeanVm {
   }
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, '../..');
-  const runs = Number(arg('runs', '5'));
-  const sizes = arg('sizes', '10,100000').split(',').map(Number);
+  const runs = Number(flag('runs', '5'));
+  const sizes = flag('sizes', '10,100000').split(',').map(Number);
   const ca = await TestCa.create({ trustDomain: TRUST_DOMAIN });
-  const fetchFile = path.resolve(arg('fetch', '') || benchModule(root, 'fetch').file);
-  const meshgateFile = path.resolve(arg('meshgate', '') || path.join(root, 'build/meshgate.wasm'));
+  const fetchFile = path.resolve(flag('fetch', '') || benchModule(root, 'fetch').file);
+  const meshgateFile = path.resolve(flag('meshgate', '') || path.join(root, 'build/meshgate.wasm'));
   console.log(`meshgate − wasm-fetch in V8 (lean host), ns per request (median of 50 batches of 2,000), ${runs} runs`);
   for (const n of sizes) {
     const caller = identityAt(Math.floor(n / 2));
@@ -150,7 +146,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);
