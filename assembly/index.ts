@@ -15,8 +15,10 @@
 // Exported on purpose: proxy_on_request_body — the first bytes of an allowed CONNECT tunnel
 // (egress/tunnel.ts). Envoy calls it only for requests that carry a body (never for a GET
 // without one); for those it costs one VM crossing per body chunk and returns Continue at once
-// unless the stream is a CONNECT awaiting its check — no host call. The network callbacks run
-// only for connections through the SNI filter.
+// unless the stream is a CONNECT awaiting its check — no host call. Envoy skips callbacks per
+// module, not per root id, so the inbound filter pays that crossing too; build/meshgate-inbound.wasm
+// (assembly/inbound.ts) is the inbound filter alone without it. The network callbacks run only
+// for connections through the SNI filter.
 import { onUnknownStream, onUnknownConnection } from "./proxywasm";
 import { refuseUnknownStream, refuseUnknownConnection } from "./filter/root";
 import { registerInbound } from "./inbound/filter";

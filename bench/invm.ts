@@ -259,11 +259,12 @@ function timeDecisions(ex: DecideExports, egress: boolean, count: number, batche
   return { perNs, meanNs, firstMeanNs, allowed };
 }
 
-async function decisionBench(decideFile: string, o: InVmOptions): Promise<{ decisions: DecisionRow[]; builds: BuildRow[] }> {
+/** Decisions and rule-table builds of bench-decide.wasm (`decideFile`) per dimension and size. */
+export async function decisionBench(decideFile: string, o: InVmOptions, dimensions: readonly DecisionRow['dimension'][] = ['identities', 'paths', 'hosts']): Promise<{ decisions: DecisionRow[]; builds: BuildRow[] }> {
   const decisions: DecisionRow[] = [];
   const builds: BuildRow[] = [];
   const rand = seededRandom(7);
-  for (const dimension of ['identities', 'paths', 'hosts'] as const) {
+  for (const dimension of dimensions) {
     for (const n of o.sizes) {
       // a fresh instance per policy: memory growth and build time are those of one configure
       const ex = await loadDecide(decideFile);

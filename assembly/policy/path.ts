@@ -61,6 +61,32 @@ function envoyEscapes(c: u32): bool {
   return c == 0x22 || c == 0x3C || c == 0x3E || c == 0x60 || c == 0x7B || c == 0x7D || c == 0x7C || c == 0x5E;
 }
 
+// The byte classes of the canonical-path scan, one table load per byte instead of a chain of
+// compares (most bytes of a path are PB_PLAIN). Built from the rules above, in their precedence.
+const PB_PLAIN: u32 = 0;
+const PB_SLASH: u32 = 1;
+const PB_QUERY: u32 = 2;
+const PB_UPPER: u32 = 3;
+const PB_SEMI: u32 = 4;
+const PB_BAD: u32 = 5;
+const PB_PERCENT: u32 = 6;
+const PATH_BYTE_CLASS: StaticArray<u8> = pathByteClasses();
+
+function pathByteClasses(): StaticArray<u8> {
+  const t = new StaticArray<u8>(256);
+  for (let c: u32 = 0; c < 256; c++) {
+    let k = PB_PLAIN;
+    if (c == 0x2F) k = PB_SLASH;
+    else if (c == 0x3F) k = PB_QUERY;
+    else if (c - 0x41 < 26) k = PB_UPPER;
+    else if (c == 0x3B) k = PB_SEMI;
+    else if (c <= 0x20 || c >= 0x7F || c == 0x5C || c == 0x23 || envoyEscapes(c)) k = PB_BAD;
+    else if (c == 0x25) k = PB_PERCENT;
+    t[c] = <u8>k;
+  }
+  return t;
+}
+
 /**
  * Length of the path part of `:path` (bytes before the first '?') if it is canonical, else -1.
  * Allocates nothing.
@@ -84,9 +110,12 @@ function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
   const lens = facts !== null ? facts.prefixLens : 0;
   if (lens != 0) store<i32>(lens, 1);
   let n = len;
+  const classes = changetype<usize>(PATH_BYTE_CLASS);
   for (let i = 1; i < len; i++) {
     const c = <u32>load<u8>(ptr + <usize>i);
-    if (c == 0x2F) {
+    const k = <u32>load<u8>(classes + <usize>c);
+    if (k == PB_PLAIN) continue; // most bytes: one table load and one compare
+    if (k == PB_SLASH) {
       if (isBadSegment(ptr, seg, i)) return -1;
       if (semi >= 0 && isBadName(ptr, seg, semi)) return -1;
       if (lens != 0 && slashes < PATH_MAX_PREFIXES) store<i32>(lens + (<usize>slashes << 2), i + 1);
@@ -95,14 +124,15 @@ function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
       semi = -1;
       continue;
     }
-    if (c == 0x3F) { n = i; break; }
-    if (c - 0x41 < 26) { upper = true; continue; }
-    if (c == 0x3B) {
+    if (k == PB_QUERY) { n = i; break; }
+    if (k == PB_UPPER) { upper = true; continue; }
+    if (k == PB_SEMI) {
       params = true;
       if (semi < 0) semi = i;
+      continue;
     }
-    if (c <= 0x20 || c >= 0x7F || c == 0x5C || c == 0x23 || envoyEscapes(c)) return -1;
-    if (c == 0x25) {
+    if (k == PB_BAD) return -1;
+    { // PB_PERCENT
       // two hex digits must follow inside the path part ('?' is not a hex digit)
       if (i + 2 >= len) return -1;
       const h = hexVal(load<u8>(ptr + <usize>(i + 1)));

@@ -2,7 +2,8 @@
 // Holds the only registries of the module: root_id → factory, and context id → context.
 //
 // Every export first resets the scratch arena (scratch.ts): views from an earlier callback are
-// void, and nothing the host allocated can outlive a callback.
+// void, and nothing the host allocated can outlive a callback. Garbage is collected at the end of
+// the configure-time exports and of a tick, never during a request (collect.ts).
 //
 // Tolerant by design, because Envoy's order is not the spec's: a callback for an unknown context
 // id does nothing (Continue); onLog may come before onDone/onDelete or without any request
@@ -12,6 +13,7 @@ import { Context, RootContext, HttpContext, TcpContext, CONTEXT_ROOT, CONTEXT_HT
 import { FilterDataStatus, FilterHeadersStatus, FilterStatus, FilterTrailersStatus, LogLevel } from "./enums";
 import { getProperty, log } from "./hostcalls";
 import { resetScratch, scratchAlloc } from "./scratch";
+import { collectNow, collectOnTick } from "./collect";
 import { Bytes, HostKey } from "./views";
 
 /** Creates the root context for a plugin whose PluginConfig.root_id is `rootId`. */
@@ -206,6 +208,7 @@ export function proxy_on_context_create(id: u32, parent: u32): void {
   resetScratch();
   if (parent == 0) {
     createRoot(id);
+    collectNow();
     return;
   }
   const root = rootContext(parent);
@@ -239,13 +242,16 @@ export function proxy_on_configure(id: u32, pluginConfigurationSize: u32): bool 
     log(LogLevel.Error, "proxy_on_configure: context " + id.toString() + " has no root context (unknown root_id): configuration refused");
     return false;
   }
-  return root.onConfigure(<i32>pluginConfigurationSize);
+  const ok = root.onConfigure(<i32>pluginConfigurationSize);
+  collectNow(); // the parse's temporaries, a replaced policy
+  return ok;
 }
 
 export function proxy_on_tick(id: u32): void {
   resetScratch();
   const root = rootContext(id);
   if (root !== null) root.onTick();
+  collectOnTick();
 }
 
 export function proxy_on_request_headers(id: u32, headerCount: u32, endOfStream: u32): FilterHeadersStatus {
@@ -345,4 +351,5 @@ export function proxy_on_delete(id: u32): void {
     return;
   }
   changetype<RootContext>(ctx).onDelete();
+  collectNow(); // the root and its policy
 }

@@ -15,6 +15,7 @@
 import * as raw from "./imports";
 import { BufferType, LogLevel, MapType, MetricType, StreamType, WasmResult } from "./enums";
 import { Bytes, HostKey } from "./views";
+import { noteGarbage } from "./collect";
 import "./abort";
 
 /** Return slots the host writes into: (pointer, size) or one u64. Callbacks never nest, so one set suffices. */
@@ -61,10 +62,12 @@ export function logBytes(level: LogLevel, ptr: usize, len: i32): void {
   raw.proxy_log(level, ptr, <usize>len);
 }
 
-/** Logs a string (encodes it, so it allocates: configure time, or behind a log-level check). */
+/** Logs a string (encodes it, so it allocates: configure time, or behind a log-level check). The
+ *  message and its encoding are garbage afterwards: the next tick collects them (collect.ts). */
 export function log(level: LogLevel, message: string): void {
   const b = String.UTF8.encode(message);
   raw.proxy_log(level, changetype<usize>(b), <usize>b.byteLength);
+  noteGarbage();
 }
 
 /** The current level of Envoy's `wasm` logger (LogLevel; 6 = off). Ok is the only expected status. */

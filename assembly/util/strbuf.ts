@@ -56,7 +56,17 @@ export class StrBuf {
   str(s: string): StrBuf {
     const n = s.length;
     this.reserve(n * 3);
-    for (let i = 0; i < n; i++) {
+    // ASCII, the common case (every literal of the records): one byte per UTF-16 code unit
+    const src = changetype<usize>(s);
+    const out = this.ptr + <usize>this.len;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = <u32>load<u16>(src + (<usize>i << 1));
+      if (c >= 0x80) break;
+      store<u8>(out + <usize>i, <u8>c);
+    }
+    this.len += i;
+    for (; i < n; i++) {
       let c = <u32>s.charCodeAt(i);
       if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
         const d = <u32>s.charCodeAt(i + 1);

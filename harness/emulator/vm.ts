@@ -42,12 +42,13 @@
  *
  * Files: checks.ts (load checks), host/ (the host functions, one file per family), stream.ts
  * (plugins and HTTP streams), network.ts (TCP connections), state.ts (the shared state types), request.ts (a request as Envoy
- * presents it to a filter).
+ * presents it to a filter), ledger.ts (`vm.ledger`: every crossing between host and module, counted).
  */
 import * as fs from 'node:fs';
 import { checkModule, WasmLoadError } from './checks';
 import { LOG_LEVEL_NAMES, LogLevel, WasmResult, type LogLevelName } from './enums';
 import { buildHostImports } from './host/imports';
+import type { CallLedger } from './ledger';
 import type { ModuleImport } from './module';
 import { ALLOWED_IN_ALLOCATOR, ALLOWED_WHILE_STARTING, ENV_IMPORTS } from './signatures';
 import { IDLE, type Frame, type GuestRunner, type HostState, type LogLine, type Metric, type PluginOptions, type StreamState, type VmOptions } from './state';
@@ -57,6 +58,7 @@ import { PluginHandle } from './stream';
 export { PluginHandle, HttpStream } from './stream';
 export { WasmLoadError, type WasmLoadErrorCode } from './checks';
 export { encodeProperty } from './property-values';
+export { CallLedger, type LedgerEntry } from './ledger';
 export type { StreamState, PropertyValue, PluginOptions, VmOptions, LogLine, LocalReply, StepResult, StepAction } from './state';
 
 // lib is ES2022 without DOM typings: reach the WebAssembly API untyped.
@@ -83,6 +85,8 @@ export class ProxyWasmVm implements GuestRunner, HostState {
   private nextMetricId = 1;
   /** Tick period (ms) each root context asked for, by root context id (also PluginHandle.tickPeriodMs). */
   readonly tickPeriods = new Map<number, number>();
+  /** When set, every crossing between host and module is recorded here (ledger.ts). */
+  ledger: CallLedger | undefined;
 
   private instance: any;
   private memory: any;
@@ -128,6 +132,7 @@ export class ProxyWasmVm implements GuestRunner, HostState {
       return (...args: unknown[]) => {
         if (this.mode === 'starting' && !ALLOWED_WHILE_STARTING.has(name)) throw new Error(`restricted_callback: ${name} is not allowed while the module starts`);
         if (this.inAllocator && !ALLOWED_IN_ALLOCATOR.has(name)) throw new Error(`restricted_callback: ${name} is not allowed inside the allocator`);
+        this.ledger?.call(name, args, (ptr, len) => this.read(ptr, len));
         return f(...args);
       };
     };
@@ -248,6 +253,7 @@ export class ProxyWasmVm implements GuestRunner, HostState {
     if (this.failed || !this.exportNames.has(fn)) return undefined;
     const saved = this.frame;
     this.frame = frame;
+    this.ledger?.enter(fn);
     try {
       const r = this.instance.exports[fn](...args);
       return typeof r === 'number' ? r : 0;
@@ -309,6 +315,7 @@ export class ProxyWasmVm implements GuestRunner, HostState {
     let ptr = 0;
     if (data.length > 0) {
       this.inAllocator = true;
+      this.ledger?.alloc(data.length);
       try {
         ptr = this.instance.exports[this.allocatorName](data.length) as number;
       } finally {
