@@ -5,7 +5,7 @@
  * few requests) leave `vm.memoryBytes()` EXACTLY where it was. Re-configures (a new root context
  * per configuration, the old one released with on_done/on_delete) must keep it bounded: 600 of
  * them never take it past RECONFIGURE_BOUND. (Each configuration's root objects are garbage
- * once released; when the incremental collector reclaims them varies, so the heap settles
+ * once released; the collector runs at the root's delete and at ticks, so the heap settles
  * between 1 and 2 MiB and the step between the two can come late: a fixed bound is the honest
  * assertion, checked after every re-configure.)
  *
@@ -21,7 +21,7 @@ const WARM_UP = 1_000;
 const REQUESTS = 100_000;
 const RECONFIGURES = 600;
 /** 32 pages: each root context takes ≈ 360 KiB for its identity cache (256 pre-allocated
- *  entries), and released roots are reclaimed by the incremental collector a few at a time. */
+ *  entries), and a released root is collected at its delete (assembly/proxywasm/collect.ts). */
 const RECONFIGURE_BOUND = 2 << 20;
 /** Requests per connection: every third request opens a new connection (a new connection.id). */
 const REQUESTS_PER_CONNECTION = 3;
