@@ -45,11 +45,13 @@ export class CallerCertificates {
   }
 }
 
-/** Access-log entries so far: the reference configs log one JSON object per line to stdout. */
+/**
+ * Access-log entries so far: the reference configs log one JSON object per line to stdout. Envoy
+ * flushes that file in chunks that may end inside a line, so only complete lines (ended by a
+ * newline) count; the rest arrives with the next flush. A complete line that is not JSON throws.
+ */
 export function accessLogEntries(envoy: EnvoyProcess): Record<string, string>[] {
-  return envoy
-    .stdout()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, string>);
+  const lines = envoy.stdout().split('\n');
+  lines.pop(); // after the last newline: empty, or a line still being written
+  return lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, string>);
 }
