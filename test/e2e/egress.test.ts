@@ -279,7 +279,9 @@ describe('what Envoy does around the filter (envoy/egress.yaml, global audit mod
 
   it.each(['127.1', '0x7f000001', '2130706433'])('the dynamic forward proxy sends %s to DNS as a name', async (host) => {
     const x = await send(GET('/v1', host));
-    expect(x.dns.map((q) => q.name)).toEqual([host]);
+    // the name that was asked, once or more: the resolver asks again when a failing answer is
+    // slow (seen on a loaded CI machine); what matters is that it went to DNS as a name
+    expect([...new Set(x.dns.map((q) => q.name))]).toEqual([host]);
     expect(x.entry.status).toBe(503);
     expect(String(x.entry.details)).toMatch(/^dns_resolution_failure/);
     expect(x.entry.meshgate).toMatch(/rule=ambiguous_ip /);
