@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "shim.h"
+#include "trap.h"
 #include "wasm-rt-exceptions.h"
 #include "wasm-rt-impl.h"
 
@@ -79,7 +80,7 @@ mg_stream *mg_stream_new(mg_config *config, void *filter) {
   uint32_t context = env->next_context++;
   if (env->next_context == 0) env->next_context = MG_ROOT_CONTEXT + 1;
   env->filter = filter;
-  if (wasm_rt_impl_try() != 0) {
+  if (MG_TRY() != 0) {
     env->broken = 1;
     env->filter = NULL;
     return s;
@@ -92,7 +93,7 @@ mg_stream *mg_stream_new(mg_config *config, void *filter) {
 
 void mg_stream_destroy(mg_stream *s) {
   mg_env *env = s->env;
-  if (env != NULL && !env->broken && s->context != 0 && wasm_rt_impl_try() == 0)
+  if (env != NULL && !env->broken && s->context != 0 && MG_TRY() == 0)
     w2c_meshgate_proxy_on_delete(&env->module, s->context);
   free(s);
 }

@@ -15,6 +15,7 @@
  */
 #include "noop-hooks.h"
 #include "shim.h"
+#include "trap.h"
 #include "wasm-rt-exceptions.h"
 #include "wasm-rt-impl.h"
 
@@ -53,7 +54,7 @@ EXPORT int envoy_dynamic_module_on_http_filter_request_headers(void *filter, con
   env->filter = filter;
   env->replied = 0;
   uint32_t status;
-  if (wasm_rt_impl_try() != 0) {
+  if (MG_TRY() != 0) {
     mg_log(MG_LOG_ERROR, "meshgate native: the module trapped; its streams fail from now on");
     env->broken = 1;
     env->filter = NULL;
@@ -75,7 +76,7 @@ EXPORT int envoy_dynamic_module_on_http_filter_request_body(void *filter, const 
   if (env == NULL || env->broken || s->context == 0) return MG_DATA_CONTINUE;
   env->filter = filter;
   env->replied = 0;
-  if (wasm_rt_impl_try() != 0) {
+  if (MG_TRY() != 0) {
     env->broken = 1;
     env->filter = NULL;
     fail_stream(filter);

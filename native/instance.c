@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "shim.h"
+#include "trap.h"
 #include "wasm-rt-exceptions.h"
 #include "wasm-rt-impl.h"
 
@@ -20,7 +21,7 @@ mg_env *mg_instance_new(mg_config *config) {
   env->config = config;
   env->next_context = MG_ROOT_CONTEXT + 1;
   wasm2c_meshgate_instantiate(&env->module, env);
-  if (wasm_rt_impl_try() != 0) {
+  if (MG_TRY() != 0) {
     mg_log(MG_LOG_ERROR, "meshgate native: the module trapped while starting");
     env->broken = 1;
     return env;

@@ -16,6 +16,7 @@
  * filter with fail_open false) and leaves the instance broken: its later connections are closed.
  */
 #include "shim.h"
+#include "trap.h"
 #include "wasm-rt-exceptions.h"
 #include "wasm-rt-impl.h"
 
@@ -44,7 +45,7 @@ EXPORT int envoy_dynamic_module_on_network_filter_new_connection(void *filter, c
   mg_env *env = s->env;
   if (env == NULL || env->broken || s->context == 0) return fail_connection(filter);
   env->filter = filter;
-  if (wasm_rt_impl_try() != 0) {
+  if (MG_TRY() != 0) {
     mg_log(MG_LOG_ERROR, "meshgate native: the module trapped; its connections are closed from now on");
     env->broken = 1;
     env->filter = NULL;
@@ -62,7 +63,7 @@ EXPORT int envoy_dynamic_module_on_network_filter_read(void *filter, const void 
   if (env == NULL || env->broken || s->context == 0) return fail_connection(filter);
   env->filter = filter;
   env->replied = 0;
-  if (wasm_rt_impl_try() != 0) {
+  if (MG_TRY() != 0) {
     mg_log(MG_LOG_ERROR, "meshgate native: the module trapped; its connections are closed from now on");
     env->broken = 1;
     env->filter = NULL;
@@ -91,7 +92,7 @@ EXPORT void envoy_dynamic_module_on_network_filter_event(void *filter, const voi
   env->filter = filter;
   /* the close may count too (a connection that ends before its ClientHello is complete): tick,
    * or those counters wait for this worker's next connection */
-  if (wasm_rt_impl_try() == 0) {
+  if (MG_TRY() == 0) {
     w2c_meshgate_proxy_on_downstream_connection_close(&env->module, s->context, event == MG_EVENT_REMOTE_CLOSE ? PW_PEER_REMOTE : PW_PEER_LOCAL);
     w2c_meshgate_proxy_on_tick(&env->module, MG_ROOT_CONTEXT);
   } else
