@@ -91,6 +91,22 @@ export interface NativeBuild {
   note: string;
 }
 
+/** Translates `wasm` with wasm2c and links it with the shim into `library` (the module must export
+ *  every callback the shim calls and import only what native/imports.c serves). */
+async function linkLibrary(wasm: string, library: string, dir: string, tools: Wabt, cc: string): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  await run(tools.wasm2c, [wasm, '-o', path.join(dir, 'meshgate.c'), '-n', 'meshgate']);
+  const include = ['-I', path.join(repoRoot(), 'native'), '-I', dir, '-I', tools.runtime];
+  await run(cc, [
+    ...CFLAGS, ...include,
+    ...SHIM_SOURCES.map((f) => path.join(repoRoot(), 'native', f)),
+    path.join(dir, 'meshgate.c'),
+    ...RUNTIME_SOURCES.map((f) => path.join(tools.runtime, f)),
+    '-o', library, '-lpthread', '-lm',
+  ]);
+  await checkImportsServed(library);
+}
+
 /** Builds both libraries from the current build/meshgate.wasm. */
 export async function buildNative(env: NodeJS.ProcessEnv = process.env, wabt?: Wabt): Promise<NativeBuild> {
   const root = repoRoot();
@@ -99,22 +115,18 @@ export async function buildNative(env: NodeJS.ProcessEnv = process.env, wabt?: W
   const note = await checkEnvoyVersion();
   const tools = wabt ?? (await locateWabt({ env }));
   const cc = compiler(env);
-  const out = path.join(root, 'build', 'native');
-  fs.mkdirSync(out, { recursive: true });
-  await run(tools.wasm2c, [wasm, '-o', path.join(out, 'meshgate.c'), '-n', 'meshgate']);
-  const include = ['-I', path.join(root, 'native'), '-I', out, '-I', tools.runtime];
   const library = nativeLibraryPath();
-  await run(cc, [
-    ...CFLAGS, ...include,
-    ...SHIM_SOURCES.map((f) => path.join(root, 'native', f)),
-    path.join(out, 'meshgate.c'),
-    ...RUNTIME_SOURCES.map((f) => path.join(tools.runtime, f)),
-    '-o', library, '-lpthread', '-lm',
-  ]);
-  await checkImportsServed(library);
+  await linkLibrary(wasm, library, path.join(root, 'build', 'native'), tools, cc);
   const nullLibrary = nullLibraryPath();
   await run(cc, [...CFLAGS, '-I', path.join(root, 'native'), path.join(root, 'native', 'null.c'), '-o', nullLibrary]);
   return { library, nullLibrary, note };
+}
+
+/** Another module through the same shim (test fixtures: build/fixture-trap.wasm); the translated C
+ *  goes beside `library`, so the checkout is not written to. */
+export async function buildNativeFixture(wasm: string, library: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (!fs.existsSync(wasm)) throw new NativeBuildError('NATIVE_BUILD_FAILED', `${wasm} is missing`);
+  await linkLibrary(wasm, library, path.join(path.dirname(library), 'c'), await locateWabt({ env }), compiler(env));
 }
 
 if (require.main === module) {
