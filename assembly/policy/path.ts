@@ -40,7 +40,7 @@
 // one per '/'-terminated prefix of the path); suffixes and templates are scanned.
 
 import { Arena } from "../util/arena";
-import { ByteTable } from "../util/bytetable";
+import { ByteTable, lengthBit } from "../util/bytetable";
 import { hash64, hash64Fold, hashPrefixes, bytesEqual, bytesEqualFold, endsWith, hexVal, indexOfByte } from "../util/bytes";
 
 // ---- canonical request paths ----------------------------------------------------------------
@@ -109,6 +109,7 @@ function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
   let params = false;
   const lens = facts !== null ? facts.prefixLens : 0;
   if (lens != 0) store<i32>(lens, 1);
+  let lenBits = lengthBit(1);
   let n = len;
   const classes = changetype<usize>(PATH_BYTE_CLASS);
   for (let i = 1; i < len; i++) {
@@ -118,7 +119,10 @@ function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
     if (k == PB_SLASH) {
       if (isBadSegment(ptr, seg, i)) return -1;
       if (semi >= 0 && isBadName(ptr, seg, semi)) return -1;
-      if (lens != 0 && slashes < PATH_MAX_PREFIXES) store<i32>(lens + (<usize>slashes << 2), i + 1);
+      if (lens != 0 && slashes < PATH_MAX_PREFIXES) {
+        store<i32>(lens + (<usize>slashes << 2), i + 1);
+        lenBits |= lengthBit(i + 1);
+      }
       slashes++;
       seg = i;
       semi = -1;
@@ -149,6 +153,7 @@ function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
   if (semi >= 0 && isBadName(ptr, seg, semi)) return -1;
   if (facts !== null) {
     facts.prefixCount = slashes;
+    facts.prefixLenBits = lenBits;
     facts.hasUpper = upper;
     facts.hasParams = params;
   }
@@ -191,6 +196,9 @@ export class PathFacts {
   canonical: bool = false;
   /** '/'-terminated prefixes of the path (the first PATH_MAX_PREFIXES have lengths here). */
   prefixCount: i32 = 0;
+  /** ByteTable.lengthBit of every prefix length kept in prefixLens: a prefix table without any of
+   *  these lengths is skipped with one test (most tables hold a few prefix lengths). */
+  prefixLenBits: u64 = 0;
   hasUpper: bool = false;
   private readonly buf: ArrayBuffer = new ArrayBuffer(PATH_MAX_PREFIXES * 20);
   readonly prefixLens: usize = changetype<usize>(this.buf);
@@ -224,6 +232,7 @@ export class PathFacts {
     this.canonical = n > 0;
     if (!this.canonical) {
       this.prefixCount = 0;
+      this.prefixLenBits = 0;
       this.hasParams = false;
       return false;
     }
@@ -233,6 +242,7 @@ export class PathFacts {
       this.canonical = false;
       this.hasParams = false;
       this.prefixCount = 0;
+      this.prefixLenBits = 0;
       return false;
     }
     return true;
@@ -478,6 +488,8 @@ export class PathSet {
   /** Does the (canonical) path match any entry? Allocates nothing. A path with parameters is
    *  also judged by its stripped view (see the top of this file): restricting lists (fold) match
    *  if either view does; in granting lists a suffix entry must hold in both views. */
+  // @ts-ignore: decorator
+  @inline
   match(f: PathFacts): bool {
     if (this.any) return true;
     const stripped = f.hasParams ? f.stripped : null;
@@ -494,10 +506,12 @@ export class PathSet {
     if (exact !== null && exact.hasLength(n) && exact.find(p, n, f.hash(fold)) >= 0) return true;
     const prefixes = this.prefixes;
     if (prefixes !== null) {
-      const cached = f.prefixCount < PATH_MAX_PREFIXES ? f.prefixCount : PATH_MAX_PREFIXES;
-      for (let k = 0; k < cached; k++) {
-        const pl = load<i32>(f.prefixLens + (<usize>k << 2));
-        if (prefixes.hasLength(pl) && prefixes.find(p, pl, f.prefixHash(k, fold)) >= 0) return true;
+      if ((prefixes.lengths & f.prefixLenBits) != 0) {
+        const cached = f.prefixCount < PATH_MAX_PREFIXES ? f.prefixCount : PATH_MAX_PREFIXES;
+        for (let k = 0; k < cached; k++) {
+          const pl = load<i32>(f.prefixLens + (<usize>k << 2));
+          if (prefixes.hasLength(pl) && prefixes.find(p, pl, f.prefixHash(k, fold)) >= 0) return true;
+        }
       }
       if (f.prefixCount > PATH_MAX_PREFIXES) {
         // deep paths: hash the remaining prefixes on demand
