@@ -197,6 +197,8 @@ function evaluate(p: Policy, ev: Evaluation, out: Decision): void {
 
 /** Whether the identity is in the policy's trust domain; starts (or keeps) its remembered rule
  *  results for this policy. */
+// @ts-ignore: decorator
+@inline
 function beginIdentity(p: Policy, id: Identity): bool {
   if (id.verdictGen != p.generation) id.beginVerdicts(p.generation, id.inTrustDomain(p.tdPtr, p.tdLen));
   return id.verdictInTd;

@@ -208,6 +208,8 @@ export class MethodSet {
     return s;
   }
 
+  // @ts-ignore: decorator
+  @inline
   match(m: MethodFacts): bool {
     if (m.standard >= 0) return (this.standard & (<u32>1 << <u32>m.standard)) != 0;
     const t = this.table;

@@ -435,6 +435,12 @@ export class PathSet {
   suffixCount: i32;
   templates: usize; // array of u32 pointers to template blocks
   templateCount: i32;
+  /** ByteTable.lengthBit of the exact keys' and the prefix keys' lengths (0: no such table), and
+   *  whether suffixes or templates must be scanned: most requests are rejected by a list with
+   *  three tests, before any hashing and without a call. */
+  exactLengths: u64;
+  prefixLengths: u64;
+  scans: bool;
 
   /** Builds the matcher of one list; `pats[i]` describes the bytes (ptrs[i], lens[i]). */
   static build(arena: Arena, fold: bool, pats: PathPattern[], ptrs: usize[], lens: i32[]): PathSet {
@@ -482,6 +488,9 @@ export class PathSet {
         s.templateCount++;
       }
     }
+    s.exactLengths = nExact > 0 ? s.exact!.lengths : 0;
+    s.prefixLengths = nPrefix > 0 ? s.prefixes!.lengths : 0;
+    s.scans = nSuffix > 0 || nTemplate > 0;
     return s;
   }
 
@@ -492,9 +501,19 @@ export class PathSet {
   @inline
   match(f: PathFacts): bool {
     if (this.any) return true;
+    if (!f.hasParams) return this.mayMatch(f) && this.matchView(f, null);
     const stripped = f.hasParams ? f.stripped : null;
     if (this.matchView(f, this.fold ? null : stripped)) return true;
     return this.fold && stripped !== null && this.matchView(stripped, null);
+  }
+
+  /** False when no entry can match view `f`: no exact key of its length, no prefix key of the
+   *  length of one of its (kept) prefixes, no suffix or template to scan, not a deep path. */
+  // @ts-ignore: decorator
+  @inline
+  private mayMatch(f: PathFacts): bool {
+    return (this.exactLengths & lengthBit(f.len)) != 0 || (this.prefixLengths & f.prefixLenBits) != 0 ||
+      this.scans || f.prefixCount > PATH_MAX_PREFIXES;
   }
 
   /** One view. `both`: the stripped view a granting suffix entry must also end with. */
