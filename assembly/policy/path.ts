@@ -41,7 +41,7 @@
 
 import { Arena } from "../util/arena";
 import { ByteTable, lengthBit } from "../util/bytetable";
-import { hash64, hash64Fold, hashPrefixes, bytesEqual, bytesEqualFold, endsWith, hexVal, indexOfByte } from "../util/bytes";
+import { hash64, hash64Fold, hashPrefixes, bytesEqual, bytesEqualFold, endsWith, hexVal, indexOfByte, loadTail, lower8, lowerByte } from "../util/bytes";
 
 // ---- canonical request paths ----------------------------------------------------------------
 
@@ -423,6 +423,25 @@ export function parsePathPattern(p: usize, n: i32): PathPattern {
 
 // Template layout in the arena: i32 count, then per segment (i32 kind, u32 ptr, i32 len).
 // Suffix list: per entry (u32 ptr, i32 len, i32 1 if the suffix contains a ';').
+// Few-keys list: per entry (u32 ptr, i32 len, i32 1 for a prefix); keys lower-cased when fold.
+
+/** Lists with at most this many exact and prefix entries compare them byte by byte: cheaper than
+ *  hashing the path (or its prefix) and probing a table, for the short lists most rules have. */
+const FEW_KEYS: i32 = 4;
+
+/** Whether the `n` bytes at `p` (ASCII-lower-cased first when `fold`) equal the `n` bytes at
+ *  `key`; word loads, never reading past either end. */
+// @ts-ignore: decorator
+@inline
+function keyEquals(p: usize, key: usize, n: i32, fold: bool): bool {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const w = load<u64>(p + <usize>i);
+    if ((fold ? lower8(w) : w) != load<u64>(key + <usize>i)) return false;
+  }
+  const t = loadTail(p + <usize>i, n - i);
+  return (fold ? lower8(t) : t) == loadTail(key + <usize>i, n - i);
+}
 
 // @ts-ignore: decorator
 @unmanaged
@@ -441,6 +460,10 @@ export class PathSet {
   exactLengths: u64;
   prefixLengths: u64;
   scans: bool;
+  /** At most FEW_KEYS exact and prefix entries: their keys (layout above), matched instead of
+   *  the tables; else 0. */
+  few: usize;
+  fewCount: i32;
 
   /** Builds the matcher of one list; `pats[i]` describes the bytes (ptrs[i], lens[i]). */
   static build(arena: Arena, fold: bool, pats: PathPattern[], ptrs: usize[], lens: i32[]): PathSet {
@@ -488,10 +511,28 @@ export class PathSet {
         s.templateCount++;
       }
     }
+    if (nExact + nPrefix > 0 && nExact + nPrefix <= FEW_KEYS) s.buildFew(arena, pats, ptrs, nExact + nPrefix);
     s.exactLengths = nExact > 0 ? s.exact!.lengths : 0;
     s.prefixLengths = nPrefix > 0 ? s.prefixes!.lengths : 0;
     s.scans = nSuffix > 0 || nTemplate > 0;
     return s;
+  }
+
+  private buildFew(arena: Arena, pats: PathPattern[], ptrs: usize[], n: i32): void {
+    this.few = arena.alloc(<usize>n * 12);
+    for (let i = 0; i < pats.length; i++) {
+      const pt = pats[i];
+      if (pt.kind != PAT_EXACT && pt.kind != PAT_PREFIX) continue;
+      const key = arena.dup(ptrs[i] + <usize>pt.litOff, pt.litLen);
+      if (this.fold) {
+        for (let j = 0; j < pt.litLen; j++) store<u8>(key + <usize>j, <u8>lowerByte(load<u8>(key + <usize>j)));
+      }
+      const e = this.few + <usize>this.fewCount * 12;
+      store<u32>(e, <u32>key);
+      store<i32>(e + 4, pt.litLen);
+      store<i32>(e + 8, pt.kind == PAT_PREFIX ? 1 : 0);
+      this.fewCount++;
+    }
   }
 
   /** Does the (canonical) path match any entry? Allocates nothing. A path with parameters is
@@ -516,9 +557,8 @@ export class PathSet {
       this.scans || f.prefixCount > PATH_MAX_PREFIXES;
   }
 
-  /** One view. `both`: the stripped view a granting suffix entry must also end with. */
-  private matchView(f: PathFacts, both: PathFacts | null): bool {
-    const fold = this.fold;
+  /** The exact and prefix tables (hashes of the path and of its prefixes, on demand). */
+  private matchTables(f: PathFacts, fold: bool): bool {
     const p = f.ptr;
     const n = f.len;
     const exact = this.exact;
@@ -541,6 +581,25 @@ export class PathSet {
           if (prefixes.hasLength(pl) && prefixes.find(p, pl, fold ? hash64Fold(p, pl) : hash64(p, pl)) >= 0) return true;
         }
       }
+    }
+    return false;
+  }
+
+  /** One view. `both`: the stripped view a granting suffix entry must also end with. */
+  private matchView(f: PathFacts, both: PathFacts | null): bool {
+    const fold = this.fold;
+    const p = f.ptr;
+    const n = f.len;
+    if (this.fewCount > 0) {
+      // a '/'-terminated prefix of the path equals a prefix key (which ends with '/') exactly
+      // when the path starts with the key
+      for (let k = 0; k < this.fewCount; k++) {
+        const e = this.few + <usize>k * 12;
+        const kl = load<i32>(e + 4);
+        if ((load<i32>(e + 8) != 0 ? kl <= n : kl == n) && keyEquals(p, <usize>load<u32>(e), kl, fold)) return true;
+      }
+    } else {
+      if (this.matchTables(f, fold)) return true;
     }
     for (let k = 0; k < this.suffixCount; k++) {
       const e = this.suffixes + <usize>k * 12;
