@@ -134,6 +134,8 @@ function ruleMatches(p: Policy, i: i32, ev: Evaluation): bool {
 
 /** The first rule of class list `list` (`n` rule indices, document order) whose fields all
  *  match, or -1. */
+// @ts-ignore: decorator
+@inline
 function firstMatch(p: Policy, list: usize, n: i32, ev: Evaluation): i32 {
   for (let k = 0; k < n; k++) {
     const i = load<i32>(list + (<usize>k << 2));

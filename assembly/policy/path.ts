@@ -100,6 +100,8 @@ export function canonicalPathLength(ptr: usize, len: i32): i32 {
  * matchers need later: the length of every '/'-terminated prefix (the first PATH_MAX_PREFIXES),
  * their count, whether the path has parameters (';') or upper-case letters.
  */
+// @ts-ignore: decorator
+@inline
 function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
   if (len == 0 || load<u8>(ptr) != 0x2F) return -1;
   let seg = 0; // index of the '/' that starts the current segment
