@@ -544,7 +544,11 @@ export class PathSet {
   @inline
   match(f: PathFacts): bool {
     if (this.any) return true;
-    if (!f.hasParams) return this.mayMatch(f) && this.matchView(f, null);
+    if (!f.hasParams) {
+      if (!this.mayMatch(f)) return false;
+      // the usual list: a few exact paths and prefixes, nothing to scan: no call
+      return !this.scans && this.fewCount > 0 ? this.matchFew(f.ptr, f.len) : this.matchView(f, null);
+    }
     const stripped = f.hasParams ? f.stripped : null;
     if (this.matchView(f, this.fold ? null : stripped)) return true;
     return this.fold && stripped !== null && this.matchView(stripped, null);
@@ -557,6 +561,22 @@ export class PathSet {
   private mayMatch(f: PathFacts): bool {
     return (this.exactLengths & lengthBit(f.len)) != 0 || (this.prefixLengths & f.prefixLenBits) != 0 ||
       this.scans || f.prefixCount > PATH_MAX_PREFIXES;
+  }
+
+  /** The few exact and prefix keys (fewCount > 0) against the path [p, p+n). A '/'-terminated
+   *  prefix of the path equals a prefix key (which ends with '/') exactly when the path starts
+   *  with the key. */
+  // @ts-ignore: decorator
+  @inline
+  private matchFew(p: usize, n: i32): bool {
+    const fold = this.fold;
+    let found = false;
+    for (let k = 0; k < this.fewCount; k++) {
+      const e = this.few + <usize>k * 12;
+      const kl = load<i32>(e + 4);
+      if ((load<i32>(e + 8) != 0 ? kl <= n : kl == n) && keyEquals(p, <usize>load<u32>(e), kl, fold)) { found = true; break; }
+    }
+    return found;
   }
 
   /** The exact and prefix tables (hashes of the path and of its prefixes, on demand). */
@@ -592,17 +612,7 @@ export class PathSet {
     const fold = this.fold;
     const p = f.ptr;
     const n = f.len;
-    if (this.fewCount > 0) {
-      // a '/'-terminated prefix of the path equals a prefix key (which ends with '/') exactly
-      // when the path starts with the key
-      for (let k = 0; k < this.fewCount; k++) {
-        const e = this.few + <usize>k * 12;
-        const kl = load<i32>(e + 4);
-        if ((load<i32>(e + 8) != 0 ? kl <= n : kl == n) && keyEquals(p, <usize>load<u32>(e), kl, fold)) return true;
-      }
-    } else {
-      if (this.matchTables(f, fold)) return true;
-    }
+    if (this.fewCount > 0 ? this.matchFew(p, n) : this.matchTables(f, fold)) return true;
     for (let k = 0; k < this.suffixCount; k++) {
       const e = this.suffixes + <usize>k * 12;
       const sp = <usize>load<u32>(e);
