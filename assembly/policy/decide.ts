@@ -145,6 +145,8 @@ function firstMatch(p: Policy, list: usize, n: i32, ev: Evaluation): i32 {
 }
 
 /** Number of the rule's fields that match; the first that does not in ev.firstMiss (-1 if none). */
+// @ts-ignore: decorator
+@inline
 function ruleScore(p: Policy, i: i32, ev: Evaluation): i32 {
   const r = p.rule(i);
   ev.rule = i;
