@@ -36,8 +36,11 @@
 // Matching (PathSet.match) is byte-exact, or ASCII case-insensitive for a PathSet built with
 // fold=true: `paths` of deny rules (so "/ADMIN" cannot slip past a deny of "/admin" on an upstream
 // that folds case) and `notPaths` of allow rules (an exclusion covers every case variant); see
-// fields.ts pathFold. A case variant never gains access. Exact paths and prefixes are hashed (one ByteTable lookup per path,
-// one per '/'-terminated prefix of the path); suffixes and templates are scanned.
+// fields.ts pathFold. A case variant never gains access. A list is first tested against the
+// lengths of its exact and prefix keys (one AND each: most lists reject most paths there). Lists
+// of at most FEW_KEYS exact/prefix entries then compare those keys' bytes; longer ones are hashed
+// (one ByteTable lookup per path, one per '/'-terminated prefix of a length the table holds).
+// Suffixes and templates are scanned.
 
 import { Arena } from "../util/arena";
 import { ByteTable, lengthBit } from "../util/bytetable";
