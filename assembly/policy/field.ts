@@ -1,6 +1,8 @@
 // A rule's match field (`from`, `paths`, ...), declared once as a MatchField: fields.ts lists one
 // per kind, and config.ts (validate, compile) and decide.ts (match) are driven from that list, the
-// way Envoy RBAC drives every permission through `Matcher::matches()`.
+// way Envoy RBAC drives every permission through `Matcher::matches()`. At request time decide.ts
+// and trace.ts reach the matchers through fields.ts `fieldMatches` (a dispatch on the field code
+// the compiler can inline, not a virtual call); `matches` below gives the same answers.
 //
 // Each field has a negated twin (`paths` / `notPaths`) with the same entries and the same compiled
 // matcher; the twin matches when the list does not. Field codes: table index * 2, + 1 for the

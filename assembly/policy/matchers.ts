@@ -138,11 +138,26 @@ function initStandardLens(): StaticArray<i32> {
 /** Index of a standard method in STANDARD_METHODS, or -1. */
 export function standardMethodIndex(p: usize, n: i32): i32 {
   if (n < 3 || n > 7) return -1;
-  const w = packWord(p, n);
-  for (let i = 0; i < STANDARD_WORDS.length; i++) {
-    if (unchecked(STANDARD_WORDS[i]) == w && unchecked(STANDARD_LENS[i]) == n) return i;
+  // one word load per request instead of a byte loop, and only the candidates of that length
+  const w = methodWord(p, n);
+  let i = -1;
+  switch (n) {
+    case 3: i = w == unchecked(STANDARD_WORDS[0]) ? 0 : w == unchecked(STANDARD_WORDS[3]) ? 3 : -1; break;
+    case 4: i = w == unchecked(STANDARD_WORDS[2]) ? 2 : w == unchecked(STANDARD_WORDS[1]) ? 1 : -1; break;
+    case 5: i = w == unchecked(STANDARD_WORDS[8]) ? 8 : w == unchecked(STANDARD_WORDS[7]) ? 7 : -1; break;
+    case 6: i = w == unchecked(STANDARD_WORDS[4]) ? 4 : -1; break;
+    default: i = w == unchecked(STANDARD_WORDS[6]) ? 6 : w == unchecked(STANDARD_WORDS[5]) ? 5 : -1;
   }
-  return -1;
+  return i;
+}
+
+/** packWord for 3 ≤ n ≤ 7, with at most three loads (reads exactly n bytes). */
+// @ts-ignore: decorator
+@inline
+function methodWord(p: usize, n: i32): u64 {
+  if (n < 4) return <u64>load<u16>(p) | (<u64>load<u8>(p, 2) << 16);
+  // 4..7: the first four bytes and the last four (overlapping), or-ed into place
+  return <u64>load<u32>(p) | (<u64>load<u32>(p + <usize>(n - 4)) << (<u64>(n - 4) << 3));
 }
 
 /** The request's method as the matchers need it; computed once per request. */
@@ -193,6 +208,8 @@ export class MethodSet {
     return s;
   }
 
+  // @ts-ignore: decorator
+  @inline
   match(m: MethodFacts): bool {
     if (m.standard >= 0) return (this.standard & (<u32>1 << <u32>m.standard)) != 0;
     const t = this.table;

@@ -36,12 +36,15 @@
 // Matching (PathSet.match) is byte-exact, or ASCII case-insensitive for a PathSet built with
 // fold=true: `paths` of deny rules (so "/ADMIN" cannot slip past a deny of "/admin" on an upstream
 // that folds case) and `notPaths` of allow rules (an exclusion covers every case variant); see
-// fields.ts pathFold. A case variant never gains access. Exact paths and prefixes are hashed (one ByteTable lookup per path,
-// one per '/'-terminated prefix of the path); suffixes and templates are scanned.
+// fields.ts pathFold. A case variant never gains access. A list is first tested against the
+// lengths of its exact and prefix keys (one AND each: most lists reject most paths there). Lists
+// of at most FEW_KEYS exact/prefix entries then compare those keys' bytes; longer ones are hashed
+// (one ByteTable lookup per path, one per '/'-terminated prefix of a length the table holds).
+// Suffixes and templates are scanned.
 
 import { Arena } from "../util/arena";
-import { ByteTable } from "../util/bytetable";
-import { hash64, hash64Fold, hashPrefixes, bytesEqual, bytesEqualFold, endsWith, hexVal, indexOfByte } from "../util/bytes";
+import { ByteTable, lengthBit } from "../util/bytetable";
+import { hash64, hash64Fold, hashPrefixes, bytesEqual, bytesEqualFold, endsWith, hexVal, indexOfByte, loadTail, lower8, lowerByte } from "../util/bytes";
 
 // ---- canonical request paths ----------------------------------------------------------------
 
@@ -100,6 +103,8 @@ export function canonicalPathLength(ptr: usize, len: i32): i32 {
  * matchers need later: the length of every '/'-terminated prefix (the first PATH_MAX_PREFIXES),
  * their count, whether the path has parameters (';') or upper-case letters.
  */
+// @ts-ignore: decorator
+@inline
 function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
   if (len == 0 || load<u8>(ptr) != 0x2F) return -1;
   let seg = 0; // index of the '/' that starts the current segment
@@ -109,6 +114,7 @@ function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
   let params = false;
   const lens = facts !== null ? facts.prefixLens : 0;
   if (lens != 0) store<i32>(lens, 1);
+  let lenBits = lengthBit(1);
   let n = len;
   const classes = changetype<usize>(PATH_BYTE_CLASS);
   for (let i = 1; i < len; i++) {
@@ -118,7 +124,10 @@ function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
     if (k == PB_SLASH) {
       if (isBadSegment(ptr, seg, i)) return -1;
       if (semi >= 0 && isBadName(ptr, seg, semi)) return -1;
-      if (lens != 0 && slashes < PATH_MAX_PREFIXES) store<i32>(lens + (<usize>slashes << 2), i + 1);
+      if (lens != 0 && slashes < PATH_MAX_PREFIXES) {
+        store<i32>(lens + (<usize>slashes << 2), i + 1);
+        lenBits |= lengthBit(i + 1);
+      }
       slashes++;
       seg = i;
       semi = -1;
@@ -149,6 +158,7 @@ function scanPath(ptr: usize, len: i32, facts: PathFacts | null): i32 {
   if (semi >= 0 && isBadName(ptr, seg, semi)) return -1;
   if (facts !== null) {
     facts.prefixCount = slashes;
+    facts.prefixLenBits = lenBits;
     facts.hasUpper = upper;
     facts.hasParams = params;
   }
@@ -191,6 +201,9 @@ export class PathFacts {
   canonical: bool = false;
   /** '/'-terminated prefixes of the path (the first PATH_MAX_PREFIXES have lengths here). */
   prefixCount: i32 = 0;
+  /** ByteTable.lengthBit of every prefix length kept in prefixLens: a prefix table without any of
+   *  these lengths is skipped with one test (most tables hold a few prefix lengths). */
+  prefixLenBits: u64 = 0;
   hasUpper: bool = false;
   private readonly buf: ArrayBuffer = new ArrayBuffer(PATH_MAX_PREFIXES * 20);
   readonly prefixLens: usize = changetype<usize>(this.buf);
@@ -224,6 +237,7 @@ export class PathFacts {
     this.canonical = n > 0;
     if (!this.canonical) {
       this.prefixCount = 0;
+      this.prefixLenBits = 0;
       this.hasParams = false;
       return false;
     }
@@ -233,6 +247,7 @@ export class PathFacts {
       this.canonical = false;
       this.hasParams = false;
       this.prefixCount = 0;
+      this.prefixLenBits = 0;
       return false;
     }
     return true;
@@ -413,6 +428,25 @@ export function parsePathPattern(p: usize, n: i32): PathPattern {
 
 // Template layout in the arena: i32 count, then per segment (i32 kind, u32 ptr, i32 len).
 // Suffix list: per entry (u32 ptr, i32 len, i32 1 if the suffix contains a ';').
+// Few-keys list: per entry (u32 ptr, i32 len, i32 1 for a prefix); keys lower-cased when fold.
+
+/** Lists with at most this many exact and prefix entries compare them byte by byte: cheaper than
+ *  hashing the path (or its prefix) and probing a table, for the short lists most rules have. */
+const FEW_KEYS: i32 = 4;
+
+/** Whether the `n` bytes at `p` (ASCII-lower-cased first when `fold`) equal the `n` bytes at
+ *  `key`; word loads, never reading past either end. */
+// @ts-ignore: decorator
+@inline
+function keyEquals(p: usize, key: usize, n: i32, fold: bool): bool {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const w = load<u64>(p + <usize>i);
+    if ((fold ? lower8(w) : w) != load<u64>(key + <usize>i)) return false;
+  }
+  const t = loadTail(p + <usize>i, n - i);
+  return (fold ? lower8(t) : t) == loadTail(key + <usize>i, n - i);
+}
 
 // @ts-ignore: decorator
 @unmanaged
@@ -425,6 +459,16 @@ export class PathSet {
   suffixCount: i32;
   templates: usize; // array of u32 pointers to template blocks
   templateCount: i32;
+  /** ByteTable.lengthBit of the exact keys' and the prefix keys' lengths (0: no such table), and
+   *  whether suffixes or templates must be scanned: most requests are rejected by a list with
+   *  three tests, before any hashing and without a call. */
+  exactLengths: u64;
+  prefixLengths: u64;
+  scans: bool;
+  /** At most FEW_KEYS exact and prefix entries: their keys (layout above), matched instead of
+   *  the tables; else 0. */
+  few: usize;
+  fewCount: i32;
 
   /** Builds the matcher of one list; `pats[i]` describes the bytes (ptrs[i], lens[i]). */
   static build(arena: Arena, fold: bool, pats: PathPattern[], ptrs: usize[], lens: i32[]): PathSet {
@@ -472,32 +516,86 @@ export class PathSet {
         s.templateCount++;
       }
     }
+    if (nExact + nPrefix > 0 && nExact + nPrefix <= FEW_KEYS) s.buildFew(arena, pats, ptrs, nExact + nPrefix);
+    s.exactLengths = nExact > 0 ? s.exact!.lengths : 0;
+    s.prefixLengths = nPrefix > 0 ? s.prefixes!.lengths : 0;
+    s.scans = nSuffix > 0 || nTemplate > 0;
     return s;
+  }
+
+  private buildFew(arena: Arena, pats: PathPattern[], ptrs: usize[], n: i32): void {
+    this.few = arena.alloc(<usize>n * 12);
+    for (let i = 0; i < pats.length; i++) {
+      const pt = pats[i];
+      if (pt.kind != PAT_EXACT && pt.kind != PAT_PREFIX) continue;
+      const key = arena.dup(ptrs[i] + <usize>pt.litOff, pt.litLen);
+      if (this.fold) {
+        for (let j = 0; j < pt.litLen; j++) store<u8>(key + <usize>j, <u8>lowerByte(load<u8>(key + <usize>j)));
+      }
+      const e = this.few + <usize>this.fewCount * 12;
+      store<u32>(e, <u32>key);
+      store<i32>(e + 4, pt.litLen);
+      store<i32>(e + 8, pt.kind == PAT_PREFIX ? 1 : 0);
+      this.fewCount++;
+    }
   }
 
   /** Does the (canonical) path match any entry? Allocates nothing. A path with parameters is
    *  also judged by its stripped view (see the top of this file): restricting lists (fold) match
    *  if either view does; in granting lists a suffix entry must hold in both views. */
+  // @ts-ignore: decorator
+  @inline
   match(f: PathFacts): bool {
     if (this.any) return true;
+    if (!f.hasParams) {
+      if (!this.mayMatch(f)) return false;
+      // the usual list: a few exact paths and prefixes, nothing to scan: no call
+      return !this.scans && this.fewCount > 0 ? this.matchFew(f.ptr, f.len) : this.matchView(f, null);
+    }
     const stripped = f.hasParams ? f.stripped : null;
     if (this.matchView(f, this.fold ? null : stripped)) return true;
     return this.fold && stripped !== null && this.matchView(stripped, null);
   }
 
-  /** One view. `both`: the stripped view a granting suffix entry must also end with. */
-  private matchView(f: PathFacts, both: PathFacts | null): bool {
+  /** False when no entry can match view `f`: no exact key of its length, no prefix key of the
+   *  length of one of its (kept) prefixes, no suffix or template to scan, not a deep path. */
+  // @ts-ignore: decorator
+  @inline
+  private mayMatch(f: PathFacts): bool {
+    return (this.exactLengths & lengthBit(f.len)) != 0 || (this.prefixLengths & f.prefixLenBits) != 0 ||
+      this.scans || f.prefixCount > PATH_MAX_PREFIXES;
+  }
+
+  /** The few exact and prefix keys (fewCount > 0) against the path [p, p+n). A '/'-terminated
+   *  prefix of the path equals a prefix key (which ends with '/') exactly when the path starts
+   *  with the key. */
+  // @ts-ignore: decorator
+  @inline
+  private matchFew(p: usize, n: i32): bool {
     const fold = this.fold;
+    let found = false;
+    for (let k = 0; k < this.fewCount; k++) {
+      const e = this.few + <usize>k * 12;
+      const kl = load<i32>(e + 4);
+      if ((load<i32>(e + 8) != 0 ? kl <= n : kl == n) && keyEquals(p, <usize>load<u32>(e), kl, fold)) { found = true; break; }
+    }
+    return found;
+  }
+
+  /** The exact and prefix tables (hashes of the path and of its prefixes, on demand). */
+  private matchTables(f: PathFacts, fold: bool): bool {
     const p = f.ptr;
     const n = f.len;
     const exact = this.exact;
     if (exact !== null && exact.hasLength(n) && exact.find(p, n, f.hash(fold)) >= 0) return true;
     const prefixes = this.prefixes;
     if (prefixes !== null) {
-      const cached = f.prefixCount < PATH_MAX_PREFIXES ? f.prefixCount : PATH_MAX_PREFIXES;
-      for (let k = 0; k < cached; k++) {
-        const pl = load<i32>(f.prefixLens + (<usize>k << 2));
-        if (prefixes.hasLength(pl) && prefixes.find(p, pl, f.prefixHash(k, fold)) >= 0) return true;
+      if ((prefixes.lengths & f.prefixLenBits) != 0) {
+        const cached = f.prefixCount < PATH_MAX_PREFIXES ? f.prefixCount : PATH_MAX_PREFIXES;
+        for (let k = 0; k < cached; k++) {
+          const pl = load<i32>(f.prefixLens + (<usize>k << 2));
+          if (prefixes.hasLength(pl) && prefixes.find(p, pl, f.prefixHash(k, fold)) >= 0) return true;
+        }
       }
       if (f.prefixCount > PATH_MAX_PREFIXES) {
         // deep paths: hash the remaining prefixes on demand
@@ -509,6 +607,15 @@ export class PathSet {
         }
       }
     }
+    return false;
+  }
+
+  /** One view. `both`: the stripped view a granting suffix entry must also end with. */
+  private matchView(f: PathFacts, both: PathFacts | null): bool {
+    const fold = this.fold;
+    const p = f.ptr;
+    const n = f.len;
+    if (this.fewCount > 0 ? this.matchFew(p, n) : this.matchTables(f, fold)) return true;
     for (let k = 0; k < this.suffixCount; k++) {
       const e = this.suffixes + <usize>k * 12;
       const sp = <usize>load<u32>(e);

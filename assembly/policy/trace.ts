@@ -6,7 +6,7 @@
 //   const ok = writeTrace(p, ev, d, buf);    // then the trace, over the same facts
 //
 // The trace asks each field the same question decide.ts does — the field's own matcher
-// (MatchField.matches, negation applied) — but asks every field of every rule instead of stopping
+// (fields.ts fieldMatches, negation applied) — but asks every field of every rule instead of stopping
 // at the first miss. From those answers it derives the outcome on its own (first matching deny
 // rule, else first matching allow rule, else the default; the nearest allow rule; the matching
 // audit rules) and returns whether that equals `d`: false means the trace does not describe what
@@ -23,7 +23,7 @@
 import { StrBuf } from "../util/strbuf";
 import { Policy, Rule, ACTION_DENY } from "./policy";
 import { Evaluation } from "./evaluation";
-import { fieldOf, fieldName, isNegation } from "./fields";
+import { fieldMatches, fieldName } from "./fields";
 import {
   Decision, DECISION_ALLOW, DECISION_DENY, DECISION_AUDIT_DENY, BY_RULE, BY_DEFAULT, BY_INVALID, MAX_AUDIT,
   decisionName, invalidReasonName,
@@ -36,8 +36,7 @@ const PHASE_AUDIT: i32 = 2;
 /** Field `code` of rule `i`, answered by the field's matcher exactly as decide.ts asks it. */
 function fieldAnswer(r: Rule, i: i32, code: i32, ev: Evaluation): bool {
   ev.rule = i;
-  const neg = isNegation(code);
-  return fieldOf(code).matches(r.matcher(code), neg, ev) != neg;
+  return fieldMatches(r, code, ev);
 }
 
 /** One rule's answers: how many fields matched and the first that did not (-1: none). */

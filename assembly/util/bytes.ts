@@ -49,7 +49,7 @@ export function lower8(w: u64): u64 {
 /** Loads `n` (0..7) bytes at `p` as a zero-padded little-endian word without reading past p+n. */
 // @ts-ignore: decorator
 @inline
-function loadTail(p: usize, n: i32): u64 {
+export function loadTail(p: usize, n: i32): u64 {
   let w: u64 = 0;
   let shift: u64 = 0;
   if (n & 4) { w = <u64>load<u32>(p); p += 4; shift = 32; }

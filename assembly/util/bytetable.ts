@@ -18,9 +18,10 @@ import { hash64, hash64Fold, bytesEqualFold, lowerByte } from "./bytes";
 
 const SLOT: usize = 24;
 
+/** The bit of ByteTable.lengths for keys of `len` bytes (lengths ≥ 63 share bit 63). */
 // @ts-ignore: decorator
 @inline
-function lengthBit(len: i32): u64 {
+export function lengthBit(len: i32): u64 {
   return <u64>1 << <u64>(len < 63 ? len : 63);
 }
 
