@@ -73,6 +73,9 @@ export function identityReasonName(code: i32): string {
   return "unknown";
 }
 
+/** The last Identity.version handed out (process-wide, so no two states of any identities share one). */
+let lastVersion: u64 = 0;
+
 /** Initial buffer: IDs up to 192 bytes fit without growing. */
 const INITIAL_ID_BYTES: i32 = 192;
 
@@ -124,6 +127,10 @@ export class Identity {
   /** i32[prefixCount]: length of each prefix. */
   prefixLens: usize = changetype<usize>(this.buf) + <usize>INITIAL_ID_BYTES + <usize>prefixSlots(INITIAL_ID_BYTES) * 8;
 
+  /** Changes whenever the identity does (setId, fail, copyFrom): a reader that saw this object at
+   *  this version may reuse what it derived from it (filter/report.ts FilterStateWriter). */
+  version: u64 = 0;
+
   // What the policy of generation `verdictGen` answered for this identity (0: nothing yet).
   verdictGen: u32 = 0;
   verdictInTd: bool = false;
@@ -157,6 +164,7 @@ export class Identity {
   // @ts-ignore: decorator
   @inline
   private forgetVerdicts(): void {
+    this.version = ++lastVersion;
     this.verdictGen = 0;
   }
 
