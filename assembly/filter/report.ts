@@ -8,6 +8,7 @@
 //   writeServerName(f, b)            " sni=<name|->" (TLS passthrough and tunnels, appended to the filter state)
 //   writeDebugLine(p, d, id, b)      the filter state plus nearest rule/field, audit rules
 //   FilterStateWriter                writeFilterState per request, from bytes made once
+//   DenyDetails                      the 403's details `meshgate_denied[<label>]`, likewise
 import { Policy, ACTION_DENY } from "../policy/policy";
 import { Decision, BY_RULE, BY_INVALID, BY_DEFAULT, MAX_AUDIT, decisionName, invalidReasonName } from "../policy/decide";
 import { fieldName } from "../policy/fields";
@@ -126,6 +127,36 @@ export class FilterStateWriter {
     if (!id.authenticated) b.str(" identity_reason=").str(identityReasonName(id.reason));
     this.identity = changetype<usize>(id);
     this.identityVersion = id.version;
+    return b;
+  }
+}
+
+/** The details of an HTTP deny's 403, `meshgate_denied[<rule|default|reason>]`: rewritten only
+ *  when the label differs from the previous deny's. */
+export class DenyDetails {
+  /** The value of the last write(). */
+  readonly value: StrBuf = new StrBuf(96);
+  private policy: Policy | null = null;
+  // what `value` says (by -1: nothing yet)
+  private by: i32 = -1;
+  private rule: i32 = 0;
+  private reason: i32 = 0;
+
+  /** The policy of the next write()s (configure time). */
+  setPolicy(p: Policy): void {
+    this.policy = p;
+    this.by = -1;
+  }
+
+  write(d: Decision): StrBuf {
+    const b = this.value;
+    if (d.by == this.by && d.rule == this.rule && d.reason == this.reason) return b;
+    b.clear().str("meshgate_denied[");
+    writeRuleLabel(this.policy!, d, b);
+    b.str("]");
+    this.by = d.by;
+    this.rule = d.rule;
+    this.reason = d.reason;
     return b;
   }
 }

@@ -28,7 +28,7 @@ import { RequestFacts } from "../policy/facts";
 import { Evaluation } from "../policy/evaluation";
 import { Identity } from "../spiffe/identity";
 import { StrBuf } from "../util/strbuf";
-import { FilterStateWriter, writeDebugLine, writeRuleLabel, writeServerName } from "./report";
+import { FilterStateWriter, DenyDetails, writeDebugLine, writeServerName } from "./report";
 import { PolicyCounters } from "./counters";
 import { PeerIdentity } from "./peer";
 import { PolicyFilterSpec, FactsReader } from "./spec";
@@ -52,9 +52,11 @@ export class PolicyRoot extends RootContext {
   private readonly reader: FactsReader;
   private readonly ev: Evaluation = new Evaluation(new RequestFacts(new Identity()));
   private readonly decision: Decision = new Decision();
-  /** The act step's text: filter state, debug line, 403 details. */
-  private readonly line: StrBuf = new StrBuf(512);
+  /** The act step's text: the filter state (report.ts, rewritten only where it changed), the 403's
+   *  details, and in `line` a network filter's or a tunnel's record (with ` sni=`). */
   private readonly filterState: FilterStateWriter = new FilterStateWriter();
+  private readonly denyDetails: DenyDetails = new DenyDetails();
+  private readonly line: StrBuf = new StrBuf(512);
   private readonly config: Bytes = new Bytes();
 
   // CONNECT tunnels (egress): the first tunnel bytes' hello and the inner name.
@@ -91,6 +93,7 @@ export class PolicyRoot extends RootContext {
     const old = this.policy;
     this.policy = policy;
     this.filterState.setPolicy(policy);
+    this.denyDetails.setPolicy(policy);
     if (old !== null) old.dispose();
     const oldCounters = this.counters;
     if (oldCounters !== null) oldCounters.flush();
@@ -170,11 +173,7 @@ export class PolicyRoot extends RootContext {
 
   /** An HTTP deny: a 403 with details `meshgate_denied[<rule|default|reason>]`. */
   private deny(d: Decision): i32 {
-    const p = this.policy!;
-    const line = this.line;
-    line.clear().str("meshgate_denied[");
-    writeRuleLabel(p, d, line);
-    line.str("]");
+    const line = this.denyDetails.write(d);
     sendLocalResponse(403, line.ptr, line.len, changetype<usize>(DENY_BODY), DENY_BODY.byteLength);
     return FilterHeadersStatus.StopIteration;
   }

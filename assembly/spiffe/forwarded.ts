@@ -22,6 +22,18 @@ const WAYS: i32 = 4;
 /** Longest value cached, in bytes (Envoy's By;Hash;Subject;URI;DNS of one hop fits). */
 const MAX_KEY: i32 = 512;
 
+/**
+ * Whether [a, a+n) and [b, b+n) hold the same bytes, 8 at a time whatever their alignment: a
+ * header value sits anywhere in the host's buffer, and memory.compare goes byte by byte unless
+ * both sides share their alignment.
+ */
+export function sameBytes(a: usize, b: usize, n: i32): bool {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) if (load<u64>(a + <usize>i) != load<u64>(b + <usize>i)) return false;
+  for (; i < n; i++) if (load<u8>(a + <usize>i) != load<u8>(b + <usize>i)) return false;
+  return true;
+}
+
 /** What the identity decision needs of one XFCC value. */
 export class ForwardedValue {
   /** Not parsable (malformed_xfcc). */
@@ -88,7 +100,7 @@ export class ForwardedCache {
     let oldest = unchecked(this.entries[base]);
     for (let k = base; k < base + WAYS; k++) {
       const e = unchecked(this.entries[k]);
-      if (e.hash == h && e.keyLen == len && memory.compare(keys + <usize>k * <usize>MAX_KEY, ptr, <usize>len) == 0) {
+      if (e.hash == h && e.keyLen == len && sameBytes(keys + <usize>k * <usize>MAX_KEY, ptr, len)) {
         e.lastUse = now;
         return e;
       }

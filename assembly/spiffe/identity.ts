@@ -131,6 +131,14 @@ export class Identity {
    *  this version may reuse what it derived from it (filter/report.ts FilterStateWriter). */
   version: u64 = 0;
 
+  // What identity sources (by their stamp, sources.ts; 0: none since the identity changed) last
+  // asked of this identity, and the answers: of the policy's trust domains? one of the xfcc
+  // source's trusted proxies? A cached identity is then checked once, not per request.
+  domainsAskedBy: u32 = 0;
+  admitted: bool = false;
+  proxyAskedBy: u32 = 0;
+  isProxy: bool = false;
+
   // What the policy of generation `verdictGen` answered for this identity (0: nothing yet).
   verdictGen: u32 = 0;
   verdictInTd: bool = false;
@@ -165,6 +173,8 @@ export class Identity {
   @inline
   private forgetVerdicts(): void {
     this.version = ++lastVersion;
+    this.domainsAskedBy = 0;
+    this.proxyAskedBy = 0;
     this.verdictGen = 0;
   }
 

@@ -19,12 +19,11 @@
 
 import { Arena } from "../util/arena";
 import { ByteTable } from "../util/bytetable";
-import { bytesEqual } from "../util/bytes";
 import { Identity, ID_NO_XFCC, ID_MALFORMED_XFCC, ID_XFCC_BY_MISMATCH, ID_FOREIGN_TRUST_DOMAIN } from "./identity";
 import { peerIdentity } from "./svid";
 import { TrustDomains } from "./domains";
 import { PeerCertificate } from "./x509";
-import { ForwardedCache } from "./forwarded";
+import { ForwardedCache, sameBytes } from "./forwarded";
 
 /** The direct peer (the TLS client) of the current request, however the caller learns it: the
  *  filter's per-connection cache (filter/peer.ts) or a given certificate (CertificatePeer). */
@@ -33,8 +32,13 @@ export abstract class DirectPeer {
   abstract identity(): Identity;
 }
 
+/** The last IdentitySource stamp handed out. */
+let lastSourceStamp: u32 = 0;
+
 /** A configured identity source (one per Policy). */
 export abstract class IdentitySource {
+  /** Names this source in the answers an Identity remembers (Identity.domainsAskedBy, ...). */
+  protected readonly stamp: u32 = ++lastSourceStamp;
   /** The trust domains whose IDs are callers; set by config.ts (null: any, for tests). */
   domains: TrustDomains | null = null;
   /** The caller when the source's ID is of another trust domain. */
@@ -51,7 +55,12 @@ export abstract class IdentitySource {
   caller(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity {
     const id = this.resolve(peer, xfccPtr, xfccLen);
     const d = this.domains;
-    if (!id.authenticated || d === null || d.admits(id)) return id;
+    if (!id.authenticated || d === null) return id;
+    if (id.domainsAskedBy != this.stamp) {
+      id.admitted = d.admits(id);
+      id.domainsAskedBy = this.stamp;
+    }
+    if (id.admitted) return id;
     this.foreign.fail(ID_FOREIGN_TRUST_DOMAIN);
     return this.foreign;
   }
@@ -96,12 +105,18 @@ class XfccSource extends IdentitySource {
   protected resolve(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity {
     const out = this.refused;
     const p = peer.identity();
+    if (!p.authenticated) return p;
+    // the peer cached per connection remembers the answer
+    if (p.proxyAskedBy != this.stamp) {
+      p.isProxy = this.trusted.find(p.ptr, p.len, p.hash) >= 0;
+      p.proxyAskedBy = this.stamp;
+    }
     // not a trusted proxy: a direct caller, whose own XFCC says nothing
-    if (!p.authenticated || this.trusted.find(p.ptr, p.len, p.hash) < 0) return p;
+    if (!p.isProxy) return p;
     if (xfccLen < 0) { out.fail(ID_NO_XFCC); return out; }
     const v = this.values.get(xfccPtr, xfccLen);
     if (v.malformed) { out.fail(ID_MALFORMED_XFCC); return out; }
-    if (v.byCount != 1 || !bytesEqual(v.byPtr, v.byLen, p.ptr, p.len)) {
+    if (v.byCount != 1 || v.byLen != p.len || !sameBytes(v.byPtr, p.ptr, p.len)) {
       out.fail(ID_XFCC_BY_MISMATCH);
       return out;
     }

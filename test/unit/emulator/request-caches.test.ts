@@ -16,6 +16,7 @@ const GATEWAY = `spiffe://${TRUST_DOMAIN}/ns/edge/sa/gateway`;
 const OTHER_GATEWAY = `spiffe://${TRUST_DOMAIN}/ns/edge/sa/other-gateway`;
 const DIRECT = `spiffe://${TRUST_DOMAIN}/ns/shop/sa/direct`;
 const DIRECT2 = `spiffe://${TRUST_DOMAIN}/ns/shop/sa/direct-2`;
+const FOREIGN_DIRECT = 'spiffe://other.org/ns/shop/sa/direct';
 const caller = (i: number) => `spiffe://${TRUST_DOMAIN}/ns/team-${i % 7}/sa/caller-${i}`;
 /** Callers 0..CALLERS-1 are listed; the cache holds 256 values, so 600 distinct ones cycle through it. */
 const CALLERS = 600;
@@ -37,7 +38,7 @@ let peers: Peers;
 let plugin: PluginHandle;
 let digest12: string;
 beforeAll(async () => {
-  peers = await mintPeers([GATEWAY, OTHER_GATEWAY, DIRECT, DIRECT2]);
+  peers = await mintPeers([GATEWAY, OTHER_GATEWAY, DIRECT, DIRECT2, FOREIGN_DIRECT]);
   const vm = await loadMeshgate();
   const configuration = JSON.stringify(POLICY);
   plugin = vm.startPlugin({ rootId: 'meshgate_inbound', configuration });
@@ -73,6 +74,8 @@ describe('XFCC values cached by their bytes', () => {
       expect(record(2n, OTHER_GATEWAY, '/api/x', v)).toBe(expected('/api/x', null, 'xfcc_by_mismatch'));
       // a direct caller (not a listed proxy) is itself, whatever XFCC it sends
       expect(record(3n, DIRECT, '/api/x', v)).toBe(expected('/api/x', DIRECT));
+      // ... and of a trust domain the policy does not accept: unauthenticated on every request
+      expect(record(4n, FOREIGN_DIRECT, '/api/x', v)).toBe(expected('/api/x', null, 'foreign_trust_domain'));
       expect(record(1n, GATEWAY, '/admin', v)).toBe(expected('/admin', caller(2)));
     }
   });
