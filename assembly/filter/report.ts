@@ -76,6 +76,28 @@ export function writeDebugLine(p: Policy, d: Decision, id: Identity, b: StrBuf):
   }
 }
 
+/** Which decision and label a memoized text was written for (FilterStateWriter, DenyDetails). */
+class LabelKey {
+  private decision: i32 = -1; // -1: nothing written yet
+  private by: i32 = 0;
+  private rule: i32 = 0;
+  private reason: i32 = 0;
+
+  /** Whether `d` has the decision and label of the text written last. */
+  same(d: Decision): bool {
+    return d.decision == this.decision && d.by == this.by && d.rule == this.rule && d.reason == this.reason;
+  }
+
+  take(d: Decision): void {
+    this.decision = d.decision;
+    this.by = d.by;
+    this.rule = d.rule;
+    this.reason = d.reason;
+  }
+
+  forget(): void { this.decision = -1; }
+}
+
 /**
  * writeFilterState for every request of one policy, without re-serialising what did not change:
  * the ` policy=<digest12>` tail is written at configure time (setPolicy); the head
@@ -89,11 +111,8 @@ export class FilterStateWriter {
   readonly value: StrBuf = new StrBuf(256);
   private readonly tail: StrBuf = new StrBuf(32);
   private policy: Policy | null = null;
-  // what `value` says: the decision (-1: nothing yet), its label, and which identity
-  private decision: i32 = -1;
-  private by: i32 = 0;
-  private rule: i32 = 0;
-  private reason: i32 = 0;
+  // what `value` says: the decision and label, and which identity (object and version)
+  private readonly head: LabelKey = new LabelKey();
   /** Bytes of `value` before the identity. */
   private headLen: i32 = 0;
   private identity: usize = 0;
@@ -103,21 +122,18 @@ export class FilterStateWriter {
   setPolicy(p: Policy): void {
     this.policy = p;
     this.tail.clear().str(" policy=").str(p.digest12);
-    this.decision = -1;
+    this.head.forget();
   }
 
   /** The filter-state value of `d` for `id`: `value`, valid until the next call. */
   write(d: Decision, id: Identity): StrBuf {
     const b = this.value;
-    if (d.decision != this.decision || d.by != this.by || d.rule != this.rule || d.reason != this.reason) {
+    if (!this.head.same(d)) {
       b.clear().str("decision=").str(decisionName(d.decision)).str(" rule=");
       writeRuleLabel(this.policy!, d, b);
       b.str(" identity=");
       this.headLen = b.len;
-      this.decision = d.decision;
-      this.by = d.by;
-      this.rule = d.rule;
-      this.reason = d.reason;
+      this.head.take(d);
     } else if (changetype<usize>(id) == this.identity && id.version == this.identityVersion) {
       return b;
     }
@@ -137,26 +153,21 @@ export class DenyDetails {
   /** The value of the last write(). */
   readonly value: StrBuf = new StrBuf(96);
   private policy: Policy | null = null;
-  // what `value` says (by -1: nothing yet)
-  private by: i32 = -1;
-  private rule: i32 = 0;
-  private reason: i32 = 0;
+  private readonly label: LabelKey = new LabelKey();
 
   /** The policy of the next write()s (configure time). */
   setPolicy(p: Policy): void {
     this.policy = p;
-    this.by = -1;
+    this.label.forget();
   }
 
   write(d: Decision): StrBuf {
     const b = this.value;
-    if (d.by == this.by && d.rule == this.rule && d.reason == this.reason) return b;
+    if (this.label.same(d)) return b;
     b.clear().str("meshgate_denied[");
     writeRuleLabel(this.policy!, d, b);
     b.str("]");
-    this.by = d.by;
-    this.rule = d.rule;
-    this.reason = d.reason;
+    this.label.take(d);
     return b;
   }
 }
