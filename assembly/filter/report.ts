@@ -7,6 +7,8 @@
 //                                    [identity_reason=<why unauthenticated>]   (only with identity=-)
 //   writeServerName(f, b)            " sni=<name|->" (TLS passthrough and tunnels, appended to the filter state)
 //   writeDebugLine(p, d, id, b)      the filter state plus nearest rule/field, audit rules
+//   FilterStateWriter                writeFilterState per request, from bytes made once
+//   DenyDetails                      the 403's details `meshgate_denied[<label>]`, likewise
 import { Policy, ACTION_DENY } from "../policy/policy";
 import { Decision, BY_RULE, BY_INVALID, BY_DEFAULT, MAX_AUDIT, decisionName, invalidReasonName } from "../policy/decide";
 import { fieldName } from "../policy/fields";
@@ -71,5 +73,101 @@ export function writeDebugLine(p: Policy, d: Decision, id: Identity, b: StrBuf):
       ruleNameInto(p, i, b);
       b.byte(0x3A).str(p.rule(i).action == ACTION_DENY ? "would_deny" : "would_allow");
     }
+  }
+}
+
+/** Which decision and label a memoized text was written for (FilterStateWriter, DenyDetails). */
+class LabelKey {
+  private decision: i32 = -1; // -1: nothing written yet
+  private by: i32 = 0;
+  private rule: i32 = 0;
+  private reason: i32 = 0;
+
+  /** Whether `d` has the decision and label of the text written last. */
+  same(d: Decision): bool {
+    return d.decision == this.decision && d.by == this.by && d.rule == this.rule && d.reason == this.reason;
+  }
+
+  take(d: Decision): void {
+    this.decision = d.decision;
+    this.by = d.by;
+    this.rule = d.rule;
+    this.reason = d.reason;
+  }
+
+  forget(): void { this.decision = -1; }
+}
+
+/**
+ * writeFilterState for every request of one policy, without re-serialising what did not change:
+ * the ` policy=<digest12>` tail is written at configure time (setPolicy); the head
+ * `decision=<d> rule=<label> identity=` only when the decision or its rule differs from the
+ * previous request's; and nothing at all when the identity is also the previous one (the same
+ * Identity object at the same version: a connection's requests, a repeated caller). Same bytes as
+ * writeFilterState.
+ */
+export class FilterStateWriter {
+  /** The value of the last write(). */
+  readonly value: StrBuf = new StrBuf(256);
+  private readonly tail: StrBuf = new StrBuf(32);
+  private policy: Policy | null = null;
+  // what `value` says: the decision and label, and which identity (object and version)
+  private readonly head: LabelKey = new LabelKey();
+  /** Bytes of `value` before the identity. */
+  private headLen: i32 = 0;
+  private identity: usize = 0;
+  private identityVersion: u64 = 0;
+
+  /** The policy of the next write()s (configure time). */
+  setPolicy(p: Policy): void {
+    this.policy = p;
+    this.tail.clear().str(" policy=").str(p.digest12);
+    this.head.forget();
+  }
+
+  /** The filter-state value of `d` for `id`: `value`, valid until the next call. */
+  write(d: Decision, id: Identity): StrBuf {
+    const b = this.value;
+    if (!this.head.same(d)) {
+      b.clear().str("decision=").str(decisionName(d.decision)).str(" rule=");
+      writeRuleLabel(this.policy!, d, b);
+      b.str(" identity=");
+      this.headLen = b.len;
+      this.head.take(d);
+    } else if (changetype<usize>(id) == this.identity && id.version == this.identityVersion) {
+      return b;
+    }
+    b.len = this.headLen;
+    if (id.authenticated) b.bytes(id.ptr, id.len); else b.byte(0x2D);
+    b.bytes(this.tail.ptr, this.tail.len);
+    if (!id.authenticated) b.str(" identity_reason=").str(identityReasonName(id.reason));
+    this.identity = changetype<usize>(id);
+    this.identityVersion = id.version;
+    return b;
+  }
+}
+
+/** The details of an HTTP deny's 403, `meshgate_denied[<rule|default|reason>]`: rewritten only
+ *  when the label differs from the previous deny's. */
+export class DenyDetails {
+  /** The value of the last write(). */
+  readonly value: StrBuf = new StrBuf(96);
+  private policy: Policy | null = null;
+  private readonly label: LabelKey = new LabelKey();
+
+  /** The policy of the next write()s (configure time). */
+  setPolicy(p: Policy): void {
+    this.policy = p;
+    this.label.forget();
+  }
+
+  write(d: Decision): StrBuf {
+    const b = this.value;
+    if (this.label.same(d)) return b;
+    b.clear().str("meshgate_denied[");
+    writeRuleLabel(this.policy!, d, b);
+    b.str("]");
+    this.label.take(d);
+    return b;
   }
 }

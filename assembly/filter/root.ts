@@ -28,7 +28,7 @@ import { RequestFacts } from "../policy/facts";
 import { Evaluation } from "../policy/evaluation";
 import { Identity } from "../spiffe/identity";
 import { StrBuf } from "../util/strbuf";
-import { writeFilterState, writeDebugLine, writeRuleLabel, writeServerName } from "./report";
+import { FilterStateWriter, DenyDetails, writeDebugLine, writeServerName } from "./report";
 import { PolicyCounters } from "./counters";
 import { PeerIdentity } from "./peer";
 import { PolicyFilterSpec, FactsReader } from "./spec";
@@ -52,7 +52,10 @@ export class PolicyRoot extends RootContext {
   private readonly reader: FactsReader;
   private readonly ev: Evaluation = new Evaluation(new RequestFacts(new Identity()));
   private readonly decision: Decision = new Decision();
-  /** The act step's text: filter state, debug line, 403 details. */
+  /** The act step's text: the filter state (report.ts, rewritten only where it changed), the 403's
+   *  details, and in `line` a network filter's or a tunnel's record (with ` sni=`). */
+  private readonly filterState: FilterStateWriter = new FilterStateWriter();
+  private readonly denyDetails: DenyDetails = new DenyDetails();
   private readonly line: StrBuf = new StrBuf(512);
   private readonly config: Bytes = new Bytes();
 
@@ -89,6 +92,8 @@ export class PolicyRoot extends RootContext {
     // replaces the old one, whose tables are freed (no growth across re-configures).
     const old = this.policy;
     this.policy = policy;
+    this.filterState.setPolicy(policy);
+    this.denyDetails.setPolicy(policy);
     if (old !== null) old.dispose();
     const oldCounters = this.counters;
     if (oldCounters !== null) oldCounters.flush();
@@ -126,13 +131,13 @@ export class PolicyRoot extends RootContext {
     const decide = this.spec.decide;
     const d = this.decision;
     decide(policy, ev, d);
-    this.record(d, ev.facts.identity, false);
+    const value = this.record(d, ev.facts.identity, false);
     if (d.decision != DECISION_DENY) {
       if (this.spec.checksTunnels && ev.facts.connect) {
         // the tunnel's first bytes come in on_request_body (egress/tunnel.ts)
         const tunnelAny = d.by == BY_RULE && d.decision == DECISION_ALLOW && policy.rule(d.rule).tunnelAny;
         stream.tunnel.arm(ev.facts.target, tunnelAny);
-        stream.keepRecord(this.line);
+        stream.keepRecord(value);
       }
       return FilterHeadersStatus.Continue;
     }
@@ -141,15 +146,19 @@ export class PolicyRoot extends RootContext {
 
   /**
    * The act step's record: filter state `wasm.meshgate` for the access log (with ` sni=` for
-   * network filters), counters, a debug line. Leaves the filter state in this.line.
+   * network filters), counters, a debug line. Returns the filter state's bytes (valid until the
+   * next request).
    */
-  private record(d: Decision, id: Identity, withServerName: bool): void {
+  private record(d: Decision, id: Identity, withServerName: bool): StrBuf {
     const p = this.policy!;
-    const line = this.line;
-    line.clear();
-    writeFilterState(p, d, id, line);
-    if (withServerName) writeServerName(this.ev.facts.target, this.reader.serverNamePtr(), this.reader.serverNameLen(), line);
-    setProperty(FILTER_STATE_KEY, line.ptr, line.len);
+    let value = this.filterState.write(d, id);
+    if (withServerName) {
+      const line = this.line;
+      line.clear().bytes(value.ptr, value.len);
+      writeServerName(this.ev.facts.target, this.reader.serverNamePtr(), this.reader.serverNameLen(), line);
+      value = line;
+    }
+    setProperty(FILTER_STATE_KEY, value.ptr, value.len);
     this.counters!.count(d);
     if (this.logLevel <= LogLevel.Debug) {
       const debug = this.debugLine;
@@ -158,16 +167,13 @@ export class PolicyRoot extends RootContext {
       if (withServerName) writeServerName(this.ev.facts.target, this.reader.serverNamePtr(), this.reader.serverNameLen(), debug);
       logBytes(LogLevel.Debug, debug.ptr, debug.len);
     }
+    return value;
   }
   private readonly debugLine: StrBuf = new StrBuf(512);
 
   /** An HTTP deny: a 403 with details `meshgate_denied[<rule|default|reason>]`. */
   private deny(d: Decision): i32 {
-    const p = this.policy!;
-    const line = this.line;
-    line.clear().str("meshgate_denied[");
-    writeRuleLabel(p, d, line);
-    line.str("]");
+    const line = this.denyDetails.write(d);
     sendLocalResponse(403, line.ptr, line.len, changetype<usize>(DENY_BODY), DENY_BODY.byteLength);
     return FilterHeadersStatus.StopIteration;
   }

@@ -73,6 +73,9 @@ export function identityReasonName(code: i32): string {
   return "unknown";
 }
 
+/** The last Identity.version handed out (process-wide, so no two states of any identities share one). */
+let lastVersion: u64 = 0;
+
 /** Initial buffer: IDs up to 192 bytes fit without growing. */
 const INITIAL_ID_BYTES: i32 = 192;
 
@@ -124,6 +127,18 @@ export class Identity {
   /** i32[prefixCount]: length of each prefix. */
   prefixLens: usize = changetype<usize>(this.buf) + <usize>INITIAL_ID_BYTES + <usize>prefixSlots(INITIAL_ID_BYTES) * 8;
 
+  /** Changes whenever the identity does (setId, fail, copyFrom): a reader that saw this object at
+   *  this version may reuse what it derived from it (filter/report.ts FilterStateWriter). */
+  version: u64 = 0;
+
+  // What identity sources (by their stamp, sources.ts; 0: none since the identity changed) last
+  // asked of this identity, and the answers: of the policy's trust domains? one of the xfcc
+  // source's trusted proxies? A cached identity is then checked once, not per request.
+  domainsAskedBy: u32 = 0;
+  admitted: bool = false;
+  proxyAskedBy: u32 = 0;
+  isProxy: bool = false;
+
   // What the policy of generation `verdictGen` answered for this identity (0: nothing yet).
   verdictGen: u32 = 0;
   verdictInTd: bool = false;
@@ -157,6 +172,9 @@ export class Identity {
   // @ts-ignore: decorator
   @inline
   private forgetVerdicts(): void {
+    this.version = ++lastVersion;
+    this.domainsAskedBy = 0;
+    this.proxyAskedBy = 0;
     this.verdictGen = 0;
   }
 

@@ -19,14 +19,11 @@
 
 import { Arena } from "../util/arena";
 import { ByteTable } from "../util/bytetable";
-import { bytesEqual } from "../util/bytes";
-import {
-  Identity, ID_NO_XFCC, ID_MALFORMED_XFCC, ID_XFCC_BY_MISMATCH, ID_NO_URI_SAN, ID_MULTIPLE_URI_SANS, ID_FOREIGN_TRUST_DOMAIN,
-} from "./identity";
+import { Identity, ID_NO_XFCC, ID_MALFORMED_XFCC, ID_XFCC_BY_MISMATCH, ID_FOREIGN_TRUST_DOMAIN } from "./identity";
 import { peerIdentity } from "./svid";
 import { TrustDomains } from "./domains";
 import { PeerCertificate } from "./x509";
-import { XfccSummary, parseXfcc } from "./xfcc";
+import { ForwardedCache, sameBytes } from "./forwarded";
 
 /** The direct peer (the TLS client) of the current request, however the caller learns it: the
  *  filter's per-connection cache (filter/peer.ts) or a given certificate (CertificatePeer). */
@@ -35,8 +32,13 @@ export abstract class DirectPeer {
   abstract identity(): Identity;
 }
 
+/** The last IdentitySource stamp handed out. */
+let lastSourceStamp: u32 = 0;
+
 /** A configured identity source (one per Policy). */
 export abstract class IdentitySource {
+  /** Names this source in the answers an Identity remembers (Identity.domainsAskedBy, ...). */
+  protected readonly stamp: u32 = ++lastSourceStamp;
   /** The trust domains whose IDs are callers; set by config.ts (null: any, for tests). */
   domains: TrustDomains | null = null;
   /** The caller when the source's ID is of another trust domain. */
@@ -53,7 +55,12 @@ export abstract class IdentitySource {
   caller(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity {
     const id = this.resolve(peer, xfccPtr, xfccLen);
     const d = this.domains;
-    if (!id.authenticated || d === null || d.admits(id)) return id;
+    if (!id.authenticated || d === null) return id;
+    if (id.domainsAskedBy != this.stamp) {
+      id.admitted = d.admits(id);
+      id.domainsAskedBy = this.stamp;
+    }
+    if (id.admitted) return id;
     this.foreign.fail(ID_FOREIGN_TRUST_DOMAIN);
     return this.foreign;
   }
@@ -87,29 +94,34 @@ class PeerCertificateSource extends IdentitySource {
 }
 
 class XfccSource extends IdentitySource {
-  private readonly xfcc: XfccSummary = new XfccSummary();
-  /** The caller named by a trusted XFCC (per request). */
-  private readonly forwarded: Identity = new Identity();
+  /** The parsed XFCC values, by their bytes (forwarded.ts). */
+  private readonly values: ForwardedCache = new ForwardedCache();
+  /** The caller when the XFCC is missing, malformed or not the peer's (per request). */
+  private readonly refused: Identity = new Identity();
 
   /** trusted: the exact SPIFFE IDs of the proxies whose XFCC is believed. */
   constructor(private readonly trusted: ByteTable) { super(); }
 
   protected resolve(peer: DirectPeer, xfccPtr: usize, xfccLen: i32): Identity {
-    const out = this.forwarded;
+    const out = this.refused;
     const p = peer.identity();
+    if (!p.authenticated) return p;
+    // the peer cached per connection remembers the answer
+    if (p.proxyAskedBy != this.stamp) {
+      p.isProxy = this.trusted.find(p.ptr, p.len, p.hash) >= 0;
+      p.proxyAskedBy = this.stamp;
+    }
     // not a trusted proxy: a direct caller, whose own XFCC says nothing
-    if (!p.authenticated || this.trusted.find(p.ptr, p.len, p.hash) < 0) return p;
+    if (!p.isProxy) return p;
     if (xfccLen < 0) { out.fail(ID_NO_XFCC); return out; }
-    const x = this.xfcc;
-    if (!parseXfcc(xfccPtr, xfccLen, x)) { out.fail(ID_MALFORMED_XFCC); return out; }
-    if (x.byCount != 1 || !bytesEqual(unchecked(x.byPtr[0]), unchecked(x.byLen[0]), p.ptr, p.len)) {
+    const v = this.values.get(xfccPtr, xfccLen);
+    if (v.malformed) { out.fail(ID_MALFORMED_XFCC); return out; }
+    if (v.byCount != 1 || v.byLen != p.len || !sameBytes(v.byPtr, p.ptr, p.len)) {
       out.fail(ID_XFCC_BY_MISMATCH);
       return out;
     }
-    if (x.uriCount == 0 || (x.uriCount == 1 && unchecked(x.uriLen[0]) == 0)) { out.fail(ID_NO_URI_SAN); return out; }
-    if (x.uriCount > 1) { out.fail(ID_MULTIPLE_URI_SANS); return out; }
-    out.setId(unchecked(x.uriPtr[0]), unchecked(x.uriLen[0]));
-    return out;
+    // the caller the last element's URI names (or why it names none), cached with the value
+    return v.caller;
   }
 }
 
