@@ -7,6 +7,7 @@
  * recorded '/'-prefixes are checked through prefix patterns ("/a/b/*" must match "/a/b/c").
  */
 import { canonicalPath } from '../../../harness/policy/patterns';
+import { seededRandom } from '../../../bench/stats';
 import { loadTestkit } from './testkit';
 
 const tk = loadTestkit();
@@ -29,18 +30,6 @@ function mismatches(paths: Buffer[]): string[] {
     if (got !== want) out.push(`${JSON.stringify(b.toString('latin1'))}: scan ${got}, reference ${want}`);
   }
   return out;
-}
-
-/** A small seeded generator (mulberry32): the same paths on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const bytes = (s: string) => Buffer.from(s, 'latin1');
@@ -78,7 +67,7 @@ describe('canonical-path scan = reference', () => {
   });
 
   it('random paths of length 0–40 and long paths, mostly path bytes with specials mixed in', () => {
-    const next = rng(16);
+    const next = seededRandom(16);
     const alphabet = 'abcXYZ019-._~!$&\'()*+,;=:@/%/.%2e?';
     const pick = () => {
       const r = next();
@@ -106,7 +95,7 @@ describe('canonical-path scan = reference', () => {
   });
 
   it('the recorded prefixes of canonical paths: each "/"-terminated prefix matches as a segment prefix', () => {
-    const next = rng(21);
+    const next = seededRandom(21);
     for (let k = 0; k < 300; k++) {
       const segs = Array.from({ length: 1 + Math.floor(next() * 8) }, () => 's' + 'y'.repeat(Math.floor(next() * 14)));
       const path = '/' + segs.join('/');
