@@ -82,11 +82,10 @@ export class Decision {
   rule: i32 = -1;
   /** BY_INVALID: REASON_NON_CANONICAL_PATH or a TARGET_* code. */
   reason: i32 = 0;
-  /** Default deny: nearest enforced allow rule (-1 if none), its first failing field (F_*), and
-   *  how many of its fieldCount fields matched. */
+  /** Default deny: nearest enforced allow rule (-1 if none) and its first failing field (F_*).
+   *  (How many of its fields matched is the trace's business: trace.ts counts them.) */
   nearestRule: i32 = -1;
   nearestField: i32 = -1;
-  nearestMatched: i32 = 0;
   /** Matching audit rules: count (all), first MAX_AUDIT indices, how many are deny rules. */
   auditCount: i32 = 0;
   auditDenyCount: i32 = 0;
@@ -101,7 +100,6 @@ export class Decision {
     this.reason = 0;
     this.nearestRule = -1;
     this.nearestField = -1;
-    this.nearestMatched = 0;
     this.auditCount = 0;
     this.auditDenyCount = 0;
   }
@@ -115,8 +113,8 @@ export class Decision {
 
 // ---- evaluation -----------------------------------------------------------------------------
 
-// Whether all fields of rule i match. Inlined into the loops below: a rule costs no call, its
-// fields one jump-table dispatch each.
+// Whether all fields of rule i match; if not, ev.firstMiss is the first field code that did not.
+// Inlined into the loops below: a rule costs no call, its fields one jump-table dispatch each.
 // @ts-ignore: decorator
 @inline
 function ruleMatches(p: Policy, i: i32, ev: Evaluation): bool {
@@ -126,7 +124,8 @@ function ruleMatches(p: Policy, i: i32, ev: Evaluation): bool {
   let all = true;
   // fields in code order: the lowest set bit first
   while (mask != 0) {
-    if (!fieldMatches(r, ctz(mask), ev)) { all = false; break; }
+    const f = ctz(mask);
+    if (!fieldMatches(r, f, ev)) { all = false; ev.firstMiss = f; break; }
     mask &= mask - 1;
   }
   return all;
@@ -144,22 +143,47 @@ function firstMatch(p: Policy, list: usize, n: i32, ev: Evaluation): i32 {
   return -1;
 }
 
-/** Number of the rule's fields that match; the first that does not in ev.firstMiss (-1 if none). */
+/** Number of the rule's fields that match, and the first that does not in ev.firstMiss; stops
+ *  early (returning at most `beat`) once the rest cannot lift the count above `beat`. */
 // @ts-ignore: decorator
 @inline
-function ruleScore(p: Policy, i: i32, ev: Evaluation): i32 {
+function ruleScore(p: Policy, i: i32, ev: Evaluation, beat: i32): i32 {
   const r = p.rule(i);
   ev.rule = i;
   let mask = r.fieldMask;
   let n = 0;
   ev.firstMiss = -1;
-  while (mask != 0) {
+  while (mask != 0 && n + popcnt(mask) > beat) {
     const f = ctz(mask);
     if (fieldMatches(r, f, ev)) n++;
     else if (ev.firstMiss < 0) ev.firstMiss = f;
     mask &= mask - 1;
   }
   return n;
+}
+
+/**
+ * Default deny: the nearest enforced allow rule (most matching fields, ties: the earlier rule)
+ * and its first failing field. Every allow rule has just failed (ev.firstMiss: the last one's
+ * first miss), so a lone allow rule is the answer without asking its fields again, and a rule
+ * that cannot beat the best so far (fieldCount − 1 ≤ best score) is not scored.
+ */
+function nearestRule(p: Policy, ev: Evaluation, out: Decision): void {
+  const n = p.allowCount;
+  if (n == 1) {
+    out.nearestRule = load<i32>(p.allowRules);
+    out.nearestField = ev.firstMiss;
+    return;
+  }
+  let best = -1, bestScore = -1, bestMiss = -1;
+  for (let k = 0; k < n; k++) {
+    const i = load<i32>(p.allowRules + (<usize>k << 2));
+    if (p.rule(i).fieldCount - 1 <= bestScore) continue;
+    const s = ruleScore(p, i, ev, bestScore);
+    if (s > bestScore) { best = i; bestScore = s; bestMiss = ev.firstMiss; }
+  }
+  out.nearestRule = best;
+  out.nearestField = bestMiss;
 }
 
 function evaluate(p: Policy, ev: Evaluation, out: Decision): void {
@@ -180,17 +204,7 @@ function evaluate(p: Policy, ev: Evaluation, out: Decision): void {
   if (out.by != BY_RULE) {
     out.by = BY_DEFAULT;
     out.decision = p.defaultAllow ? DECISION_ALLOW : DECISION_DENY;
-    if (!p.defaultAllow) {
-      let best = -1, bestScore = -1, bestMiss = -1;
-      for (let k = 0; k < p.allowCount; k++) {
-        const i = load<i32>(p.allowRules + (<usize>k << 2));
-        const s = ruleScore(p, i, ev);
-        if (s > bestScore) { best = i; bestScore = s; bestMiss = ev.firstMiss; }
-      }
-      out.nearestRule = best;
-      out.nearestField = bestMiss;
-      out.nearestMatched = best >= 0 ? bestScore : 0;
-    }
+    if (!p.defaultAllow && p.allowCount > 0) nearestRule(p, ev, out);
   }
   for (let k = 0; k < p.auditCount; k++) {
     const a = load<i32>(p.auditRules + (<usize>k << 2));

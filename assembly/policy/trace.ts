@@ -18,7 +18,7 @@
 //   "nearest":{"rule","field","matched"}|null,"audit":[{"rule","action"}...]}
 // `evaluated`: the filter looks at the rule for this request (deny rules up to the first match;
 // allow rules up to the first match when no deny rule matched, all of them when the default denies
-// — they are scored for `nearest`; audit rules always). An invalid request evaluates no rule.
+// — the nearest is chosen among them; audit rules always). An invalid request evaluates no rule.
 
 import { StrBuf } from "../util/strbuf";
 import { Policy, Rule, ACTION_DENY } from "./policy";
@@ -163,7 +163,7 @@ export function writeTrace(p: Policy, ev: Evaluation, d: Decision, b: StrBuf): b
   if (d.by == BY_DEFAULT && d.nearestRule >= 0) {
     const r = p.rule(d.nearestRule);
     b.str("{\"rule\":").json(r.namePtr, r.nameLen).str(",\"field\":\"").str(fieldName(d.nearestField));
-    b.str("\",\"matched\":").int(d.nearestMatched).str(",\"of\":").int(r.fieldCount).byte(0x7D);
+    b.str("\",\"matched\":").int(answer(p, d.nearestRule, ev, a).matched).str(",\"of\":").int(r.fieldCount).byte(0x7D);
   } else b.str("null");
   b.str(",\"audit\":[");
   const shown = d.auditCount < MAX_AUDIT ? d.auditCount : MAX_AUDIT;

@@ -188,6 +188,24 @@ describe('nearest rule and failing field (default deny)', () => {
     expect(parseDecision(tk.decideInbound(ID.reader, 'PUT', '/z'))).toMatchObject({ rule: 'default', nearest: 'A', field: 'from' });
   });
 
+  it('a rule that cannot beat the best so far is not scored, a tie stops scoring early: same nearest', () => {
+    compile(tk, 'inbound', { trustDomain: 'example.org', inbound: { rules: [
+      { name: 'A', from: [ID.store], methods: ['GET'], paths: ['/a'] },
+      { name: 'B', methods: ['DELETE'] },
+      { name: 'C', from: [ID.web], methods: ['GET'], paths: ['/c'], notMethods: ['PUT'] },
+    ] } });
+    // A 2 of 3; B at most 0; C 3 of 4
+    expect(parseDecision(tk.decideInbound(ID.web, 'GET', '/a'))).toMatchObject({ rule: 'default', nearest: 'C', field: 'paths' });
+    // A 2 of 3; C 2 of 4: the tie goes to A
+    expect(parseDecision(tk.decideInbound(ID.store, 'GET', '/z'))).toMatchObject({ rule: 'default', nearest: 'A', field: 'paths' });
+    // A 0; B at most 0; C 1 (paths)
+    expect(parseDecision(tk.decideInbound(ID.reader, 'PUT', '/c'))).toMatchObject({ rule: 'default', nearest: 'C', field: 'from' });
+    // one allow rule: its first failing field, without scoring
+    compile(tk, 'inbound', { trustDomain: 'example.org', inbound: { rules: [{ name: 'only', from: [ID.store], methods: ['GET'], paths: ['/a'] }] } });
+    expect(parseDecision(tk.decideInbound(ID.store, 'GET', '/b'))).toMatchObject({ rule: 'default', nearest: 'only', field: 'paths' });
+    expect(parseDecision(tk.decideInbound(ID.web, 'PUT', '/a'))).toMatchObject({ rule: 'default', nearest: 'only', field: 'from' });
+  });
+
   it('no allow rule: no nearest; default allow or a deciding rule: none either', () => {
     compile(tk, 'inbound', { trustDomain: 'example.org', inbound: { rules: [{ name: 'd', action: 'deny', paths: ['/d'] }, { name: 'au', mode: 'audit', paths: ['*'] }] } });
     expect(tk.decideInbound(ID.web, 'GET', '/x')).toBe('deny rule=default nearest=- field=- audit=au:allow');
