@@ -7,7 +7,7 @@
 //                                    [identity_reason=<why unauthenticated>]   (only with identity=-)
 //   writeServerName(f, b)            " sni=<name|->" (TLS passthrough and tunnels, appended to the filter state)
 //   writeDebugLine(p, d, id, b)      the filter state plus nearest rule/field, audit rules
-//   FilterStateWriter                writeFilterState per request, from bytes made once
+//   FilterStateWriter                writeFilterState per request, rewriting only what changed
 //   DenyDetails                      the 403's details `meshgate_denied[<label>]`, likewise
 import { Policy, ACTION_DENY } from "../policy/policy";
 import { Decision, BY_RULE, BY_INVALID, BY_DEFAULT, MAX_AUDIT, decisionName, invalidReasonName } from "../policy/decide";
@@ -31,9 +31,19 @@ export function writeRuleLabel(p: Policy, d: Decision, b: StrBuf): void {
 /** The `wasm.meshgate` filter-state value (docs/internals.md §3): for an unauthenticated caller,
  *  why (`identity_reason=svid_root_id`, ...), so the access log says it too. */
 export function writeFilterState(p: Policy, d: Decision, id: Identity, b: StrBuf): void {
+  writeStateHead(p, d, b);
+  writeStateIdentity(p, id, b);
+}
+
+/** The filter state up to its identity: `decision=<d> rule=<label> identity=`. */
+function writeStateHead(p: Policy, d: Decision, b: StrBuf): void {
   b.str("decision=").str(decisionName(d.decision)).str(" rule=");
   writeRuleLabel(p, d, b);
   b.str(" identity=");
+}
+
+/** The rest: `<id|-> policy=<digest12>[ identity_reason=<why>]`. */
+function writeStateIdentity(p: Policy, id: Identity, b: StrBuf): void {
   if (id.authenticated) b.bytes(id.ptr, id.len); else b.byte(0x2D);
   b.str(" policy=").str(p.digest12);
   if (!id.authenticated) b.str(" identity_reason=").str(identityReasonName(id.reason));
@@ -100,16 +110,13 @@ class LabelKey {
 
 /**
  * writeFilterState for every request of one policy, without re-serialising what did not change:
- * the ` policy=<digest12>` tail is written at configure time (setPolicy); the head
- * `decision=<d> rule=<label> identity=` only when the decision or its rule differs from the
- * previous request's; and nothing at all when the identity is also the previous one (the same
- * Identity object at the same version: a connection's requests, a repeated caller). Same bytes as
- * writeFilterState.
+ * the head `decision=<d> rule=<label> identity=` is rewritten only when the decision or its rule
+ * differs from the previous request's, and nothing at all when the identity is also the previous
+ * one (the same Identity object at the same version: a connection's requests, a repeated caller).
  */
 export class FilterStateWriter {
   /** The value of the last write(). */
   readonly value: StrBuf = new StrBuf(256);
-  private readonly tail: StrBuf = new StrBuf(32);
   private policy: Policy | null = null;
   // what `value` says: the decision and label, and which identity (object and version)
   private readonly head: LabelKey = new LabelKey();
@@ -121,26 +128,22 @@ export class FilterStateWriter {
   /** The policy of the next write()s (configure time). */
   setPolicy(p: Policy): void {
     this.policy = p;
-    this.tail.clear().str(" policy=").str(p.digest12);
     this.head.forget();
   }
 
   /** The filter-state value of `d` for `id`: `value`, valid until the next call. */
   write(d: Decision, id: Identity): StrBuf {
     const b = this.value;
+    const p = this.policy!;
     if (!this.head.same(d)) {
-      b.clear().str("decision=").str(decisionName(d.decision)).str(" rule=");
-      writeRuleLabel(this.policy!, d, b);
-      b.str(" identity=");
+      writeStateHead(p, d, b.clear());
       this.headLen = b.len;
       this.head.take(d);
     } else if (changetype<usize>(id) == this.identity && id.version == this.identityVersion) {
       return b;
     }
     b.len = this.headLen;
-    if (id.authenticated) b.bytes(id.ptr, id.len); else b.byte(0x2D);
-    b.bytes(this.tail.ptr, this.tail.len);
-    if (!id.authenticated) b.str(" identity_reason=").str(identityReasonName(id.reason));
+    writeStateIdentity(p, id, b);
     this.identity = changetype<usize>(id);
     this.identityVersion = id.version;
     return b;

@@ -13,7 +13,7 @@
 // bytes of every cached value are kept and compared in full on a hit. Values longer than MAX_KEY
 // (a forwarded Cert= or a long chain of proxies) are parsed on every request, never cached. Every
 // entry exists from configure time: a request allocates nothing.
-import { hash64 } from "../util/bytes";
+import { hash64, sameBytes } from "../util/bytes";
 import { Identity, ID_NO_URI_SAN, ID_MULTIPLE_URI_SANS } from "./identity";
 import { XfccSummary, parseXfcc } from "./xfcc";
 
@@ -21,18 +21,6 @@ const SETS: i32 = 64;
 const WAYS: i32 = 4;
 /** Longest value cached, in bytes (Envoy's By;Hash;Subject;URI;DNS of one hop fits). */
 const MAX_KEY: i32 = 512;
-
-/**
- * Whether [a, a+n) and [b, b+n) hold the same bytes, 8 at a time whatever their alignment: a
- * header value sits anywhere in the host's buffer, and memory.compare goes byte by byte unless
- * both sides share their alignment.
- */
-export function sameBytes(a: usize, b: usize, n: i32): bool {
-  let i = 0;
-  for (; i + 8 <= n; i += 8) if (load<u64>(a + <usize>i) != load<u64>(b + <usize>i)) return false;
-  for (; i < n; i++) if (load<u8>(a + <usize>i) != load<u8>(b + <usize>i)) return false;
-  return true;
-}
 
 /** What the identity decision needs of one XFCC value. */
 export class ForwardedValue {

@@ -23,7 +23,8 @@ import { Identity, ID_NO_XFCC, ID_MALFORMED_XFCC, ID_XFCC_BY_MISMATCH, ID_FOREIG
 import { peerIdentity } from "./svid";
 import { TrustDomains } from "./domains";
 import { PeerCertificate } from "./x509";
-import { ForwardedCache, sameBytes } from "./forwarded";
+import { ForwardedCache } from "./forwarded";
+import { sameBytes } from "../util/bytes";
 
 /** The direct peer (the TLS client) of the current request, however the caller learns it: the
  *  filter's per-connection cache (filter/peer.ts) or a given certificate (CertificatePeer). */

@@ -125,7 +125,19 @@ export function hashPrefixes(ptr: usize, len: i32, from: i32, sep: u8, fold: boo
 // @ts-ignore: decorator
 @inline
 export function bytesEqual(a: usize, alen: i32, b: usize, blen: i32): bool {
-  return alen == blen && (a == b || memory.compare(a, b, <usize>alen) == 0);
+  return alen == blen && (a == b || sameBytes(a, b, alen));
+}
+
+/**
+ * Whether [a, a+n) and [b, b+n) hold the same bytes, 8 at a time whatever their alignment: a
+ * header value sits anywhere in the host's buffer, and memory.compare goes byte by byte unless
+ * both sides share their alignment.
+ */
+export function sameBytes(a: usize, b: usize, n: i32): bool {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) if (load<u64>(a + <usize>i) != load<u64>(b + <usize>i)) return false;
+  for (; i < n; i++) if (load<u8>(a + <usize>i) != load<u8>(b + <usize>i)) return false;
+  return true;
 }
 
 // @ts-ignore: decorator
