@@ -75,6 +75,8 @@ afterAll(async () => {
 
 test('Envoy asked the SDS server for SPIRE\'s default names and took both secrets', async () => {
   expect(new Set(sds.requests.flatMap((r) => r.resourceNames))).toEqual(new Set(['default', 'ROOTCA']));
+  // Envoy can be serving before it has ACKed the second secret: wait (bounded) for both answers
+  await Promise.all(['default', 'ROOTCA'].map((name) => sds.waitForAck(name, sds.currentVersion)));
   const answers = sds.answers();
   expect(answers.filter((a) => !a.accepted)).toEqual([]);
   expect(new Set(answers.flatMap((a) => a.names))).toEqual(new Set(['default', 'ROOTCA']));
